@@ -1,0 +1,32 @@
+"""cnncalc: CNN shape, parameter, memory and FLOP calculator.
+
+>>> from cnncalc import load_spec, analyze
+>>> analyze(load_spec("vgg16")).totals.params
+138357544
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["load_spec", "parse_spec", "analyze", "Conventions", "CnnCalcError", "__version__"]
+
+
+def __getattr__(name):  # lazy: `import cnncalc` stays cheap for the CLI
+    if name in ("load_spec", "parse_spec"):
+        from . import spec
+
+        return getattr(spec, name)
+    if name == "analyze":
+        from .analysis import analyze
+
+        return analyze
+    if name == "Conventions":
+        from .model import Conventions
+
+        return Conventions
+    if name == "CnnCalcError":
+        from .errors import CnnCalcError
+
+        return CnnCalcError
+    raise AttributeError(name)

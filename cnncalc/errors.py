@@ -1,0 +1,92 @@
+"""One family of exceptions, each carrying where the problem is.
+
+Library code raises these; only the CLI turns them into a message line and an exit code.
+The message format is ``file:line:col: layer: what is wrong (received …)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterable, Optional
+
+from .model import SourceLoc
+
+
+class CnnCalcError(Exception):
+    """Base of every error cnncalc reports to a user."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        loc: Optional[SourceLoc] = None,
+        layer: Optional[str] = None,
+        received: Optional[str] = None,
+        chain: tuple = (),
+    ):
+        super().__init__(message)
+        self.message = message
+        self.loc = loc
+        self.layer = layer
+        self.received = received
+        # instantiation chain for errors inside blocks: ((block, SourceLoc), ...)
+        self.chain = tuple(chain)
+
+    def located(self, loc: Optional[SourceLoc] = None, layer: Optional[str] = None) -> "CnnCalcError":
+        """Fill in a location / layer name that the raiser did not know."""
+        if self.loc is None and loc is not None:
+            self.loc = loc
+        if self.layer is None and layer is not None:
+            self.layer = layer
+        return self
+
+    def format(self) -> str:
+        parts = []
+        if self.loc is not None:
+            parts.append(str(self.loc))
+        if self.layer:
+            parts.append(self.layer)
+        text = self.message
+        if self.received is not None:
+            text += f" (received {self.received})"
+        parts.append(text)
+        line = ": ".join(parts)
+        for block, loc in self.chain:
+            line += f"; in {block} instantiated at {loc}" if loc else f"; in {block}"
+        return line
+
+    def __str__(self) -> str:  # pragma: no cover - used by tracebacks in --debug only
+        return self.format()
+
+
+class SpecError(CnnCalcError):
+    """The spec text is malformed: YAML, unknown keys, wrong value types."""
+
+
+class ShapeError(CnnCalcError):
+    """Hyperparameters do not fit the shapes flowing into a layer."""
+
+
+class GraphError(CnnCalcError):
+    """Names, inputs and connectivity: unknown `from:`, cycles, duplicates."""
+
+
+class InputError(CnnCalcError):
+    """A file that cannot be read, a built-in name that does not exist."""
+
+
+class LimitError(CnnCalcError):
+    """A resource limit was reached (size, depth, expansion)."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'conv'?"`` or ``""`` when nothing is close.
+
+    >>> did_you_mean("cnov", ["conv", "dense"])
+    "; did you mean 'conv'?"
+    >>> did_you_mean("zzz", ["conv"])
+    ''
+    """
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""

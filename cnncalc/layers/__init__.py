@@ -1,0 +1,46 @@
+"""The layer registry: one instance per layer type, looked up by name or alias."""
+
+from __future__ import annotations
+
+from ..errors import SpecError, did_you_mean
+from . import activations, other, spatial
+from .base import REQUIRED, Layer, Out, Param, ParamError, Warn
+
+REGISTRY: dict = {}
+ALIASES: dict = {}
+
+
+def register(cls) -> type:
+    """Add a layer type (a ``Layer`` subclass) to the registry; usable as a decorator."""
+    layer = cls()
+    if layer.type in REGISTRY or layer.type in ALIASES:
+        raise ValueError(f"layer type {layer.type!r} registered twice")
+    REGISTRY[layer.type] = layer
+    for alias in layer.aliases:
+        ALIASES[alias] = layer.type
+    return cls
+
+
+for _module in (spatial, activations, other):
+    for _cls in _module.LAYERS:
+        register(_cls)
+
+
+def canonical(name: str) -> str | None:
+    key = str(name).strip().lower()
+    if key in REGISTRY:
+        return key
+    return ALIASES.get(key)
+
+
+def get(name: str, loc=None) -> Layer:
+    """The layer type called ``name`` (or an alias of it); a SpecError with did-you-mean if none."""
+    key = canonical(name)
+    if key is None:
+        raise SpecError(f"unknown layer type '{name}'" + did_you_mean(str(name).lower(), list(REGISTRY) + list(ALIASES)),
+                        loc=loc)
+    return REGISTRY[key]
+
+
+__all__ = ["REGISTRY", "ALIASES", "register", "canonical", "get", "Layer", "Out", "Param", "ParamError",
+           "Warn", "REQUIRED"]

@@ -1,0 +1,256 @@
+"""The layer contract and the parameter kinds every layer type declares.
+
+A layer type is a class with a ``type`` name, a table of parameters (each a kind, a default
+and a line of documentation) and one method, ``infer``, that turns input shapes into an
+output shape, its counts, its warnings and its receptive-field step. The parameter table
+is also what validation, did-you-mean messages and the JSON Schema are generated from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable, Mapping, Optional
+
+from ..errors import ShapeError
+from ..model import Counts, Shape
+
+REQUIRED = object()
+
+
+class ParamError(Exception):
+    """Raised by a kind's validator; the loader adds file, line and layer."""
+
+    def __init__(self, message: str, received: Any = None):
+        super().__init__(message)
+        self.message = message
+        self.received = received
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def show(v) -> str:
+    """How a received value is quoted back in an error message."""
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(show(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {show(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A parameter's value type: validator, JSON Schema fragment, words for messages."""
+
+    name: str
+    check: Callable[[Any], Any]
+    schema: Mapping[str, Any]
+    words: str
+
+
+def _int_min(lo: int, words: str):
+    def check(v):
+        if not _is_int(v):
+            raise ParamError(f"must be {words}", v)
+        if v < lo:
+            raise ParamError(f"must be {words}", v)
+        return v
+
+    return check
+
+
+def _pair(lo: int, words: str):
+    one = _int_min(lo, words)
+
+    def check(v):
+        if isinstance(v, (list, tuple)):
+            if len(v) != 2:
+                raise ParamError(f"must be {words} or a list [h, w]", v)
+            return (one(v[0]), one(v[1]))
+        return (one(v), one(v))
+
+    return check
+
+
+def _padding(v):
+    if isinstance(v, str):
+        s = v.strip().lower()
+        if s in ("same", "valid"):
+            return s
+        raise ParamError("must be an integer ≥ 0, [h, w], [top, bottom, left, right], 'same' or 'valid'", v)
+    nn = _int_min(0, "an integer ≥ 0")
+    if isinstance(v, (list, tuple)):
+        if len(v) == 2:
+            h, w = nn(v[0]), nn(v[1])
+            return (h, h, w, w)
+        if len(v) == 4:
+            return tuple(nn(x) for x in v)
+        raise ParamError("must be an integer ≥ 0, [h, w] or [top, bottom, left, right]", v)
+    p = nn(v)
+    return (p, p, p, p)
+
+
+def _bool(v):
+    if isinstance(v, bool):
+        return v
+    raise ParamError("must be true or false", v)
+
+
+def _number(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ParamError("must be a number", v)
+    if v != v or v in (float("inf"), float("-inf")):
+        raise ParamError("must be a finite number", v)
+    return v
+
+
+def _shape(v):
+    one = _int_min(1, "a positive integer")
+    if isinstance(v, (list, tuple)) and 1 <= len(v) <= 3:
+        return tuple(one(x) for x in v)
+    if _is_int(v):
+        return (one(v),)
+    raise ParamError("must be a list of 1 to 3 positive integers", v)
+
+
+_int_schema = {"type": "integer"}
+POS_INT = Kind("pos_int", _int_min(1, "a positive integer"), {"type": "integer", "minimum": 1}, "a positive integer")
+NONNEG_INT = Kind("nonneg_int", _int_min(0, "an integer ≥ 0"), {"type": "integer", "minimum": 0}, "an integer ≥ 0")
+PAIR = Kind(
+    "pair",
+    _pair(1, "a positive integer"),
+    {"oneOf": [{"type": "integer", "minimum": 1},
+               {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 2, "maxItems": 2}]},
+    "a positive integer or [h, w]",
+)
+NONNEG_PAIR = Kind(
+    "nonneg_pair",
+    _pair(0, "an integer ≥ 0"),
+    {"oneOf": [{"type": "integer", "minimum": 0},
+               {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2}]},
+    "an integer ≥ 0 or [h, w]",
+)
+PADDING = Kind(
+    "padding",
+    _padding,
+    {"oneOf": [{"type": "integer", "minimum": 0},
+               {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2},
+               {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 4, "maxItems": 4},
+               {"enum": ["same", "valid"]}]},
+    "an integer ≥ 0, [h, w], [top, bottom, left, right], 'same' or 'valid'",
+)
+BOOL = Kind("bool", _bool, {"type": "boolean"}, "true or false")
+NUMBER = Kind("number", _number, {"type": "number"}, "a number")
+SHAPE = Kind("shape", _shape, {"oneOf": [{"type": "integer", "minimum": 1},
+                                         {"type": "array", "items": {"type": "integer", "minimum": 1},
+                                          "minItems": 1, "maxItems": 3}]},
+             "a list of positive integers")
+
+
+def choice(*values: str) -> Kind:
+    def check(v):
+        if isinstance(v, str) and v.strip().lower() in values:
+            return v.strip().lower()
+        raise ParamError("must be one of " + ", ".join(values), v)
+
+    return Kind("choice", check, {"enum": list(values)}, "one of " + ", ".join(values))
+
+
+@dataclass(frozen=True)
+class Param:
+    kind: Kind
+    default: Any = REQUIRED
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass
+class Out:
+    """What ``infer`` returns for one layer."""
+
+    shape: Shape
+    counts: Counts = field(default_factory=Counts)
+    warnings: list = field(default_factory=list)  # list[Warn]
+    rf: Optional[tuple] = None  # (F_eff_h, F_eff_w, S_h, S_w); None = identity (1, 1, 1, 1)
+
+
+@dataclass(frozen=True)
+class Warn:
+    """A warning; ``fit`` marks hyperparameters that do not divide (an error under --strict)."""
+
+    message: str
+    fit: bool = False
+
+
+class Layer:
+    """Base class of every layer type. Subclasses set the class attributes and ``infer``."""
+
+    type: str = ""
+    doc: str = ""
+    params: Mapping[str, Param] = {}
+    primary: Optional[str] = None  # parameter set by the scalar shorthand, ``maxpool: 2``
+    min_inputs: int = 1
+    max_inputs: Optional[int] = 1
+    view: bool = False  # re-views its input: adds no activations (flatten, dropout, reshape)
+    aliases: tuple = ()
+
+    def configure(self, p: dict) -> dict:
+        """Cross-parameter checks and defaults that depend on other parameters."""
+        return p
+
+    def infer(self, ins: list, p: Mapping[str, Any]) -> Out:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers shared by layer implementations
+
+
+def frac_text(x: Fraction) -> str:
+    """4.5, 28, or 17/3 ≈ 5.667 — exact where the decimal is exact."""
+    if x.denominator == 1:
+        return str(x.numerator)
+    d = x.denominator
+    while d % 2 == 0:
+        d //= 2
+    while d % 5 == 0:
+        d //= 5
+    if d == 1:
+        return format(float(x), "f").rstrip("0").rstrip(".") if abs(x) < 10**15 else str(x)
+    return f"{x.numerator}/{x.denominator} ≈ {float(x):.3f}"
+
+
+def size_expr(w: int, f_eff: int, pb: int, pa: int, s: int) -> str:
+    """The output-size formula with the numbers in, the way a student writes it:
+    ``(224 − 3 + 2·1)/1 + 1``."""
+    if pb == pa:
+        pad = "0" if pb == 0 else f"2·{pb}"
+    else:
+        pad = f"{pb} + {pa}"
+    return f"({w} − {f_eff} + {pad})/{s} + 1"
+
+
+def need_spatial(layer: Layer, shape: Shape) -> None:
+    if len(shape) != 3:
+        raise ShapeError(f"{layer.type} needs an H×W×C input", received=shape_text(shape))
+
+
+def need_vector(layer: Layer, shape: Shape) -> None:
+    if len(shape) != 1:
+        raise ShapeError(f"{layer.type} needs a vector input; add a flatten or a global pool before it",
+                         received=shape_text(shape))
+
+
+def shape_text(shape: Shape) -> str:
+    return "×".join(str(x) for x in shape)

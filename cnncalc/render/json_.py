@@ -1,0 +1,69 @@
+"""The JSON contract (documented in README): shapes in H, W, C order, exact integers."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+from ..model import LayerResult, Report
+
+
+def _num(x):
+    """Receptive-field figures are integers except after upsampling (fractional jumps)."""
+    if isinstance(x, Fraction):
+        return x.numerator if x.denominator == 1 else float(x)
+    return x
+
+
+def layer_dict(r: LayerResult) -> dict:
+    return {
+        "name": r.name,
+        "type": r.type,
+        "inputs": list(r.inputs),
+        "output_shape": list(r.output_shape),
+        "params": r.params,
+        "weights": r.weights,
+        "biases": r.biases,
+        "non_trainable_params": r.non_trainable_params,
+        "macs": r.macs,
+        "flops": r.flops,
+        "activations": r.activations,
+        "receptive_field": [_num(x) for x in r.receptive_field],
+        "jump": [_num(x) for x in r.jump],
+        "warnings": list(r.warnings),
+    }
+
+
+def report_dict(report: Report) -> dict:
+    t = report.totals
+    c = report.conventions
+    return {
+        "name": report.name,
+        "input": list(report.input_shape),
+        "output_shape": list(report.output_shape),
+        "layers": [layer_dict(r) for r in report.layers],
+        "totals": {
+            "params": t.params,
+            "weights": t.weights,
+            "biases": t.biases,
+            "non_trainable_params": t.non_trainable_params,
+            "macs": t.macs,
+            "flops": t.flops,
+            "activations": t.activations,
+            "param_bytes": t.param_bytes,
+            "activation_bytes": t.activation_bytes,
+            "activation_bytes_fwd_bwd": t.activation_bytes_fwd_bwd,
+        },
+        "conventions": {
+            "count_biases": c.count_biases,
+            "flops_per_mac": c.flops_per_mac,
+            "dtype": c.dtype,
+            "bytes_per_value": c.bytes_per_value,
+            "batch": c.batch,
+        },
+        "warnings": [f"{r.name}: {w}" for r in report.layers for w in r.warnings],
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,31 @@
+"""A Markdown table to paste into docs, with the totals and conventions under it."""
+
+from __future__ import annotations
+
+from ..model import Report
+from .common import conventions_line, describe, exact, human_bytes, number, shape_text
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def render_markdown(report: Report, exact_numbers: bool = False) -> str:
+    rows = ["| layer | type | output | params | MACs | activations | RF |",
+            "|---|---|---|--:|--:|--:|--:|"]
+    for r in report.layers:
+        rows.append("| " + " | ".join(_cell(x) for x in (
+            r.name, describe(r), shape_text(r.output_shape), number(r.params, exact_numbers),
+            number(r.macs, exact_numbers), number(r.activations, exact_numbers),
+            shape_text(r.receptive_field) if r.receptive_field[0] != r.receptive_field[1]
+            else r.receptive_field[0])) + " |")
+    t = report.totals
+    rows.append(f"| **total** | | | **{number(t.params, exact_numbers)}** | **{number(t.macs, exact_numbers)}** "
+                f"| **{number(t.activations, exact_numbers)}** | |")
+    lines = [f"### {_cell(report.name)}", "", *rows, "",
+             f"Params {exact(t.params)}, non-trainable {exact(t.non_trainable_params)}; MACs {exact(t.macs)}; "
+             f"FLOPs {exact(t.flops)}; activations {exact(t.activations)} "
+             f"({human_bytes(t.activation_bytes)} forward, {human_bytes(t.activation_bytes_fwd_bwd)} with backward); "
+             f"parameter memory {human_bytes(t.param_bytes)}.", "",
+             f"_{conventions_line(report)}_", ""]
+    return "\n".join(lines)

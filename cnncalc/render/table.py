@@ -1,0 +1,65 @@
+"""The terminal table (rich): one row per layer, the totals, warnings and the conventions."""
+
+from __future__ import annotations
+
+import io
+
+from ..model import Report
+from .common import conventions_line, describe, exact, human, human_bytes, number, shape_text
+
+
+def _rf(r) -> str:
+    a, b = r.receptive_field
+    return str(a) if a == b else f"{a}×{b}"
+
+
+def build(report: Report, exact_numbers: bool = False):
+    """The rich renderables for a report (a table, then text lines)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"{report.name}", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False,
+                  show_footer=True, footer_style="bold")
+    t = report.totals
+    table.add_column("layer", "total", no_wrap=True, overflow="fold", max_width=28)
+    table.add_column("type", no_wrap=True, overflow="fold", max_width=24)
+    table.add_column("output", no_wrap=True)
+    table.add_column("params", number(t.params, exact_numbers), justify="right", no_wrap=True)
+    table.add_column("MACs", number(t.macs, exact_numbers), justify="right", no_wrap=True)
+    table.add_column("activations", number(t.activations, exact_numbers), justify="right", no_wrap=True)
+    table.add_column("RF", justify="right", no_wrap=True)
+    for r in report.layers:
+        style = "yellow" if r.warnings else None
+        table.add_row(r.name, describe(r), shape_text(r.output_shape), number(r.params, exact_numbers),
+                      number(r.macs, exact_numbers), number(r.activations, exact_numbers), _rf(r), style=style)
+
+    lines = [
+        f"params       {exact(t.params)}  (weights {exact(t.weights)} + biases {exact(t.biases)})"
+        + (f"   non-trainable {exact(t.non_trainable_params)}" if t.non_trainable_params else ""),
+        f"MACs         {exact(t.macs)}  ({human(t.macs)})   FLOPs {exact(t.flops)}",
+        f"activations  {exact(t.activations)}  → {human_bytes(t.activation_bytes)} forward, "
+        f"{human_bytes(t.activation_bytes_fwd_bwd)} forward + backward",
+        f"param memory {human_bytes(t.param_bytes)}   output {shape_text(report.output_shape)}",
+    ]
+    out = [table, Text("\n".join(lines))]
+    warns = [f"⚠ {r.name}: {w}" for r in report.layers for w in r.warnings]
+    if warns:
+        out.append(Text("\n".join(warns), style="yellow"))
+    out.append(Text(conventions_line(report), style="dim"))
+    return out
+
+
+def print_table(report: Report, console, exact_numbers: bool = False) -> None:
+    for item in build(report, exact_numbers):
+        console.print(item)
+
+
+def render_table_text(report: Report, exact_numbers: bool = False, width: int = 100) -> str:
+    """Plain text (no colour), as printed to a file or pipe; used by golden tests."""
+    from rich.console import Console
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False)
+    print_table(report, console, exact_numbers)
+    return buf.getvalue()

@@ -1,0 +1,84 @@
+"""Finding, reading and building specs: a path, a built-in name, or YAML text."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import InputError, LimitError, SpecError, did_you_mean
+from ..model import Graph, SourceLoc
+from .build import build_graph
+from .yamlio import load_yaml
+
+MAX_SPEC_BYTES = int(os.environ.get("CNNCALC_MAX_SPEC_BYTES", 16 * 1024 * 1024))
+
+
+def builtin_dir() -> Path:
+    """Where the shipped specs are: inside the installed package, or the repo's specs/."""
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "specs"
+    if packaged.is_dir():
+        return packaged
+    return here.parent / "specs"
+
+
+def builtin_names() -> list:
+    d = builtin_dir()
+    return sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []
+
+
+def read_text(path: Path, display: str) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise LimitError(f"the file is {size:,} bytes, over the {MAX_SPEC_BYTES:,}-byte limit "
+                             "(set CNNCALC_MAX_SPEC_BYTES to raise it)", loc=SourceLoc(display, 1, 1))
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise InputError(f"{display} is a directory, not a spec file") from None
+    except FileNotFoundError:
+        raise InputError(f"{display}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{display}: permission denied") from None
+    except OSError as e:
+        raise InputError(f"{display}: cannot read ({e.strerror or e})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise SpecError("the file is not UTF-8 text", loc=SourceLoc(display, line, col),
+                        received=f"byte 0x{data[e.start]:02x}") from None
+
+
+def resolve(source: str) -> tuple:
+    """A spec argument → (text, display name). Paths win over built-in names."""
+    path = Path(source)
+    if path.is_file() or path.is_dir():
+        return read_text(path, source), source
+    names = builtin_names()
+    key = source.strip().lower()
+    if key in names:
+        p = builtin_dir() / f"{key}.yaml"
+        return read_text(p, f"{key}.yaml"), f"{key}.yaml"
+    if any(sep in source for sep in ("/", "\\")) or source.endswith((".yaml", ".yml")):
+        raise InputError(f"{source}: no such file")
+    raise InputError(f"no spec file or built-in network called '{source}'" + did_you_mean(key, names)
+                     + f" (built-in: {', '.join(names)})")
+
+
+def parse_spec(text: str, filename: str = "<spec>", default_name: str | None = None) -> Graph:
+    """YAML text → Graph."""
+    doc = load_yaml(text, filename)
+    if default_name is None:
+        default_name = Path(filename).stem if filename and not filename.startswith("<") else "network"
+    return build_graph(doc, filename, default_name)
+
+
+def load_spec(source: str) -> Graph:
+    """A path or a built-in name → Graph."""
+    text, display = resolve(source)
+    return parse_spec(text, display)
+
+
+__all__ = ["load_spec", "parse_spec", "resolve", "builtin_names", "builtin_dir", "MAX_SPEC_BYTES"]
