@@ -120,6 +120,15 @@ def list_cmd() -> None:
         typer.echo(name)
 
 
+def _register_commands() -> None:
+    from .commands import register_all
+
+    register_all(app)
+
+
+_register_commands()
+
+
 def _version(value: bool) -> None:
     if value:
         from . import __version__
