@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..errors import InputError, LimitError, SpecError, did_you_mean
+from ..limits import MAX_SPEC_BYTES
 from ..model import Graph, SourceLoc
 from .build import build_graph
 from .yamlio import load_yaml
 
-MAX_SPEC_BYTES = int(os.environ.get("CNNCALC_MAX_SPEC_BYTES", 16 * 1024 * 1024))
 
 
 def builtin_dir() -> Path:
