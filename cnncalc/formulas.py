@@ -106,7 +106,7 @@ def conv_weights(fh: int, fw: int, c_in: int, k: int, groups: int = 1) -> int:
 
     >>> conv_weights(3, 3, 64, 64)
     36864
-    >>> conv_weights(3, 3, 192, 384, groups=2)   # AlexNet conv4 split over two GPUs
+    >>> conv_weights(3, 3, 384, 384, groups=2)   # AlexNet conv4, split over two GPUs
     663552
     """
     return fh * fw * (c_in // groups) * k

@@ -1,0 +1,226 @@
+"""Figures written the way people write them, and whether they are right.
+
+Shared by the exam grader (``cnncalc grade``) and spec expectations / budgets
+(``cnncalc check``), so that ``138M`` means the same thing everywhere.
+
+The rule for numbers:
+
+- An exact integer (``34944``, ``34,944``, ``34 944``) must equal the true value.
+- A rounded figure (``138M``, ``15.5G``, ``93MB``, ``1.2e9``, ``3.5萬``) is right when the true
+  value rounds to it at the precision written: its last written digit. ``138M`` is right for
+  138,357,544 (which is 138.357…M, and rounds to 138M); ``140M`` is not; ``138.4M`` is right,
+  ``138.3M`` is not. A true value exactly half-way rounds either way.
+- Units: K/k = 10³, M = 10⁶, G/B(illion) = 10⁹, T = 10¹²; bytes: B, kB/KB, MB, GB, TB are powers
+  of 1000 (as torchinfo and REFERENCE.md), KiB/MiB/GiB powers of 1024; 萬/万 = 10⁴, 億/亿 = 10⁸.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Optional
+
+from .errors import CnnCalcError
+
+
+class AnswerError(CnnCalcError):
+    """A figure that cannot be read (the sheet or spec itself is broken: exit 2)."""
+
+
+_SCALE = {
+    "": 1, "k": 10**3, "K": 10**3, "thousand": 10**3, "M": 10**6, "million": 10**6, "m": 10**6,
+    "G": 10**9, "billion": 10**9, "bn": 10**9, "T": 10**12, "trillion": 10**12,
+    "萬": 10**4, "万": 10**4, "億": 10**8, "亿": 10**8,
+}
+_BYTES = {
+    "B": 1, "bytes": 1, "byte": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+}
+_NUM = re.compile(r"^\s*(?P<num>[0-9][0-9,_ ]*(?:\.[0-9]+)?|\.[0-9]+)\s*(?:[eE](?P<exp>[+-]?[0-9]+))?\s*"
+                  r"(?P<unit>[A-Za-z萬万億亿]*)\s*$")
+
+
+@dataclass(frozen=True)
+class Number:
+    """A written number: its value and, when rounded, the precision it was given to."""
+
+    value: Fraction
+    precision: Optional[Fraction]  # None: an exact integer
+    text: str
+    bytes: bool = False  # written with a byte unit
+
+    def matches(self, true: int) -> bool:
+        if self.precision is None:
+            return Fraction(true) == self.value
+        return abs(Fraction(true) - self.value) * 2 <= self.precision
+
+
+def parse_number(raw: Any, *, want_bytes: bool = False) -> Number:
+    """Read ``34,944`` / ``138M`` / ``15.5G`` / ``93MB`` / ``1.2e9`` / ``34944``.
+
+    >>> parse_number("138M").matches(138_357_544), parse_number("140M").matches(138_357_544)
+    (True, False)
+    >>> parse_number("15.5G").matches(15_470_264_320), parse_number("34,944").matches(34_944)
+    (True, True)
+    >>> parse_number("93MB", want_bytes=True).value
+    Fraction(93000000, 1)
+    """
+    if isinstance(raw, bool):
+        raise AnswerError("a number was expected", received=str(raw).lower())
+    if isinstance(raw, int):
+        return Number(Fraction(raw), None, str(raw))
+    if isinstance(raw, float):
+        raw = repr(raw)
+    if not isinstance(raw, str):
+        raise AnswerError("a number was expected", received=repr(raw))
+    text = raw.strip()
+    m = _NUM.match(text)
+    if not m:
+        raise AnswerError("not a number like 34944, 34,944, 138M, 15.5G or 93MB", received=repr(raw))
+    digits = m.group("num").replace(",", "").replace("_", "").replace(" ", "")
+    unit = m.group("unit")
+    exp = int(m.group("exp") or 0)
+    is_bytes = False
+    if unit in _BYTES:
+        scale, is_bytes = _BYTES[unit], True
+    elif unit in _SCALE:
+        scale = _SCALE[unit]
+    elif unit.lower() in _SCALE:
+        scale = _SCALE[unit.lower()]
+    else:
+        raise AnswerError(f"unknown unit '{unit}' (K, M, G, T; B, kB, MB, GB; KiB, MiB, GiB)", received=repr(raw))
+    if want_bytes and not is_bytes and unit:
+        raise AnswerError("a size in bytes needs a byte unit, like 93MB", received=repr(raw))
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    mantissa = Fraction(digits)
+    if abs(exp) > 100:
+        raise AnswerError("exponent out of range", received=repr(raw))
+    value = mantissa * Fraction(10) ** exp * scale
+    rounded = decimals > 0 or scale != 1 or exp != 0
+    precision = Fraction(1, 10**decimals) * Fraction(10) ** exp * scale if rounded else None
+    if not rounded and mantissa.denominator != 1:  # pragma: no cover - decimals > 0 covers it
+        rounded = True
+    return Number(value, precision, text, is_bytes)
+
+
+_SHAPE_SEP = re.compile(r"\s*[x×X*,]\s*")
+
+
+def parse_shape(raw: Any) -> tuple:
+    """``55x55x96``, ``55×55×96``, ``(55, 55, 96)``, ``[55, 55, 96]``, ``1000`` → a tuple.
+
+    >>> parse_shape("(55, 55, 96)"), parse_shape("55×55×96"), parse_shape(1000)
+    ((55, 55, 96), (55, 55, 96), (1000,))
+    """
+    if isinstance(raw, bool):
+        raise AnswerError("a shape like 55x55x96 was expected", received=str(raw).lower())
+    if isinstance(raw, int):
+        parts = [raw]
+    elif isinstance(raw, (list, tuple)):
+        parts = list(raw)
+    elif isinstance(raw, str):
+        inner = raw.strip().strip("()[]").strip()
+        try:
+            parts = [int(p.replace(",", "")) for p in _SHAPE_SEP.split(inner)] if inner else []
+        except ValueError:
+            raise AnswerError("a shape like 55x55x96 or (55, 55, 96) was expected", received=repr(raw)) from None
+    else:
+        raise AnswerError("a shape like 55x55x96 was expected", received=repr(raw))
+    if not parts or not all(isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in parts):
+        raise AnswerError("a shape is a list of whole numbers, like 55x55x96", received=repr(raw))
+    return tuple(parts)
+
+
+def parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "yes", "valid", "是", "對", "对"):
+        return True
+    if isinstance(raw, str) and raw.strip().lower() in ("false", "no", "invalid", "否", "不"):
+        return False
+    raise AnswerError("true or false was expected", received=repr(raw))
+
+
+# figure name → kind. "memory" is forward activation bytes (the slide's "memory ~= 96MB").
+FIGURES = {
+    "output_shape": "shape",
+    "params": "number",
+    "weights": "number",
+    "biases": "number",
+    "non_trainable_params": "number",
+    "macs": "number",
+    "flops": "number",
+    "activations": "number",
+    "memory": "bytes",
+    "activation_bytes": "bytes",
+    "param_bytes": "bytes",
+    "receptive_field": "field",
+    "valid": "bool",
+}
+
+
+def figure_value(report, figure: str, layer: Optional[str] = None):
+    """The true value of a figure, for the whole network (``layer=None``) or one layer.
+
+    Whole network: totals, and the last layer for output_shape / receptive_field.
+    ``memory`` is forward activation bytes under the report's dtype and batch.
+    ``valid`` is whether every size divides exactly (no "do not fit" warning).
+    """
+    if figure not in FIGURES:
+        raise KeyError(figure)
+    if layer is None:
+        t = report.totals
+        last = report.layers[-1]
+        if figure == "output_shape":
+            return tuple(last.output_shape)
+        if figure == "receptive_field":
+            return tuple(last.receptive_field)
+        if figure == "memory":
+            return t.activation_bytes
+        if figure == "valid":
+            return not any(_misfit(r) for r in report.layers)
+        return getattr(t, figure)
+    r = report.layer(layer)
+    c = report.conventions
+    if figure == "output_shape":
+        return tuple(r.output_shape)
+    if figure == "receptive_field":
+        return tuple(r.receptive_field)
+    if figure in ("memory", "activation_bytes"):
+        return r.activations * c.bytes_per_value * c.batch
+    if figure == "param_bytes":
+        return (r.weights + r.biases + r.non_trainable_params) * c.bytes_per_value
+    if figure == "valid":
+        return not _misfit(r)
+    return getattr(r, figure)
+
+
+def _misfit(r) -> bool:
+    return any("do not fit" in w for w in r.warnings)
+
+
+def parse_figure(figure: str, raw: Any):
+    """A written answer for ``figure`` → Number | tuple | bool."""
+    kind = FIGURES.get(figure)
+    if kind is None:
+        raise AnswerError(f"unknown figure '{figure}' (known: {', '.join(FIGURES)})")
+    if kind == "shape":
+        return parse_shape(raw)
+    if kind == "field":
+        shape = parse_shape(raw)
+        if len(shape) == 1:
+            return (shape[0], shape[0])
+        if len(shape) != 2:
+            raise AnswerError("a receptive field is 7x7 or 7", received=repr(raw))
+        return shape
+    if kind == "bool":
+        return parse_bool(raw)
+    return parse_number(raw, want_bytes=(kind == "bytes"))
+
+
+def is_right(figure: str, given, true) -> bool:
+    """Whether a parsed answer matches the true value."""
+    if isinstance(given, Number):
+        return given.matches(true)
+    return given == true
