@@ -34,16 +34,16 @@ def window(layer: Layer, shape, kernel, stride, padding, dilation=(1, 1), ceil_m
         ("W", w, kernel[1], stride[1], dilation[1], pads[2], pads[3]),
     ):
         f_eff = fm.effective_kernel(f, d)
-        if size + pb + pa < f_eff:
+        if ceil_mode:
+            r = fm.pool_output(size, f, s, pb, d, ceil_mode=True, p_after=pa)
+        else:
+            r = fm.conv_output(size, f, s, pb, pa, d)
+        if r.size < 1:
             what = f"kernel {f_eff}" + (f" (dilated from {f})" if d != 1 else "")
             raise ShapeError(
                 f"{what} is larger than the padded input {size + pb + pa} along {axis}",
                 received=f"input {shape_text(shape)}, padding {pb}+{pa}",
             )
-        if ceil_mode:
-            r = fm.pool_output(size, f, s, pb, d, ceil_mode=True, p_after=pa)
-        else:
-            r = fm.conv_output(size, f, s, pb, pa, d)
         out.append(r.size)
         if not r.fits and not ceil_mode:
             misfits.append((axis, (size, f_eff, pb, pa, s, r)))
