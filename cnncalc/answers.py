@@ -63,17 +63,29 @@ _PRODUCT = re.compile(rf"^\s*\(?\s*{_FACTOR}(?:\s*[*×xX·]\s*\(?\s*{_FACTOR}\s*
 
 
 def _product(text: str) -> Optional[int]:
-    """``224*224*64`` → 3211264; None when the text is not a product of whole numbers.
+    """``224*224*64`` → 3211264, ``(3*3*64)*128 + 128`` → 73856; None when the text is not a sum
+    of products of whole numbers (at least one operator).
 
-    >>> _product("(3*3*3)*64"), _product("28×28×96×5×5×64"), _product("1.2e9")
-    (1728, 120422400, None)
+    >>> _product("(3*3*3)*64"), _product("28×28×96×5×5×64"), _product("(3·3·64)·128 + 128"), _product("1.2e9")
+    (1728, 120422400, 73856, None)
     """
-    if not _PRODUCT.match(text) or text.count("(") != text.count(")"):
+    terms = text.split("+")
+    if len(terms) == 1 and not _PRODUCT.match(text):
         return None
-    value = 1
-    for part in re.split(r"[*×xX·]", text.replace("(", "").replace(")", "")):
-        value *= int(part.strip().replace(",", "").replace("_", ""))
-    return value
+    total = 0
+    for term in terms:
+        if term.count("(") != term.count(")"):
+            return None
+        if _PRODUCT.match(term):
+            value = 1
+            for part in re.split(r"[*×xX·]", term.replace("(", "").replace(")", "")):
+                value *= int(part.strip().replace(",", "").replace("_", ""))
+        elif re.fullmatch(r"\s*\(?\s*[0-9][0-9,_]*\s*\)?\s*", term) and term.count("(") == term.count(")"):
+            value = int(term.strip().strip("()").strip().replace(",", "").replace("_", ""))
+        else:
+            return None
+        total += value
+    return total
 
 
 def parse_number(raw: Any, *, want_bytes: bool = False) -> Number:
@@ -269,7 +281,9 @@ def rounding_note(given, true) -> Optional[str]:
 
     >>> rounding_note(parse_number("37M"), 37_748_736)
     'the true value truncates to 37M but rounds to 38M'
-    >>> rounding_note(parse_number("140M"), 138_357_544) is None
+    >>> rounding_note(parse_number("140M"), 138_357_544)
+    'right only to 2 significant digits: written 140M, every digit counts, and the true value rounds to 138M'
+    >>> rounding_note(parse_number("353M"), 271_351_808) is None
     True
     """
     if not isinstance(given, Number) or given.precision is None or given.matches(true):
