@@ -265,6 +265,11 @@ def figure_work(report: Report, figure: str, layer: Optional[str] = None) -> Opt
             r = bad[0] if bad else report.layers[-1]
             return figure_work(report, "output_shape", r.name)
         wanted = figure if figure in ("weights", "biases") else key.get(figure, figure)
+        attr = {"params": "params", "weights": "weights", "biases": "biases", "macs": "macs", "flops": "flops"}
+        if figure in attr:  # one layer carries it all: show that layer's formula
+            carriers = [r for r in report.layers if getattr(r, attr[figure])]
+            if len(carriers) == 1:
+                return figure_work(report, figure, carriers[0].name)
         texts = [t for f, t in total_lines(report) if f == wanted]
         return "; ".join(texts) or None
     r = report.layer(layer)
