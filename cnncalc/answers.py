@@ -10,6 +10,8 @@ The rule for numbers:
   value rounds to it at the precision written: its last written digit. ``138M`` is right for
   138,357,544 (which is 138.357…M, and rounds to 138M); ``140M`` is not; ``138.4M`` is right,
   ``138.3M`` is not. A true value exactly half-way rounds either way.
+- A product of whole numbers (``224*224*64``, ``28×28×96×5×5×64``, ``(3*3*3)*64``) is exact: the
+  way slides write a figure before working it out.
 - Units: K/k = 10³, M = 10⁶, G/B(illion) = 10⁹, T = 10¹²; bytes: B, kB/KB, MB, GB, TB are powers
   of 1000 (as torchinfo and REFERENCE.md), KiB/MiB/GiB powers of 1024; 萬/万 = 10⁴, 億/亿 = 10⁸.
 """
@@ -56,6 +58,36 @@ class Number:
         return abs(Fraction(true) - self.value) * 2 <= self.precision
 
 
+_FACTOR = r"\(?\s*[0-9][0-9,_]*\s*\)?"
+_PRODUCT = re.compile(rf"^\s*\(?\s*{_FACTOR}(?:\s*[*×xX·]\s*\(?\s*{_FACTOR}\s*\)?)+\s*\)?\s*$")
+
+
+def _product(text: str) -> Optional[int]:
+    """``224*224*64`` → 3211264, ``(3*3*64)*128 + 128`` → 73856; None when the text is not a sum
+    of products of whole numbers (at least one operator).
+
+    >>> _product("(3*3*3)*64"), _product("28×28×96×5×5×64"), _product("(3·3·64)·128 + 128"), _product("1.2e9")
+    (1728, 120422400, 73856, None)
+    """
+    terms = text.split("+")
+    if len(terms) == 1 and not _PRODUCT.match(text):
+        return None
+    total = 0
+    for term in terms:
+        if term.count("(") != term.count(")"):
+            return None
+        if _PRODUCT.match(term):
+            value = 1
+            for part in re.split(r"[*×xX·]", term.replace("(", "").replace(")", "")):
+                value *= int(part.strip().replace(",", "").replace("_", ""))
+        elif re.fullmatch(r"\s*\(?\s*[0-9][0-9,_]*\s*\)?\s*", term) and term.count("(") == term.count(")"):
+            value = int(term.strip().strip("()").strip().replace(",", "").replace("_", ""))
+        else:
+            return None
+        total += value
+    return total
+
+
 def parse_number(raw: Any, *, want_bytes: bool = False) -> Number:
     """Read ``34,944`` / ``138M`` / ``15.5G`` / ``93MB`` / ``1.2e9`` / ``34944``.
 
@@ -75,6 +107,9 @@ def parse_number(raw: Any, *, want_bytes: bool = False) -> Number:
     if not isinstance(raw, str):
         raise AnswerError("a number was expected", received=repr(raw))
     text = raw.strip()
+    product = _product(text)
+    if product is not None:
+        return Number(Fraction(product), None, text)
     m = _NUM.match(text)
     if not m:
         raise AnswerError("not a number like 34944, 34,944, 138M, 15.5G or 93MB", received=repr(raw))
@@ -217,6 +252,51 @@ def parse_figure(figure: str, raw: Any):
     if kind == "bool":
         return parse_bool(raw)
     return parse_number(raw, want_bytes=(kind == "bytes"))
+
+
+def rounded_text(given: Number, true: int) -> str:
+    """The true value written at the precision and in the unit of a rounded answer.
+
+    >>> rounded_text(parse_number("37M"), 37_748_736), rounded_text(parse_number("15.5G"), 15_470_264_320)
+    ('38M', '15.5G')
+    """
+    m = _NUM.match(given.text)
+    if given.precision is None or not m:
+        return f"{true:,}"
+    unit = m.group("unit")
+    exp = m.group("exp")
+    q = Fraction(true) / given.precision
+    n = int(q + Fraction(1, 2)) if q >= 0 else -int(-q + Fraction(1, 2))  # half-way: up
+    digits = m.group("num").replace(",", "").replace("_", "").replace(" ", "")
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    mant = Fraction(n) * given.precision / (given.value / Fraction(digits) if Fraction(digits) else 1)
+    if Fraction(digits) == 0:  # "0M": recover the scale from the precision
+        mant = Fraction(n, 10**decimals)
+    text = f"{float(mant):.{decimals}f}" if decimals else str(int(mant))
+    return text + (f"e{exp}" if exp else "") + unit
+
+
+def rounding_note(given, true) -> Optional[str]:
+    """Why a rounded answer is wrong when it is the true value cut off rather than rounded.
+
+    >>> rounding_note(parse_number("37M"), 37_748_736)
+    'the true value truncates to 37M but rounds to 38M'
+    >>> rounding_note(parse_number("140M"), 138_357_544)
+    'right only to 2 significant digits: written 140M, every digit counts, and the true value rounds to 138M'
+    >>> rounding_note(parse_number("353M"), 271_351_808) is None
+    True
+    """
+    if not isinstance(given, Number) or given.precision is None or given.matches(true):
+        return None
+    if given.value <= true < given.value + given.precision:
+        return f"the true value truncates to {given.text} but rounds to {rounded_text(given, true)}"
+    m = _NUM.match(given.text)
+    digits = m.group("num").replace(",", "").replace("_", "").replace(" ", "") if m else ""
+    zeros = len(digits) - len(digits.rstrip("0")) if digits.isdigit() and digits.strip("0") else 0
+    if zeros and abs(Fraction(true) - given.value) * 2 <= given.precision * 10**zeros:
+        return (f"right only to {len(digits) - zeros} significant digit{'s' if len(digits) - zeros > 1 else ''}: "
+                f"written {given.text}, every digit counts, and the true value rounds to {rounded_text(given, true)}")
+    return None
 
 
 def is_right(figure: str, given, true) -> bool:

@@ -98,6 +98,7 @@ def show_cmd(
                                       help="count params without biases (the CS231n table's way)"),
     strict: bool = typer.Option(False, "--strict", help="sizes that do not divide are errors, not warnings"),
     debug: bool = typer.Option(False, "--debug", help="show a traceback on internal errors"),
+    explain: bool = typer.Option(False, "--explain", help="every figure of every layer with its worked formula"),
 ) -> None:
     """Show a network: per-layer table and totals (default command)."""
     from .analysis import analyze
@@ -108,6 +109,11 @@ def show_cmd(
         report = analyze(load_spec(spec), conventions(dtype, batch, weights_only), strict=strict)
     except CnnCalcError as err:
         fail(err)
+    if explain:
+        from .explain import explain_report
+
+        sys.stdout.write(explain_report(report))
+        return
     emit(report, fmt, exact_numbers)
 
 

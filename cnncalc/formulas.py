@@ -99,6 +99,18 @@ def transposed_conv_output(w: int, f: int, s: int = 1, p: int = 0, output_paddin
     return (w - 1) * s - 2 * p + d * (f - 1) + output_padding + 1
 
 
+def transposed_conv_macs(h_in: int, w_in: int, c_in: int, fh: int, fw: int, k: int, groups: int = 1) -> int:
+    """H_in·W_in·C_in·F_h·F_w·(K/groups): each input value meets F_h·F_w·K/groups weights.
+
+    This is how ``torch.utils.flop_counter`` counts ``conv_transpose2d`` (FLOPs = 2 × this).
+    7×7×64 → 32 filters 3×3: 7·7·64·3·3·32.
+
+    >>> transposed_conv_macs(7, 7, 64, 3, 3, 32)
+    903168
+    """
+    return h_in * w_in * c_in * fh * fw * (k // groups)
+
+
 def conv_weights(fh: int, fw: int, c_in: int, k: int, groups: int = 1) -> int:
     """(F_h·F_w·C_in/groups)·K.
 

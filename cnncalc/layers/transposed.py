@@ -1,0 +1,104 @@
+"""Transposed convolution ("deconvolution", PyTorch ConvTranspose2d, Keras Conv2DTranspose).
+
+O = (W − 1)·S − 2P + d·(F − 1) + output_padding + 1 per axis (PyTorch); ``padding: same`` is
+Keras's O = W·S, ``valid`` is P = 0. Weights are counted as for a convolution
+((F_h·F_w·C_in/groups)·K); MACs are counted the way ``torch.utils.flop_counter`` counts a
+transposed convolution: every *input* position multiplies F_h·F_w·(K/groups) weights per input
+channel, H_in·W_in·C_in·F_h·F_w·K/groups, bias additions excluded.
+
+Receptive field (Araujo et al.): a transposed convolution is a stride-1 convolution over the
+input with S − 1 zeros inserted between pixels, so the jump divides by S (a Fraction) and an
+output sees at most ⌊(F_eff − 1)/S⌋ + 1 input positions along an axis (taps falling on the
+inserted zeros see nothing).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Mapping
+
+from .. import formulas as fm
+from ..errors import ShapeError
+from ..model import Counts
+from .activations import FUSABLE
+from .base import BOOL, NONNEG_PAIR, PADDING, PAIR, POS_INT, Layer, Out, Param, choice, need_spatial, shape_text
+
+
+def input_span(f: int, d: int, s: int) -> int:
+    """How many input positions (minus one) one output of a transposed conv reaches along an axis.
+
+    Taps sit at k·d (k < F) on the zero-inserted input; those with the same residue mod S hit
+    real pixels together. The widest such set spans (max − min)/S input positions.
+
+    >>> input_span(3, 1, 2), input_span(4, 1, 2), input_span(3, 1, 1), input_span(3, 2, 2)
+    (1, 1, 2, 2)
+    """
+    if s == 1:
+        return d * (f - 1)
+    if s > 4096:  # one tap per residue at most when S is huge; avoid the loop
+        return (d * (f - 1)) // s
+    best = 0
+    for c in range(s):
+        taps = [k * d for k in range(f) if (k * d) % s == c]
+        if taps:
+            best = max(best, (taps[-1] - taps[0]) // s)
+    return best
+
+
+class ConvTranspose(Layer):
+    type = "conv_transpose"
+    aliases = ("tconv", "deconv", "convtranspose2d", "conv2dtranspose", "conv_transpose2d")
+    doc = "transposed convolution: O = (W − 1)·S − 2P + d·(F − 1) + output_padding + 1"
+    primary = "filters"
+    params = {
+        "filters": Param(POS_INT, doc="number of output channels K"),
+        "kernel": Param(PAIR, doc="F, or [F_h, F_w]"),
+        "stride": Param(PAIR, 1, "S, or [S_h, S_w]"),
+        "padding": Param(PADDING, 0, "P or [P_h, P_w] (removed from both sides), same (O = W·S) or valid (P = 0)"),
+        "output_padding": Param(NONNEG_PAIR, 0, "extra rows/columns on one side; less than the stride or dilation"),
+        "dilation": Param(PAIR, 1, "d (1 is a dense kernel, as in PyTorch)"),
+        "groups": Param(POS_INT, 1, "channel groups"),
+        "bias": Param(BOOL, True, "learnable bias per filter"),
+        "activation": Param(choice(*FUSABLE), None, "activation fused into this layer (adds no row)"),
+    }
+
+    def infer(self, ins, p: Mapping[str, Any]) -> Out:
+        shape = ins[0]
+        need_spatial(self, shape)
+        h, w, c_in = shape
+        k, g = p["filters"], p["groups"]
+        if c_in % g or k % g:
+            bad = f"{c_in} input channels" if c_in % g else f"{k} filters"
+            raise ShapeError(f"groups={g} does not divide the {bad}", received=f"input {shape_text(shape)}")
+        fh, fw = p["kernel"]
+        sh, sw = p["stride"]
+        dh, dw = p["dilation"]
+        oph, opw = p["output_padding"]
+        pad = p["padding"]
+        out = []
+        for axis, size, f, s, d, op, i in (("H", h, fh, sh, dh, oph, 0), ("W", w, fw, sw, dw, opw, 2)):
+            if op >= max(s, d):
+                raise ShapeError(f"output_padding must be smaller than the stride or the dilation along {axis}",
+                                 received=f"output_padding {op}, stride {s}, dilation {d}")
+            if pad == "same":
+                o = size * s + op
+            else:
+                pb, pa = (0, 0) if pad == "valid" else (pad[i], pad[i + 1])
+                if pb != pa:
+                    raise ShapeError("a transposed conv removes the same padding from both sides of an axis",
+                                     received=f"padding {pb}+{pa} along {axis}")
+                o = fm.transposed_conv_output(size, f, s, pb, op, d)
+            if o < 1:
+                raise ShapeError(f"output size along {axis} would be {o}: the padding removes more than "
+                                 "the transposed conv produces", received=f"input {shape_text(shape)}")
+            out.append(o)
+        counts = Counts(
+            weights=fm.conv_weights(fh, fw, c_in, k, g),
+            biases=k if p["bias"] else 0,
+            macs=fm.transposed_conv_macs(h, w, c_in, fh, fw, k, g),
+        )
+        rf = (input_span(fh, dh, sh) + 1, input_span(fw, dw, sw) + 1, Fraction(1, sh), Fraction(1, sw))
+        return Out((out[0], out[1], k), counts, [], rf)
+
+
+LAYERS = (ConvTranspose,)
