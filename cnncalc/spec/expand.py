@@ -210,7 +210,7 @@ def _eval(node, env):
                      "and/or/not and 'x if c else y'")
 
 
-def substitute(value: Any, env: dict, loc, what: str, chain: tuple):
+def substitute(value: Any, env: dict, loc, what: str, chain: tuple, layer: Optional[str] = None):
     """Replace ``$p`` and ``${expr}`` in a parameter value (recursively in lists)."""
     if isinstance(value, str):
         s = value.strip()
@@ -218,15 +218,16 @@ def substitute(value: Any, env: dict, loc, what: str, chain: tuple):
             try:
                 return evaluate(s[2:-1], env)
             except _ExprError as e:
-                raise SpecError(f"{what}: '{s}' {e}", loc=loc, chain=chain) from None
+                raise SpecError(f"{what}: '{s}' {e}", loc=loc, layer=layer, chain=chain) from None
         if s.startswith("$") and s[1:].isidentifier():
             if s[1:] not in env:
                 raise SpecError(f"{what}: '{s}' names no parameter of this block" + did_you_mean(s[1:], env)
-                                + (f" (parameters: {', '.join(env)})" if env else ""), loc=loc, chain=chain)
+                                + (f" (parameters: {', '.join(env)})" if env else ""), loc=loc, layer=layer,
+                                chain=chain)
             return env[s[1:]]
         return value
     if isinstance(value, (list, tuple)):
-        return [substitute(v, env, loc, what, chain) for v in value]
+        return [substitute(v, env, loc, what, chain, layer) for v in value]
     return value
 
 
@@ -239,6 +240,7 @@ class _Expander:
         self.out: list = []  # RawEntry, inputs may hold _Ref
         self.work = 0
         self.auto_instances: dict = {}
+        self.sizes: dict = {}
 
     def count(self, n: int, loc, chain) -> None:
         self.work += n
@@ -246,30 +248,54 @@ class _Expander:
             raise LimitError(f"the spec expands to more than {limits.MAX_LAYERS:,} layers (MAX_LAYERS; "
                              "set CNNCALC_MAX_LAYERS to raise it)", loc=loc, chain=chain)
 
-    def repeat_count(self, entry: RawEntry, env: dict, chain: tuple) -> tuple:
+    def min_size(self, block: Block) -> int:
+        """A lower bound on the layers one instance of ``block`` makes (layers without if:,
+        literal repeat counts), so that a product of repeats is refused before expansion."""
+        if block.name in self.sizes:
+            return self.sizes[block.name]
+        self.sizes[block.name] = 0  # a cycle counts 0 here; it is reported during expansion
+        total = 0
+        for item, _ in block.layers:
+            if isinstance(item, dict) and len([k for k in item if k not in ("name", "from")]) == 1:
+                key = next(k for k in item if k not in ("name", "from"))
+                value = item[key] if isinstance(item[key], dict) else {}
+                if "if" in value:
+                    continue
+                rep = value.get("repeat", 1)
+                rep = rep if isinstance(rep, int) and not isinstance(rep, bool) and rep > 0 else 1
+                sub = self.blocks.get(key)
+                total += rep * (self.min_size(sub) if sub is not None else 1)
+            else:
+                total += 1
+            total = min(total, 10 * limits.MAX_LAYERS)
+        self.sizes[block.name] = total
+        return total
+
+    def repeat_count(self, entry: RawEntry, env: dict, chain: tuple, shown=None) -> tuple:
         """Pop ``repeat`` / ``first`` / ``if`` from an entry's params; check them."""
         loc = entry.param_locs.get("repeat", entry.loc)
-        n = substitute(entry.params.pop("repeat", 1), env, loc, "repeat", chain)
+        n = substitute(entry.params.pop("repeat", 1), env, loc, "repeat", chain, shown)
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise SpecError("repeat must be a positive integer", loc=loc, layer=entry.name, received=show(n),
+            raise SpecError("repeat must be a positive integer", loc=loc, layer=shown, received=show(n),
                             chain=chain)
         if n > limits.MAX_REPEAT:
             raise LimitError(f"repeat {n:,} is over the limit of {limits.MAX_REPEAT:,} (MAX_REPEAT; set "
-                             "CNNCALC_MAX_REPEAT to raise it)", loc=loc, layer=entry.name, chain=chain)
-        if len(self.out) + n > limits.MAX_LAYERS:
+                             "CNNCALC_MAX_REPEAT to raise it)", loc=loc, layer=shown, chain=chain)
+        block = self.blocks.get(entry.type)
+        if len(self.out) + n * (self.min_size(block) if block is not None else 1) > limits.MAX_LAYERS:
             raise LimitError(f"repeat {n:,} would make more than {limits.MAX_LAYERS:,} layers (MAX_LAYERS; set "
-                             "CNNCALC_MAX_LAYERS to raise it)", loc=loc, layer=entry.name, chain=chain)
+                             "CNNCALC_MAX_LAYERS to raise it)", loc=loc, layer=shown, chain=chain)
         first = entry.params.pop("first", None)
         first_loc = entry.param_locs.get("first", entry.loc)
         if first is not None and not isinstance(first, dict):
             raise SpecError("first must be a mapping of arguments for the first repetition", loc=first_loc,
-                            layer=entry.name, received=show(first), chain=chain)
+                            layer=shown, received=show(first), chain=chain)
         cond = True
         if "if" in entry.params:
             cloc = entry.param_locs.get("if", entry.loc)
-            cond = substitute(entry.params.pop("if"), env, cloc, "if", chain)
+            cond = substitute(entry.params.pop("if"), env, cloc, "if", chain, shown)
             if not isinstance(cond, bool):
-                raise SpecError("if must be true or false", loc=cloc, layer=entry.name, received=show(cond),
+                raise SpecError("if must be true or false", loc=cloc, layer=shown, received=show(cond),
                                 chain=chain)
         return n, first or {}, first_loc, cond
 
@@ -285,7 +311,7 @@ class _Expander:
                 prev = self.expand_entry(entry, env, prefix, chain, local, prev, counters, depth, block_path)
         return prev
 
-    def resolve_from(self, entry: RawEntry, local: dict, prefix: str, chain: tuple):
+    def resolve_from(self, entry: RawEntry, local: dict, prefix: str, chain: tuple, shown=None):
         if entry.inputs is None:
             return None
         if prefix == "":  # top level: other names are global, resolved by the graph builder
@@ -297,38 +323,40 @@ class _Expander:
             else:
                 raise SpecError(f"'from' names no layer called '{n}' in this block"
                                 + did_you_mean(n, [k for k in local]) + " ('in' is the block's input)",
-                                loc=entry.inputs_loc or entry.loc, layer=entry.name, chain=chain)
+                                loc=entry.inputs_loc or entry.loc, layer=shown, chain=chain)
         return tuple(out)
 
     def expand_entry(self, entry, env, prefix, chain, local, prev, counters, depth, block_path):
         block = self.blocks.get(entry.type)
-        n, first, first_loc, cond = self.repeat_count(entry, env, chain)
-        # substitute parameters ($p, ${expr}) in the entry's own values
-        if env:
-            for k in list(entry.params):
-                entry.params[k] = substitute(entry.params[k], env, entry.param_locs.get(k, entry.loc),
-                                             str(k) if k is not None else entry.type, chain)
-        sources = self.resolve_from(entry, local, prefix, chain)
-        if not cond:  # left out: acts as the identity
-            ref = sources[0] if sources else prev
-            if entry.name is not None:
-                local[entry.name] = ref
-            self.count(0, entry.loc, chain)
-            return ref
         # the local name of this entry
         base = entry.name
-        if base is None and prefix:
+        if base is None and prefix:  # counted even when left out by if:, so names stay stable
             key = registry.canonical(entry.type) or entry.type
             counters[key] = counters.get(key, 0) + 1
             base = f"{key}{counters[key]}"
         if base is None and block is not None:
             self.auto_instances[entry.type] = self.auto_instances.get(entry.type, 0) + 1
             base = f"{entry.type}{self.auto_instances[entry.type]}"
+        shown = None if base is None else prefix + base
+        entry = replace(entry, params=dict(entry.params), name=entry.name)
+        n, first, first_loc, cond = self.repeat_count(entry, env, chain, shown)
+        # substitute parameters ($p, ${expr}) in the entry's own values
+        if env:
+            for k in list(entry.params):
+                entry.params[k] = substitute(entry.params[k], env, entry.param_locs.get(k, entry.loc),
+                                             str(k) if k is not None else entry.type, chain, shown)
+        sources = self.resolve_from(entry, local, prefix, chain, shown)
+        if not cond:  # left out: acts as the identity
+            ref = sources[0] if sources else prev
+            if entry.name is not None:
+                local[entry.name] = ref
+            self.count(0, entry.loc, chain)
+            return ref
         if env and first:
             first = LocDict(first) if not isinstance(first, LocDict) else first
             for k in list(first):
                 floc = first.val_loc(k) if isinstance(first, LocDict) else first_loc
-                first[k] = substitute(first[k], env, floc, str(k), chain)
+                first[k] = substitute(first[k], env, floc, str(k), chain, shown)
         ref = prev
         for i in range(n):
             name = base if base is None or n == 1 else f"{base}.{i}"
