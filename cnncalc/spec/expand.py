@@ -50,6 +50,7 @@ from .. import limits
 from ..errors import LimitError, SpecError, did_you_mean
 from ..layers.base import show
 from ..model import SourceLoc
+from . import dsl  # noqa: F401  (registers the DSL for string entries)
 from .entries import RawEntry, layer_items, parse_entry
 from .yamlio import LocDict
 
@@ -327,6 +328,9 @@ class _Expander:
         return tuple(out)
 
     def expand_entry(self, entry, env, prefix, chain, local, prev, counters, depth, block_path):
+        if entry.type == "input":  # an input layer (DSL 'input 32x32x3'): the builder checks where it is
+            self.out.append(entry)
+            return "input"
         block = self.blocks.get(entry.type)
         # the local name of this entry
         base = entry.name
