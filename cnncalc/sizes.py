@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .layers.base import ParamError, _is_int, show
+from .layers.base import ParamError, _is_int
 
 _SEP = re.compile(r"\s*[x×X*,]\s*")
 
@@ -30,5 +30,5 @@ def parse_size(value) -> tuple:
     else:
         raise ParamError("must be a size like [224, 224, 3] or 784", value)
     if len(parts) not in (1, 3) or not all(_is_int(x) and x >= 1 for x in parts):
-        raise ParamError("must be [H, W, C] or one number N, all positive integers", show(value) if not isinstance(value, str) else value)
+        raise ParamError("must be [H, W, C] or one number N, all positive integers", value)
     return tuple(parts)

@@ -118,7 +118,8 @@ def test_three_3x3_convs_vs_one_7x7():
     # CS231n: three stacked 3×3 convs have a 7×7 receptive field and 3·(3²C²) = 27C² weights
     # against 49C² for one 7×7 (C = 64 here)
     c = 64
-    three = net(f"input: [56, 56, {c}]\nlayers:\n" + f"  - conv: {{filters: {c}, kernel: 3, padding: 1, bias: false}}\n" * 3)
+    layer = f"  - conv: {{filters: {c}, kernel: 3, padding: 1, bias: false}}\n"
+    three = net(f"input: [56, 56, {c}]\nlayers:\n" + layer * 3)
     one = net(f"input: [56, 56, {c}]\nlayers: [{{conv: {{filters: {c}, kernel: 7, padding: 3, bias: false}}}}]")
     assert three.layers[-1].receptive_field == (7, 7)
     assert one.layers[-1].receptive_field == (7, 7)

@@ -70,7 +70,8 @@ def test_vgg16_layer_by_layer():
     rows = {x.name: x for x in r.layers}
     for name, shape, acts, weights, biases, macs in VGG16_LAYERS:
         x = rows[name]
-        assert (x.output_shape, x.activations, x.weights, x.biases, x.macs) == (shape, acts, weights, biases, macs), name
+        got = (x.output_shape, x.activations, x.weights, x.biases, x.macs)
+        assert got == (shape, acts, weights, biases, macs), name
     # the rows of REFERENCE.md are all the rows that count: the rest are views (flatten, dropout)
     others = [x for x in r.layers if x.name not in {row[0] for row in VGG16_LAYERS}]
     assert all(x.activations == 0 and x.params == 0 and x.macs == 0 for x in others)

@@ -22,17 +22,23 @@ def build(report: Report, exact_numbers: bool = False):
     table = Table(title=f"{report.name}", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False,
                   show_footer=True, footer_style="bold")
     t = report.totals
-    table.add_column("layer", "total", no_wrap=True, overflow="fold", max_width=28)
-    table.add_column("type", no_wrap=True, overflow="fold", max_width=24)
-    table.add_column("output", no_wrap=True)
-    table.add_column("params", number(t.params, exact_numbers), justify="right", no_wrap=True)
-    table.add_column("MACs", number(t.macs, exact_numbers), justify="right", no_wrap=True)
-    table.add_column("activations", number(t.activations, exact_numbers), justify="right", no_wrap=True)
-    table.add_column("RF", justify="right", no_wrap=True)
-    for r in report.layers:
-        style = "yellow" if r.warnings else None
-        table.add_row(r.name, describe(r), shape_text(r.output_shape), number(r.params, exact_numbers),
-                      number(r.macs, exact_numbers), number(r.activations, exact_numbers), _rf(r), style=style)
+    rows = [(r.name, describe(r), shape_text(r.output_shape), number(r.params, exact_numbers),
+             number(r.macs, exact_numbers), number(r.activations, exact_numbers), _rf(r), r.warnings)
+            for r in report.layers]
+    totals = ("total", "", "", number(t.params, exact_numbers), number(t.macs, exact_numbers),
+              number(t.activations, exact_numbers), "")
+
+    def widest(i):  # numbers are never squeezed or cut: names fold instead
+        return max(len(totals[i]), *(len(row[i]) for row in rows))
+
+    table.add_column("layer", "total", overflow="fold", max_width=28)
+    table.add_column("type", overflow="fold", max_width=24)
+    table.add_column("output", no_wrap=True, min_width=widest(2))
+    for i, head in ((3, "params"), (4, "MACs"), (5, "activations")):
+        table.add_column(head, totals[i], justify="right", no_wrap=True, min_width=max(widest(i), len(head)))
+    table.add_column("RF", justify="right", no_wrap=True, min_width=max(widest(6), 2))
+    for *cells, warnings in rows:
+        table.add_row(*cells, style="yellow" if warnings else None)
 
     lines = [
         f"params       {exact(t.params)}  (weights {exact(t.weights)} + biases {exact(t.biases)})"
