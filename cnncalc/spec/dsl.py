@@ -17,7 +17,7 @@ Grammar (documented in README, "The one-line DSL")::
              | "@" NAME                          the layer's name
              | "<" NAME ("," NAME)*              its inputs (from:)
              | "*" N                             repeat N times
-             | "nobias"                          bias=false
+             | "nobias" | "ceil"                 bias=false, ceil_mode=true
              | WORD                              a boolean parameter set true (ceil_mode), or, for a
                                                  layer that fuses one, an activation (conv 64 k3 relu)
     VALUE   := INT | NUMBER | true | false | WORD | INT ("x" INT)+ | VALUE ("," VALUE)+
@@ -146,9 +146,11 @@ def _stage(toks, at) -> RawEntry:
             elif key == "from":
                 entry.inputs, entry.inputs_loc = tuple(value.split(",")), at(col)
             else:
-                put(key, _value(value), col + len(key) + 1)
+                put(key, _value(value), col)
         elif tl == "nobias":
             put("bias", False, col)
+        elif tl == "ceil" and "ceil_mode" in layer_params:
+            put("ceil_mode", True, col)
         elif tl[0] in LETTERS and len(tl) > 1 and (tl[1].isdigit() or (tl[0] == "p" and tl[1:] in ("same", "valid"))):
             key = LETTERS[tl[0]]
             value = _value(tl[1:])
