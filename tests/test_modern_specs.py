@@ -47,9 +47,9 @@ def test_inception_bottleneck_terms():
     # the slide's six terms: [1×1 conv, 64] 28×28×64×1×1×256 etc.
     r = analyze(load_spec("inception_bottleneck"))
     assert r.layer("branch1").macs == 28 * 28 * 128 * 1 * 1 * 256
-    assert r.layer("branch2_reduce").macs == 28 * 28 * 64 * 1 * 1 * 256
+    assert r.layer("branch2.reduce").macs == 28 * 28 * 64 * 1 * 1 * 256
     assert r.layer("branch2").macs == 28 * 28 * 192 * 3 * 3 * 64
-    assert r.layer("branch3_reduce").macs == 28 * 28 * 64 * 1 * 1 * 256
+    assert r.layer("branch3.reduce").macs == 28 * 28 * 64 * 1 * 1 * 256
     assert r.layer("branch3").macs == 28 * 28 * 96 * 5 * 5 * 64
     assert r.layer("branch4").macs == 28 * 28 * 64 * 1 * 1 * 256
 
