@@ -2,7 +2,8 @@
 
 Depth counts the dotted components of names: ``--depth 1`` collapses every top-level block
 instance (``layer3``) into one row, ``--depth 2`` shows its repetitions (``layer3.4``) as rows,
-and so on; a depth at least as deep as the names shows every layer. Layers outside blocks are never collapsed. Totals are unchanged: a collapsed row's
+and so on; a depth at least as deep as the names shows every layer. Layers outside blocks
+are never collapsed. Totals are unchanged: a collapsed row's
 figures are the sums of its layers; its output shape and receptive field are its last layer's.
 """
 

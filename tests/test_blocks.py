@@ -54,7 +54,8 @@ def test_expansion_names_and_counts():
 
 
 def test_repeat_plain_layer():
-    text = "input: [5, 5, 2]\nlayers:\n  - conv: {filters: 2, kernel: 1, repeat: 3}\n  - conv: {name: c, filters: 2, kernel: 1, repeat: 2}\n"
+    text = ("input: [5, 5, 2]\nlayers:\n  - conv: {filters: 2, kernel: 1, repeat: 3}\n"
+            "  - conv: {name: c, filters: 2, kernel: 1, repeat: 2}\n")
     assert names(text) == ["input", "conv1", "conv2", "conv3", "c.0", "c.1"]
 
 

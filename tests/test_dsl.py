@@ -33,7 +33,8 @@ PAIRS = [
      "  - conv: {filters: 32, kernel: [1, 7], padding: [0, 0, 3, 3], name: b, from: input}\n"
      "  - maxpool: {kernel: 3, stride: 1, padding: 1, ceil_mode: true, from: input, name: c}\n"
      "  - concat: {from: [a, b, c]}\n  - bn\n  - dropout: 0.3\n"
-     "  - depthwise: {kernel: 3, padding: same, multiplier: 2}\n  - separable_conv: {filters: 8, kernel: 3, stride: 2}\n"
+     "  - depthwise: {kernel: 3, padding: same, multiplier: 2}\n"
+     "  - separable_conv: {filters: 8, kernel: 3, stride: 2}\n"
      "  - channel_shuffle: {groups: 2}\n  - upsample: {scale: 2, mode: bilinear}\n  - hardswish\n"
      "  - global_avgpool\n  - dense: {units: 4, bias: false}\n"),
 ]
