@@ -89,7 +89,11 @@ def emit(report, fmt: "Format", exact_numbers: bool) -> None:
 
 @app.command("show")
 def show_cmd(
-    spec: str = typer.Argument(..., help="a spec file (YAML) or a built-in network name"),
+    spec: Optional[str] = typer.Argument(None, help="a spec file (YAML) or a built-in network name"),
+    expr: Optional[str] = typer.Option(None, "--expr", "-e",
+                                       help='a network in the one-line DSL: "input 32x32x3 | conv 10 k5 p2 | relu"'),
+    depth: Optional[int] = typer.Option(None, "--depth", min=1,
+                                        help="one row per block instance at name depth N (layer3 = 1, layer3.4 = 2)"),
     fmt: Format = typer.Option(Format.table, "--format", "-f", case_sensitive=False, help="output format"),
     exact_numbers: bool = typer.Option(False, "--exact", help="full integers instead of K/M/G"),
     dtype: Dtype = typer.Option(Dtype.float32, "--dtype", case_sensitive=False, help="bytes per value"),
@@ -105,8 +109,10 @@ def show_cmd(
     from .errors import CnnCalcError
     from .spec import load_spec
 
+    from .spec.dsl import load_spec_or_expr
+
     try:
-        report = analyze(load_spec(spec), conventions(dtype, batch, weights_only), strict=strict)
+        report = analyze(load_spec_or_expr(spec, expr), conventions(dtype, batch, weights_only), strict=strict)
     except CnnCalcError as err:
         fail(err)
     if explain:
@@ -114,6 +120,10 @@ def show_cmd(
 
         sys.stdout.write(explain_report(report))
         return
+    if depth is not None:
+        from .collapse import collapse
+
+        report = collapse(report, depth)
     emit(report, fmt, exact_numbers)
 
 

@@ -138,6 +138,9 @@ def load_network(value, base: Path, loc: SourceLoc, filename: str, default_name:
             raise e.located(loc)
     if text.endswith((".yaml", ".yml")) or "/" in text or "\\" in text:
         raise InputError(f"no spec file '{text}' (paths are relative to the sheet)", loc=loc)
+    if not any(ch.isspace() for ch in text) and "|" not in text:  # one word: meant as a name
+        raise AnswerError(f"'{text}' is not a built-in network or a spec file" + did_you_mean(text.lower(), builtin_names())
+                          + f" (built-in: {', '.join(builtin_names())})", loc=loc)
     if dsl_parser() is None:
         raise AnswerError(f"'{text}' is not a built-in network or a spec file, and this cnncalc has no one-line "
                           f"DSL to read it" + did_you_mean(text.lower(), builtin_names())

@@ -161,7 +161,42 @@ def _position_bias(p, in_shape):
     return PositionBias((in_shape[2], in_shape[0], in_shape[1]) if len(in_shape) == 3 else in_shape)
 
 
+def _depthwise(p, in_shape):
+    c = in_shape[2]
+    q = dict(p, filters=c * p["multiplier"], groups=c)
+    return _conv(q, in_shape)
+
+
+def _separable(p, in_shape):
+    c = in_shape[2]
+    dw = _conv(dict(p, filters=c * p["multiplier"], groups=c, bias=False, activation=None), in_shape)
+    pw = nn.Conv2d(c * p["multiplier"], p["filters"], 1, bias=p["bias"])
+    return Seq(dw, pw, activation(p.get("activation")))
+
+
+def _upsample(p, in_shape):
+    kw = {"align_corners": p["align_corners"]} if p["mode"] == "bilinear" else {}
+    if p["scale"] is not None:
+        return nn.Upsample(scale_factor=tuple(float(x) for x in _pair(p["scale"])), mode=p["mode"], **kw)
+    return nn.Upsample(size=tuple(_pair(p["size"])), mode=p["mode"], **kw)
+
+
+def _multiply(p, in_shape):
+    def mul(*xs):
+        out = xs[0] if xs[0].dim() != 2 else xs[0][:, :, None, None]
+        for x in xs[1:]:
+            out = out * (x[:, :, None, None] if x.dim() == 2 and out.dim() == 4 else x)
+        return out
+
+    return Lambda(mul)
+
+
 BUILDERS = {
+    "depthwise": _depthwise,
+    "separable_conv": _separable,
+    "upsample": _upsample,
+    "multiply": _multiply,
+    "channel_shuffle": lambda p, s: nn.ChannelShuffle(p["groups"]),
     "conv": _conv,
     "maxpool": _maxpool,
     "avgpool": _avgpool,

@@ -1,7 +1,127 @@
-"""`cnncalc compare`: not written yet."""
+"""`cnncalc compare A B [C…]`: totals side by side with ratios to the first, and a per-block
+breakdown over the top-level names (blocks, branches, stages) that the specs share."""
 
-from __future__ import annotations
+
+from typing import List
+
+import typer
+
+FIGURES = ("params", "non_trainable_params", "macs", "flops", "activations")
+
+
+def _group(name: str) -> str:
+    return name.split(".")[0]
+
+
+def comparison(reports: list, sources: list) -> dict:
+    """The comparison as plain data (what --format json prints)."""
+    specs = []
+    for rep, src in zip(reports, sources):
+        t = rep.totals
+        specs.append({"name": rep.name, "source": src, "output_shape": list(rep.output_shape),
+                      "layers": len(rep.layers), **{f: getattr(t, f) for f in FIGURES}})
+    base = specs[0]
+    ratios = [{f: (s[f] / base[f] if base[f] else None) for f in FIGURES} for s in specs]
+    groups: dict = {}
+    order: list = []
+    for i, rep in enumerate(reports):
+        for r in rep.layers[1:]:
+            g = _group(r.name)
+            if g not in groups:
+                groups[g] = [None] * len(reports)
+                order.append(g)
+            cell = groups[g][i] or {"params": 0, "macs": 0, "activations": 0, "layers": 0, "output_shape": None}
+            cell["params"] += r.params
+            cell["macs"] += r.macs
+            cell["activations"] += r.activations
+            cell["layers"] += 1
+            cell["output_shape"] = list(r.output_shape)
+            groups[g][i] = cell
+    shared = [{"name": g, "values": groups[g]} for g in order if sum(v is not None for v in groups[g]) >= 2]
+    return {"specs": specs, "ratios_to_first": ratios, "blocks": shared}
+
+
+def _ratio(x) -> str:
+    if x is None:
+        return "—"
+    return f"{x:.3g}×" if x < 100 else f"{x:,.0f}×"
+
+
+def print_comparison(data: dict, exact_numbers: bool) -> None:
+    import sys
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..render.common import number, shape_text
+
+    console = Console(width=None if sys.stdout.isatty() else 200, highlight=False, soft_wrap=False)
+    specs = data["specs"]
+    t = Table(box=box.SIMPLE_HEAD, title="totals (ratio to the first)", title_justify="left", pad_edge=False)
+    t.add_column("")
+    for s in specs:
+        t.add_column(s["name"], justify="right", no_wrap=True)
+    labels = {"params": "params", "non_trainable_params": "non-trainable", "macs": "MACs", "flops": "FLOPs",
+              "activations": "activations"}
+    for f in FIGURES:
+        row = [labels[f]]
+        for s, r in zip(specs, data["ratios_to_first"]):
+            cell = number(s[f], exact_numbers)
+            if s is not specs[0]:
+                cell += f" ({_ratio(r[f])})"
+            row.append(cell)
+        t.add_row(*row)
+    t.add_row("output", *[shape_text(tuple(s["output_shape"])) for s in specs])
+    t.add_row("layers", *[str(s["layers"]) for s in specs])
+    console.print(t)
+    if data["blocks"]:
+        b = Table(box=box.SIMPLE_HEAD, title="shared structure: params / MACs per block", title_justify="left",
+                  pad_edge=False)
+        b.add_column("block", no_wrap=True)
+        for s in specs:
+            b.add_column(s["name"], justify="right", no_wrap=True)
+        for g in data["blocks"]:
+            cells = []
+            for v in g["values"]:
+                cells.append("—" if v is None else
+                             f"{number(v['params'], exact_numbers)} / {number(v['macs'], exact_numbers)}")
+            b.add_row(g["name"], *cells)
+        console.print(b)
+    else:
+        console.print("no shared structure: the specs have no layer or block names in common")
 
 
 def register(app) -> None:
     """Add this module's commands to the typer app."""
+    from ..cli import Dtype, Format, conventions, fail
+
+    @app.command("compare")
+    def compare_cmd(
+        specs: List[str] = typer.Argument(..., help="two or more spec files or built-in names"),
+        fmt: Format = typer.Option(Format.table, "--format", "-f", case_sensitive=False,
+                                   help="table or json"),
+        exact_numbers: bool = typer.Option(False, "--exact", help="full integers instead of K/M/G"),
+        weights_only: bool = typer.Option(False, "--weights-only", help="count params without biases"),
+    ) -> None:
+        """Compare networks: totals side by side with ratios, and shared blocks."""
+        from ..analysis import analyze
+        from ..errors import CnnCalcError, InputError
+        from ..spec import load_spec
+
+        try:
+            if len(specs) < 2:
+                raise InputError("compare needs at least two specs (cnncalc compare A B [C…])")
+            conv = conventions(Dtype.float32, 1, weights_only)
+            reports = [analyze(load_spec(s), conv) for s in specs]
+        except CnnCalcError as err:
+            fail(err)
+        data = comparison(reports, specs)
+        if fmt is Format.json:
+            import json
+
+            typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        elif fmt is Format.table:
+            print_comparison(data, exact_numbers)
+        else:
+            fail(InputError(f"compare prints table or json, not {fmt.value}"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import SpecError, did_you_mean
-from . import activations, other, spatial, transposed
+from . import activations, extra, other, spatial, transposed
 from .base import REQUIRED, Layer, Out, Param, ParamError, Warn
 
 REGISTRY: dict = {}
@@ -21,7 +21,7 @@ def register(cls) -> type:
     return cls
 
 
-for _module in (spatial, activations, other, transposed):
+for _module in (spatial, activations, other, transposed, extra):
     for _cls in _module.LAYERS:
         register(_cls)
 

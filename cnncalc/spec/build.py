@@ -16,6 +16,7 @@ from .yamlio import LocDict
 # Top-level keys of a spec. Keys other features read are passed through in Graph.meta.
 TOP_LEVEL_KEYS = ("name", "description", "source", "input", "layers")
 META_TOP_LEVEL_KEYS: list = []  # e.g. expect, budget, blocks: registered by the modules that read them
+META_TOP_LEVEL_KEYS.append("blocks")  # read by spec/expand.py
 
 # Expansion of the layer list into flat entries (blocks / repeat hook in here):
 # fn(doc, layers_value, layers_loc) -> list[RawEntry]
@@ -27,10 +28,10 @@ def _loc(d, key, default: Optional[SourceLoc]) -> Optional[SourceLoc]:
 
 
 def default_expand(doc, layers_value, layers_loc) -> list:
-    out: list = []
-    for item, loc in layer_items(layers_value, layers_loc):
-        out.extend(parse_entry(item, loc, registry.canonical))
-    return out
+    """Blocks and repeat (spec/expand.py) → flat entries."""
+    from .expand import expand
+
+    return expand(doc, layers_value, layers_loc)
 
 
 def build_graph(doc: Any, filename: str, default_name: str = "network") -> Graph:

@@ -1,0 +1,153 @@
+"""Layers of modern mobile networks: depthwise and depthwise-separable conv shorthands,
+upsampling, broadcasting multiply (squeeze-and-excitation) and channel shuffle."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .. import formulas as fm
+from ..errors import ShapeError
+from ..model import Counts
+from .activations import FUSABLE
+from .base import (BOOL, PADDING, PAIR, POS_INT, Layer, Out, Param, ParamError, choice, need_spatial,
+                   shape_text)
+from .spatial import window
+
+
+class Depthwise(Layer):
+    type = "depthwise"
+    aliases = ("depthwise_conv", "dwconv")
+    doc = "depthwise conv: one F×F filter per input channel (× multiplier); a conv with groups = C_in"
+    primary = "kernel"
+    params = {
+        "kernel": Param(PAIR, doc="F, or [F_h, F_w]"),
+        "stride": Param(PAIR, 1, "S, or [S_h, S_w]"),
+        "padding": Param(PADDING, 0, "P, [P_h, P_w], [top, bottom, left, right], same or valid"),
+        "dilation": Param(PAIR, 1, "d (1 is a dense kernel)"),
+        "multiplier": Param(POS_INT, 1, "depth multiplier m: output channels C_in·m"),
+        "bias": Param(BOOL, True, "learnable bias per output channel"),
+        "activation": Param(choice(*FUSABLE), None, "activation fused into this layer (adds no row)"),
+    }
+
+    def infer(self, ins, p) -> Out:
+        shape = ins[0]
+        need_spatial(self, shape)
+        c, m = shape[2], p["multiplier"]
+        oh, ow, _, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"])
+        fh, fw = p["kernel"]
+        counts = Counts(weights=fm.conv_weights(fh, fw, c, c * m, c), biases=c * m if p["bias"] else 0,
+                        macs=fm.conv_macs(oh, ow, c * m, fh, fw, c, c))
+        rf = (fm.effective_kernel(fh, p["dilation"][0]), fm.effective_kernel(fw, p["dilation"][1]),
+              p["stride"][0], p["stride"][1])
+        return Out((oh, ow, c * m), counts, warns, rf)
+
+
+class SeparableConv(Layer):
+    type = "separable_conv"
+    aliases = ("sepconv", "separable", "separableconv2d", "dwsconv")
+    doc = ("depthwise-separable conv (Keras SeparableConv2D): an F×F depthwise conv without bias, "
+           "then a 1×1 pointwise conv to K filters with bias; one row, the intermediate "
+           "tensor not counted as an activation")
+    primary = "filters"
+    params = {
+        "filters": Param(POS_INT, doc="output channels K of the pointwise conv"),
+        "kernel": Param(PAIR, doc="F of the depthwise conv, or [F_h, F_w]"),
+        "stride": Param(PAIR, 1, "S of the depthwise conv"),
+        "padding": Param(PADDING, 0, "P of the depthwise conv, or same / valid"),
+        "dilation": Param(PAIR, 1, "d of the depthwise conv"),
+        "multiplier": Param(POS_INT, 1, "depth multiplier m of the depthwise conv"),
+        "bias": Param(BOOL, True, "bias of the pointwise conv (the depthwise conv has none, as in Keras)"),
+        "activation": Param(choice(*FUSABLE), None, "activation fused into this layer (adds no row)"),
+    }
+
+    def infer(self, ins, p) -> Out:
+        shape = ins[0]
+        need_spatial(self, shape)
+        c, m, k = shape[2], p["multiplier"], p["filters"]
+        oh, ow, _, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"])
+        fh, fw = p["kernel"]
+        dw_w = fm.conv_weights(fh, fw, c, c * m, c)
+        pw_w = fm.conv_weights(1, 1, c * m, k, 1)
+        macs = fm.conv_macs(oh, ow, c * m, fh, fw, c, c) + fm.conv_macs(oh, ow, k, 1, 1, c * m, 1)
+        rf = (fm.effective_kernel(fh, p["dilation"][0]), fm.effective_kernel(fw, p["dilation"][1]),
+              p["stride"][0], p["stride"][1])
+        return Out((oh, ow, k), Counts(weights=dw_w + pw_w, biases=k if p["bias"] else 0, macs=macs), warns, rf)
+
+
+class Upsample(Layer):
+    type = "upsample"
+    aliases = ("upsampling2d", "interpolate", "upsampling")
+    doc = "nearest / bilinear upsampling by an integer scale or to a size (no parameters, no MACs)"
+    primary = "scale"
+    params = {
+        "scale": Param(PAIR, None, "integer scale factor, or [s_h, s_w]"),
+        "size": Param(PAIR, None, "output H×W instead of a scale"),
+        "mode": Param(choice("nearest", "bilinear"), "nearest", "interpolation"),
+        "align_corners": Param(BOOL, False, "bilinear only (no effect on shapes)"),
+    }
+
+    def configure(self, p):
+        if (p["scale"] is None) == (p["size"] is None):
+            raise ParamError("upsample takes either scale or size (exactly one)",
+                             "neither" if p["scale"] is None else "both")
+        return p
+
+    def infer(self, ins, p) -> Out:
+        shape = ins[0]
+        need_spatial(self, shape)
+        h, w, c = shape
+        if p["scale"] is not None:
+            oh, ow = h * p["scale"][0], w * p["scale"][1]
+        else:
+            oh, ow = p["size"]
+        # receptive field: a 1-wide window, the jump shrinks by the scale (Fraction: exact)
+        return Out((oh, ow, c), Counts(), [], (1, 1, Fraction(h, oh), Fraction(w, ow)))
+
+
+def broadcast(shapes) -> tuple:
+    """NumPy broadcasting over H×W×C shapes, axes aligned from the channel end; a vector [C]
+    is a per-channel vector. Returns the output shape or raises ShapeError.
+
+    >>> broadcast([(7, 7, 64), (1, 1, 64)]), broadcast([(7, 7, 64), (64,)])
+    ((7, 7, 64), (7, 7, 64))
+    """
+    rank = max(len(s) for s in shapes)
+    out = []
+    for axis in range(1, rank + 1):
+        sizes = {s[-axis] for s in shapes if len(s) >= axis} - {1}
+        if len(sizes) > 1:
+            raise ShapeError("multiply needs shapes that broadcast (each axis equal or 1, from the channels back)",
+                             received=", ".join(shape_text(s) for s in shapes))
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(reversed(out))
+
+
+class Multiply(Layer):
+    type = "multiply"
+    aliases = ("mul", "scale_channels")
+    doc = ("elementwise product of two or more inputs, broadcasting (squeeze-and-excitation: "
+           "H×W×C × 1×1×C or × a vector of C); no MACs under the conv/dense convention")
+    min_inputs, max_inputs = 2, None
+    params = {}
+
+    def infer(self, ins, p) -> Out:
+        return Out(broadcast([tuple(s) for s in ins]))
+
+
+class ChannelShuffle(Layer):
+    type = "channel_shuffle"
+    aliases = ("shuffle", "channelshuffle")
+    doc = "ShuffleNet channel shuffle: C channels in g groups, transposed; no parameters"
+    primary = "groups"
+    params = {"groups": Param(POS_INT, doc="groups g (must divide C)")}
+
+    def infer(self, ins, p) -> Out:
+        shape = ins[0]
+        need_spatial(self, shape)
+        if shape[2] % p["groups"]:
+            raise ShapeError(f"groups={p['groups']} does not divide the {shape[2]} channels",
+                             received=f"input {shape_text(shape)}")
+        return Out(tuple(shape))
+
+
+LAYERS = (Depthwise, SeparableConv, Upsample, Multiply, ChannelShuffle)

@@ -1,0 +1,39 @@
+"""`cnncalc compare`: totals, ratios and the shared per-block breakdown (figures from REFERENCE.md
+and the slide's module description)."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import run_cli
+
+
+def test_inception_naive_vs_bottleneck_json():
+    res = run_cli("compare", "inception_naive", "inception_bottleneck", "--format", "json")
+    assert res.code == 0, res.err
+    d = json.loads(res.out)
+    a, b = d["specs"]
+    assert (a["params"], a["macs"], a["output_shape"]) == (1_089_952, 854_196_224, [28, 28, 672])
+    assert (b["params"], b["macs"], b["output_shape"]) == (346_720, 271_351_808, [28, 28, 480])
+    assert d["ratios_to_first"][0]["macs"] == 1.0
+    assert d["ratios_to_first"][1]["macs"] == 271_351_808 / 854_196_224
+    blocks = {g["name"]: g["values"] for g in d["blocks"]}
+    assert set(blocks) == {"branch1", "branch2", "branch3", "branch4", "concat"}
+    # branch 2: naive 3×3×256×192 conv; bottleneck 1×1×256×64 + 3×3×64×192 (slide terms)
+    assert blocks["branch2"][0]["macs"] == 28 * 28 * 192 * 3 * 3 * 256
+    assert blocks["branch2"][1]["macs"] == 28 * 28 * 64 * 256 + 28 * 28 * 192 * 3 * 3 * 64
+    assert blocks["branch4"][1]["params"] == 256 * 64 + 64
+
+
+def test_three_way_table():
+    res = run_cli("compare", "vgg16", "resnet50", "mobilenet_v2", "--exact")
+    assert res.code == 0, res.err
+    for figure in ("138,357,544", "25,557,032", "3,504,872", "15,470,264,320", "4,089,184,256", "300,774,272"):
+        assert figure in res.out
+    assert "shared structure" in res.out
+
+
+def test_compare_errors():
+    assert run_cli("compare", "vgg16").code == 2
+    res = run_cli("compare", "vgg16", "nosuchnet")
+    assert res.code == 2 and "nosuchnet" in res.err and "Traceback" not in res.err
