@@ -66,10 +66,17 @@ def fail(err) -> None:
     raise typer.Exit(err.exit_code)
 
 
-def conventions(dtype: "Dtype", batch: int, weights_only: bool):
+class Train(str, Enum):
+    sgd = "sgd"
+    momentum = "momentum"
+    adam = "adam"
+
+
+def conventions(dtype: "Dtype", batch: int, weights_only: bool, train: "Optional[Train]" = None):
     from .model import Conventions
 
-    return Conventions(count_biases=not weights_only, dtype=dtype.value, batch=batch)
+    return Conventions(count_biases=not weights_only, dtype=dtype.value, batch=batch,
+                       optimizer=train.value if train else None)
 
 
 def emit(report, fmt: "Format", exact_numbers: bool) -> None:
@@ -98,6 +105,8 @@ def show_cmd(
     weights_only: bool = typer.Option(False, "--weights-only",
                                       help="count params without biases (the CS231n table's way)"),
     strict: bool = typer.Option(False, "--strict", help="sizes that do not divide are errors, not warnings"),
+    train: Optional[Train] = typer.Option(None, "--train", case_sensitive=False,
+                                          help="add training memory: params + grads + optimizer state + activations"),
     debug: bool = typer.Option(False, "--debug", help="show a traceback on internal errors"),
 ) -> None:
     """Show a network: per-layer table and totals (default command)."""
@@ -106,7 +115,7 @@ def show_cmd(
     from .spec import load_spec
 
     try:
-        report = analyze(load_spec(spec), conventions(dtype, batch, weights_only), strict=strict)
+        report = analyze(load_spec(spec), conventions(dtype, batch, weights_only, train), strict=strict)
     except CnnCalcError as err:
         fail(err)
     emit(report, fmt, exact_numbers)

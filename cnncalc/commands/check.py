@@ -16,12 +16,6 @@ class CheckFormat(str, Enum):
     github = "github"
 
 
-class Train(str, Enum):
-    sgd = "sgd"
-    momentum = "momentum"
-    adam = "adam"
-
-
 def output_format(fmt: Optional[CheckFormat]) -> CheckFormat:
     """The format asked for; GitHub annotations by default inside GitHub Actions."""
     if fmt is not None:
@@ -30,7 +24,7 @@ def output_format(fmt: Optional[CheckFormat]) -> CheckFormat:
 
 
 def register(app) -> None:
-    from ..cli import Dtype
+    from ..cli import Dtype, Train
 
     @app.command("check")
     def check_cmd(

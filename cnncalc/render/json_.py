@@ -34,6 +34,16 @@ def layer_dict(r: LayerResult) -> dict:
     }
 
 
+def _training(t) -> dict:
+    """``training_bytes`` and its parts, present with ``--train``."""
+    m = t.training
+    if m is None:
+        return {}
+    return {"training_bytes": m.total,
+            "training": {"optimizer": m.optimizer, "param_bytes": m.param_bytes, "gradient_bytes": m.gradient_bytes,
+                         "optimizer_state_bytes": m.optimizer_state_bytes, "activation_bytes": m.activation_bytes}}
+
+
 def report_dict(report: Report) -> dict:
     t = report.totals
     c = report.conventions
@@ -53,6 +63,7 @@ def report_dict(report: Report) -> dict:
             "param_bytes": t.param_bytes,
             "activation_bytes": t.activation_bytes,
             "activation_bytes_fwd_bwd": t.activation_bytes_fwd_bwd,
+            **_training(t),
         },
         "conventions": {
             "count_biases": c.count_biases,
