@@ -33,7 +33,8 @@ def summary(run: CheckRun) -> str:
         return f"cnncalc check: {specs}, {checks}: all hold"
     parts = []
     if c["failed_checks"]:
-        parts.append(f"{c['failed_checks']} failed (in {c['failed_specs']} spec{'s' if c['failed_specs'] != 1 else ''})")
+        plural = "s" if c["failed_specs"] != 1 else ""
+        parts.append(f"{c['failed_checks']} failed (in {c['failed_specs']} spec{plural})")
     if c["invalid_specs"]:
         parts.append(f"{c['invalid_specs']} spec{'s' if c['invalid_specs'] != 1 else ''} invalid")
     return f"cnncalc check: {specs}, {checks}: " + ", ".join(parts)
