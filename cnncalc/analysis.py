@@ -103,10 +103,17 @@ def totals_of(results, conventions: Conventions) -> Totals:
     activations = sum(r.activations for r in results)
     bpv = conventions.bytes_per_value
     act_bytes = activations * bpv * conventions.batch
-    return Totals(
+    totals = Totals(
         params=weights + (biases if conventions.count_biases else 0),
         weights=weights, biases=biases, non_trainable_params=non_trainable,
         macs=macs, flops=macs * conventions.flops_per_mac, activations=activations,
         # storage of every parameter value, biases and running statistics included
         param_bytes=(weights + biases + non_trainable) * bpv,
         activation_bytes=act_bytes, activation_bytes_fwd_bwd=2 * act_bytes)
+    if conventions.optimizer:
+        from dataclasses import replace
+
+        from .training import training_memory
+
+        totals = replace(totals, training=training_memory(totals, conventions, conventions.optimizer))
+    return totals

@@ -27,7 +27,7 @@ class OutSize(NamedTuple):
     """Output length along one axis and whether the hyperparameters divided exactly."""
 
     size: int
-    exact: Fraction  # (W − F_eff + P)/S + 1 as an exact fraction
+    exact: Fraction  # (W − F_eff + P)/S + 1 exactly: a Fraction when it does not divide, else the int
     fits: bool
 
 
@@ -46,7 +46,8 @@ def conv_output(w: int, f: int, s: int = 1, p_before: int = 0, p_after: int = 0,
     """
     span = w + p_before + p_after - effective_kernel(f, d)
     q, rem = divmod(span, s)
-    return OutSize(q + 1, Fraction(span, s) + 1, rem == 0)
+    # the exact fraction only when it is one: building Fractions dominated 100k-layer specs
+    return OutSize(q + 1, Fraction(span, s) + 1 if rem else q + 1, rem == 0)
 
 
 def pool_output(w: int, f: int, s: int, p: int = 0, d: int = 1, ceil_mode: bool = False, p_after: int | None = None) -> OutSize:
@@ -66,7 +67,7 @@ def pool_output(w: int, f: int, s: int, p: int = 0, d: int = 1, ceil_mode: bool 
     span = w + p + pa - effective_kernel(f, d)
     if not ceil_mode:
         q, rem = divmod(span, s)
-        return OutSize(q + 1, Fraction(span, s) + 1, rem == 0)
+        return OutSize(q + 1, Fraction(span, s) + 1 if rem else q + 1, rem == 0)
     q = -((-span) // s)  # ceil
     out = q + 1
     if (out - 1) * s >= w + p:

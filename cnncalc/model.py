@@ -69,6 +69,7 @@ class Conventions:
     flops_per_mac: int = 2  # torch.utils.flop_counter
     dtype: str = "float32"
     batch: int = 1
+    optimizer: Optional[str] = None  # sgd | momentum | adam: add training memory (cnncalc.training)
 
     @property
     def bytes_per_value(self) -> int:
@@ -109,6 +110,22 @@ class Totals:
     param_bytes: int
     activation_bytes: int
     activation_bytes_fwd_bwd: int
+    training: Optional["TrainingMemory"] = None  # with Conventions.optimizer
+
+
+@dataclass(frozen=True)
+class TrainingMemory:
+    """Memory to train one step (cnncalc.training): every part in bytes."""
+
+    optimizer: str
+    param_bytes: int  # weights, biases and running statistics
+    gradient_bytes: int  # one gradient per learnable parameter
+    optimizer_state_bytes: int  # momentum: 1 value per learnable parameter, adam: 2
+    activation_bytes: int  # forward activations kept for the backward pass, × batch
+
+    @property
+    def total(self) -> int:
+        return self.param_bytes + self.gradient_bytes + self.optimizer_state_bytes + self.activation_bytes
 
 
 @dataclass(frozen=True)

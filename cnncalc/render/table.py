@@ -48,6 +48,12 @@ def build(report: Report, exact_numbers: bool = False):
         f"{human_bytes(t.activation_bytes_fwd_bwd)} forward + backward",
         f"param memory {human_bytes(t.param_bytes)}   output {shape_text(report.output_shape)}",
     ]
+    m = t.training
+    if m is not None:
+        lines.append(
+            f"training     {human_bytes(m.total)} with {m.optimizer} = params {human_bytes(m.param_bytes)} + gradients "
+            f"{human_bytes(m.gradient_bytes)}\n             + optimizer state {human_bytes(m.optimizer_state_bytes)} "
+            f"+ activations kept for backward {human_bytes(m.activation_bytes)}")
     out = [table, Text("\n".join(lines))]
     warns = [f"⚠ {r.name}: {w}" for r in report.layers for w in r.warnings]
     if warns:

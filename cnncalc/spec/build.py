@@ -15,8 +15,7 @@ from .yamlio import LocDict
 
 # Top-level keys of a spec. Keys other features read are passed through in Graph.meta.
 TOP_LEVEL_KEYS = ("name", "description", "source", "input", "layers")
-META_TOP_LEVEL_KEYS: list = []  # e.g. expect, budget, blocks: registered by the modules that read them
-META_TOP_LEVEL_KEYS.append("blocks")  # read by spec/expand.py
+META_TOP_LEVEL_KEYS: list = ["expect", "budget", "blocks"]  # read by cnncalc.check and spec/expand.py
 
 # Expansion of the layer list into flat entries (blocks / repeat hook in here):
 # fn(doc, layers_value, layers_loc) -> list[RawEntry]

@@ -1,0 +1,161 @@
+"""cnncalc speed, as ratios measured in one run (absolute times are noise on shared machines).
+
+    python benchmarks/bench.py [--repeat 5] [--big 100000] [--specs resnet152 vgg16 …]
+
+1. Cold start: `cnncalc SPEC --format json` in a fresh interpreter vs merely importing its
+   dependencies (`python -c "import typer, rich.console, rich.table, yaml"`), interleaved,
+   medians of --repeat runs. Target ≤ 1.3×. Every built-in spec named (default: resnet152 when it
+   exists, vgg16, alexnet) is measured.
+2. A generated chain of N conv layers (default 10,000 and 100,000): the whole CLI run, and the
+   phases inside one process (YAML load, build, analyze, JSON). Target: analysed in < 5 s,
+   10k → 100k at most 12×.
+3. With torch and torchinfo installed: torchinfo's summary of the same network (VGG16) side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+ENV.pop("GITHUB_ACTIONS", None)
+
+
+def timed(cmd: list) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t
+
+
+def medians(cmds: dict, repeat: int) -> dict:
+    """Run the commands interleaved (so that load changes hit all alike); median of each."""
+    times: dict = {k: [] for k in cmds}
+    for _ in range(repeat):
+        for k, cmd in cmds.items():
+            times[k].append(timed(cmd))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def write_chain(path: Path, n: int) -> None:
+    with path.open("w") as f:
+        f.write(f"name: chain{n}\ninput: [8, 8, 4]\nlayers:\n")
+        f.write("  - conv: {filters: 4, kernel: 3, padding: 1}\n" * n)
+
+
+def phases(path: Path) -> dict:
+    """Times of each phase for one spec, inside this process (GC paused as the CLI does)."""
+    from cnncalc.analysis import analyze
+    from cnncalc.render.json_ import render_json
+    from cnncalc.spec import resolve
+    from cnncalc.spec.build import build_graph
+    from cnncalc.spec.yamlio import load_yaml
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        out = {}
+        t = time.perf_counter()
+        text, display = resolve(str(path))
+        doc = load_yaml(text, display)
+        out["yaml"] = time.perf_counter() - t
+        t = time.perf_counter()
+        graph = build_graph(doc, display, path.stem)
+        out["build"] = time.perf_counter() - t
+        t = time.perf_counter()
+        report = analyze(graph)
+        out["analyze"] = time.perf_counter() - t
+        t = time.perf_counter()
+        render_json(report)
+        out["json"] = time.perf_counter() - t
+        return out
+    finally:
+        if was:
+            gc.enable()
+
+
+def torchinfo_side_by_side(repeat: int) -> None:
+    try:
+        import torch  # noqa: F401
+        import torchinfo
+    except Exception as e:  # torchinfo also needs numpy
+        print(f"\n(no side-by-side comparison with torchinfo: {type(e).__name__}: {e})")
+        return
+    sys.path.insert(0, str(ROOT))
+    from torch import nn
+
+    from cnncalc import analyze, load_spec
+    from tests.torch_oracle import BUILDERS
+
+    graph = load_spec("vgg16")
+    shapes = {r.name: r.output_shape for r in analyze(graph).layers}
+    model = nn.Sequential(*[BUILDERS[s.type](dict(s.params), shapes[s.inputs[0]]) for s in graph.layers[1:]])
+    shape = (1, graph.input_shape[2], graph.input_shape[0], graph.input_shape[1])
+    t_ti, t_cc = [], []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        s = torchinfo.summary(model, input_size=shape, verbose=0)
+        t_ti.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        r = analyze(load_spec("vgg16"))
+        t_cc.append(time.perf_counter() - t)
+    ti, cc = statistics.median(t_ti), statistics.median(t_cc)
+    print("\nVGG16 summarised in-process (median of %d):" % repeat)
+    print(f"  torchinfo.summary   {ti * 1000:8.1f} ms   params {s.total_params:,}  mult-adds {s.total_mult_adds:,}")
+    print(f"  cnncalc analyze     {cc * 1000:8.1f} ms   params {r.totals.params:,}  MACs {r.totals.macs:,}")
+    print(f"  ratio torchinfo / cnncalc: {ti / cc:.1f}×  (torchinfo counts bias adds in mult-adds)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--big", type=int, default=100_000)
+    ap.add_argument("--specs", nargs="*", default=None)
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from cnncalc.spec import builtin_names
+
+    names = builtin_names()
+    specs = args.specs or [n for n in ("resnet152", "vgg16", "alexnet") if n in names]
+    py = sys.executable
+
+    print(f"cold start, median of {args.repeat} interleaved runs (target ≤ 1.3×):")
+    cmds = {"deps": [py, "-c", "import typer, rich.console, rich.table, yaml"]}
+    for s in specs:
+        cmds[s] = [py, "-m", "cnncalc", s, "--format", "json"]
+    m = medians(cmds, args.repeat)
+    for s in specs:
+        print(f"  cnncalc {s} --format json: {m[s] / m['deps']:.2f}× the import of its dependencies")
+
+    with tempfile.TemporaryDirectory() as d:
+        small_n = max(args.big // 10, 1)
+        small, big = Path(d) / f"chain{small_n}.yaml", Path(d) / f"chain{args.big}.yaml"
+        write_chain(small, small_n)
+        write_chain(big, args.big)
+        reps = max(1, args.repeat // 2)
+        m = medians({"small": [py, "-m", "cnncalc", str(small), "-f", "json"],
+                     "big": [py, "-m", "cnncalc", str(big), "-f", "json"]}, reps)
+        print(f"\nchain of conv layers, whole CLI run (median of {reps}):")
+        print(f"  {small_n:,} layers: {m['small']:.2f} s    {args.big:,} layers: {m['big']:.2f} s    "
+              f"ratio {m['big'] / m['small']:.1f}× (target ≤ 12×; < 5 s)")
+        ps, pb = phases(small), phases(big)
+        print("  phases (s)     " + "".join(f"{k:>9}" for k in pb))
+        print(f"  {small_n:>7,}       " + "".join(f"{ps[k]:9.2f}" for k in ps))
+        print(f"  {args.big:>7,}       " + "".join(f"{pb[k]:9.2f}" for k in pb))
+        ana_s, ana_b = ps["build"] + ps["analyze"], pb["build"] + pb["analyze"]
+        print(f"  analysis (build + analyze) of {args.big:,} layers: {ana_b:.2f} s, {ana_b / ana_s:.1f}× the "
+              f"{small_n:,}-layer chain")
+
+    torchinfo_side_by_side(args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

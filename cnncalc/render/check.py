@@ -1,0 +1,122 @@
+"""``cnncalc check`` output: text lines, GitHub Actions annotations, or JSON."""
+
+from __future__ import annotations
+
+import json
+
+from ..check import CheckRun, SpecOutcome
+
+
+def _error_where(s: SpecOutcome) -> tuple:
+    """(file, line, col) of an invalid spec's error; the file as named when it has no location."""
+    loc = s.error.loc
+    if loc is None:
+        return s.source, None, None
+    return loc.file, loc.line, loc.col
+
+
+def _error_text(s: SpecOutcome) -> str:
+    """The error without its location prefix (the location is given separately)."""
+    e = s.error
+    saved, e.loc = e.loc, None
+    try:
+        return e.format()
+    finally:
+        e.loc = saved
+
+
+def summary(run: CheckRun) -> str:
+    c = run.counts
+    specs = f"{c['specs']} spec" + ("s" if c["specs"] != 1 else "")
+    checks = f"{c['checks']} expectation" + ("s" if c["checks"] != 1 else "") + " and budgets"
+    if run.exit_code == 0:
+        return f"cnncalc check: {specs}, {checks}: all hold"
+    parts = []
+    if c["failed_checks"]:
+        plural = "s" if c["failed_specs"] != 1 else ""
+        parts.append(f"{c['failed_checks']} failed (in {c['failed_specs']} spec{plural})")
+    if c["invalid_specs"]:
+        parts.append(f"{c['invalid_specs']} spec{'s' if c['invalid_specs'] != 1 else ''} invalid")
+    return f"cnncalc check: {specs}, {checks}: " + ", ".join(parts)
+
+
+def render_text(run: CheckRun, verbose: bool = False) -> str:
+    """One line per failure — ``file:line: what: expected X, got Y`` — then a summary line."""
+    lines = []
+    for s in run.specs:
+        if s.error is not None:
+            lines.append(_unlocated(s))
+            continue
+        for o in s.outcomes:
+            if not o.ok or verbose:
+                lines.append(f"{o.loc.file}:{o.loc.line}: {o.message}")
+    lines.append(summary(run))
+    return "\n".join(lines) + "\n"
+
+
+def _unlocated(s: SpecOutcome) -> str:
+    """The error line; one without a location starts with the file as named."""
+    text = s.error.format()
+    return text if s.error.loc is not None or text.startswith(s.source) else f"{s.source}: {text}"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_prop(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(file: str, line, col, message: str, title: str = "cnncalc check") -> str:
+    """A GitHub Actions workflow command: ``::error file=…,line=…::message``."""
+    props = [f"file={_escape_prop(file)}"]
+    if line:
+        props.append(f"line={line}")
+    if col:
+        props.append(f"col={col}")
+    props.append(f"title={_escape_prop(title)}")
+    return f"::error {','.join(props)}::{_escape_data(message)}"
+
+
+def render_github(run: CheckRun) -> str:
+    """GitHub Actions annotations, one per failure or invalid spec, then the summary line."""
+    lines = []
+    for s in run.specs:
+        if s.error is not None:
+            file, line, col = _error_where(s)
+            lines.append(annotation(file, line, col, _error_text(s), "cnncalc: invalid spec"))
+            continue
+        for o in s.failures:
+            lines.append(annotation(o.loc.file, o.loc.line, o.loc.col, o.message))
+    lines.append(summary(run))
+    return "\n".join(lines) + "\n"
+
+
+def _jsonable(v):
+    if isinstance(v, tuple):
+        return list(v)
+    return v
+
+
+def run_dict(run: CheckRun) -> dict:
+    specs = []
+    for s in run.specs:
+        err = None
+        if s.error is not None:
+            file, line, col = _error_where(s)
+            err = {"file": file, "line": line, "col": col, "message": _error_text(s), "text": s.error.format()}
+        specs.append({
+            "source": s.source,
+            "name": s.name,
+            "status": s.status,
+            "error": err,
+            "checks": [{"kind": o.kind, "figure": o.figure, "layer": o.layer, "expected": o.written,
+                        "actual": _jsonable(o.actual), "ok": o.ok, "file": o.loc.file, "line": o.loc.line,
+                        "message": o.message} for o in s.outcomes],
+        })
+    return {"specs": specs, "summary": {**run.counts, "exit_code": run.exit_code}, "settings": run.settings}
+
+
+def render_json(run: CheckRun) -> str:
+    return json.dumps(run_dict(run), indent=2, ensure_ascii=False) + "\n"
