@@ -123,6 +123,7 @@ def block_schemas() -> dict:
 
 
 def _dsl_strings() -> bool:
+    from .spec import dsl  # noqa: F401  (registers the DSL's string-entry hook)
     from .spec.entries import STRING_ENTRY_HOOKS
 
     return bool(STRING_ENTRY_HOOKS)
