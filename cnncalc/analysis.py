@@ -42,7 +42,7 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
             out = layer.infer(ins, spec.params)
         except CnnCalcError as e:
             e.chain = e.chain or spec.chain
-            raise e.located(spec.loc, spec.name)
+            raise e.located(spec.loc, spec.name) from None
         except ParamError as e:
             raise ShapeError(e.message, loc=spec.loc, layer=spec.name, received=show(e.received),
                              chain=spec.chain) from None

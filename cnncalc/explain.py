@@ -139,7 +139,7 @@ def _rf_lines(report: Report, r: LayerResult, p: dict) -> list:
         return [("receptive_field", f"receptive field = {_n(r.receptive_field[0])}×{_n(r.receptive_field[1])} "
                                     f"(the whole input), jump {_n(r.jump[0])}×{_n(r.jump[1])}")]
     out = []
-    for label, r_in, j_in, f, d, s, r_out, j_out in (
+    for _label, r_in, j_in, f, d, s, r_out, j_out in (
             ("", rh, jh, p["kernel"][0], p.get("dilation", (1, 1))[0], p["stride"][0],
              r.receptive_field[0], r.jump[0]),
             ("W", rw, jw, p["kernel"][1], p.get("dilation", (1, 1))[1], p["stride"][1],

@@ -50,7 +50,8 @@ def conv_output(w: int, f: int, s: int = 1, p_before: int = 0, p_after: int = 0,
     return OutSize(q + 1, Fraction(span, s) + 1 if rem else q + 1, rem == 0)
 
 
-def pool_output(w: int, f: int, s: int, p: int = 0, d: int = 1, ceil_mode: bool = False, p_after: int | None = None) -> OutSize:
+def pool_output(w: int, f: int, s: int, p: int = 0, d: int = 1, ceil_mode: bool = False,
+                p_after: int | None = None) -> OutSize:
     """Pooling output length; ceil_mode as PyTorch (and Caffe) do it.
 
     PyTorch drops a last window that would start inside the right padding.

@@ -135,11 +135,12 @@ def load_network(value, base: Path, loc: SourceLoc, filename: str, default_name:
         try:
             return load_spec(str(path))
         except InputError as e:
-            raise e.located(loc)
+            raise e.located(loc) from None
     if text.endswith((".yaml", ".yml")) or "/" in text or "\\" in text:
         raise InputError(f"no spec file '{text}' (paths are relative to the sheet)", loc=loc)
     if not any(ch.isspace() for ch in text) and "|" not in text:  # one word: meant as a name
-        raise AnswerError(f"'{text}' is not a built-in network or a spec file" + did_you_mean(text.lower(), builtin_names())
+        names = builtin_names()
+        raise AnswerError(f"'{text}' is not a built-in network or a spec file" + did_you_mean(text.lower(), names)
                           + f" (built-in: {', '.join(builtin_names())})", loc=loc)
     if dsl_parser() is None:
         raise AnswerError(f"'{text}' is not a built-in network or a spec file, and this cnncalc has no one-line "
@@ -178,7 +179,7 @@ def _grade_one(report, figure, raw, layer, loc) -> Answer:
     try:
         given = parse_figure(figure, raw)
     except AnswerError as e:
-        raise e.located(loc, f"{figure}" if layer is None else f"{layer}.{figure}")
+        raise e.located(loc, f"{figure}" if layer is None else f"{layer}.{figure}") from None
     true = figure_value(report, figure, layer)
     ok = is_right(figure, given, true)
     work = None if ok else figure_work(report, figure, layer)

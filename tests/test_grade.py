@@ -87,8 +87,8 @@ def test_missing_sheet_exits_2(cli, tmp_path):
 
 def test_network_by_relative_path_and_dsl_hook(cli, tmp_path):
     (tmp_path / "nets").mkdir()
-    (tmp_path / "nets" / "tiny.yaml").write_text("input: [7, 7, 1]\nlayers:\n  - conv: {filters: 1, kernel: 3}\n"
-                                                 "  - conv: {filters: 1, kernel: 3}\n  - conv: {filters: 1, kernel: 3}\n")
+    conv = "  - conv: {filters: 1, kernel: 3}\n"
+    (tmp_path / "nets" / "tiny.yaml").write_text("input: [7, 7, 1]\nlayers:\n" + conv * 3)
     sheet = "questions:\n  - network: nets/tiny.yaml\n    answers: {output_shape: 1x1x1, receptive_field: 7}\n"
     r = cli("grade", write(tmp_path, sheet))
     assert r.code == 0, r.err + r.out

@@ -37,7 +37,8 @@ def get(name: str, loc=None) -> Layer:
     """The layer type called ``name`` (or an alias of it); a SpecError with did-you-mean if none."""
     key = canonical(name)
     if key is None:
-        raise SpecError(f"unknown layer type '{name}'" + did_you_mean(str(name).lower(), list(REGISTRY) + list(ALIASES)),
+        known = list(REGISTRY) + list(ALIASES)
+        raise SpecError(f"unknown layer type '{name}'" + did_you_mean(str(name).lower(), known),
                         loc=loc)
     return REGISTRY[key]
 
