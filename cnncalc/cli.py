@@ -1,8 +1,15 @@
-"""The command line: a thin typer shell over the library.
+"""The command line's entry point, kept light.
 
-``cnncalc SPEC`` is the default command (``show``); other commands are named. Library
-errors (CnnCalcError) become one line on stderr and exit code 2; failed expectations or
-answers exit 1. Heavy modules are imported inside the commands that need them.
+``cnncalc SPEC [options]`` — the run CI loops and students make most — is parsed here by hand
+and goes straight to :func:`show`, without importing typer or building its command tree (that
+alone took longer than analysing ResNet-152). Anything else — another command, ``--help``, an
+option this parser does not know, a value it is unsure of — goes to the typer application in
+:mod:`cnncalc.app`, which defines every command, its help and its usage errors. Both paths call
+the same :func:`show`; tests/test_cli_fastpath.py runs a matrix of command lines through both
+and requires identical output, and checks that the option table below matches the typer command.
+
+Library errors (CnnCalcError) become one line on stderr and exit code 2; failed expectations or
+answers exit 1.
 """
 
 from __future__ import annotations
@@ -13,36 +20,7 @@ import sys
 from enum import Enum
 from typing import List, Optional
 
-import typer
-from typer.core import TyperGroup
-
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
-
-
-class _DefaultGroup(TyperGroup):
-    """Route ``cnncalc SPEC …`` to the ``show`` command when SPEC names no command."""
-
-    default_command = "show"
-
-    def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
-            args = [self.default_command] + list(args)
-        return super().parse_args(ctx, args)
-
-    def list_commands(self, ctx):  # keep the order commands were added in
-        return list(self.commands)
-
-
-app = typer.Typer(
-    cls=_DefaultGroup,
-    add_completion=False,
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    help="CNN shape, parameter, memory and FLOP calculator. `cnncalc SPEC` shows a network: "
-         "SPEC is a YAML file or a built-in name (`cnncalc list`).",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
 
 
 class Format(str, Enum):
@@ -60,26 +38,32 @@ class Dtype(str, Enum):
     float64 = "float64"
 
 
-def fail(err) -> None:
-    """Print a CnnCalcError as one line and exit with its code."""
-    typer.echo(f"cnncalc: error: {err.format()}", err=True)
-    raise typer.Exit(err.exit_code)
-
-
 class Train(str, Enum):
     sgd = "sgd"
     momentum = "momentum"
     adam = "adam"
 
 
-def conventions(dtype: "Dtype", batch: int, weights_only: bool, train: "Optional[Train]" = None):
+def error_line(err) -> str:
+    return f"cnncalc: error: {err.format()}"
+
+
+def fail(err) -> None:
+    """In a typer command: print a CnnCalcError as one line and exit with its code."""
+    import typer
+
+    sys.stderr.write(error_line(err) + "\n")
+    raise typer.Exit(err.exit_code)
+
+
+def conventions(dtype: Dtype, batch: int, weights_only: bool, train: Optional[Train] = None):
     from .model import Conventions
 
     return Conventions(count_biases=not weights_only, dtype=dtype.value, batch=batch,
                        optimizer=train.value if train else None)
 
 
-def emit(report, fmt: "Format", exact_numbers: bool) -> None:
+def emit(report, fmt: Format, exact_numbers: bool) -> None:
     """Write a report to stdout in the chosen format."""
     if fmt is Format.table:
         from rich.console import Console
@@ -95,89 +79,141 @@ def emit(report, fmt: "Format", exact_numbers: bool) -> None:
     sys.stdout.write(render(report, fmt.value, exact_numbers=exact_numbers))
 
 
-@app.command("show")
-def show_cmd(
-    spec: Optional[str] = typer.Argument(None, help="a spec file (YAML) or a built-in network name"),
-    expr: Optional[str] = typer.Option(None, "--expr", "-e",
-                                       help='a network in the one-line DSL: "input 32x32x3 | conv 10 k5 p2 | relu"'),
-    depth: Optional[int] = typer.Option(None, "--depth", min=1,
-                                        help="one row per block instance at name depth N (layer3 = 1, layer3.4 = 2)"),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", case_sensitive=False, help="output format"),
-    exact_numbers: bool = typer.Option(False, "--exact", help="full integers instead of K/M/G"),
-    dtype: Dtype = typer.Option(Dtype.float32, "--dtype", case_sensitive=False, help="bytes per value"),
-    batch: int = typer.Option(1, "--batch", min=1, help="batch size for activation memory"),
-    weights_only: bool = typer.Option(False, "--weights-only",
-                                      help="count params without biases (the CS231n table's way)"),
-    strict: bool = typer.Option(False, "--strict", help="sizes that do not divide are errors, not warnings"),
-    train: Optional[Train] = typer.Option(None, "--train", case_sensitive=False,
-                                          help="add training memory: params + grads + optimizer state + activations"),
-    debug: bool = typer.Option(False, "--debug", help="show a traceback on internal errors"),
-    explain: bool = typer.Option(False, "--explain", help="every figure of every layer with its worked formula"),
-) -> None:
-    """Show a network: per-layer table and totals (default command)."""
+def show(spec: Optional[str] = None, expr: Optional[str] = None, depth: Optional[int] = None,
+         fmt: Format = Format.table, exact_numbers: bool = False, dtype: Dtype = Dtype.float32, batch: int = 1,
+         weights_only: bool = False, strict: bool = False, train: Optional[Train] = None,
+         explain: bool = False) -> int:
+    """``cnncalc show``: read, analyse and print one network; returns the exit code."""
     from .analysis import analyze
     from .errors import CnnCalcError
-
     from .spec.dsl import load_spec_or_expr
 
     try:
         report = analyze(load_spec_or_expr(spec, expr), conventions(dtype, batch, weights_only, train),
                          strict=strict)
     except CnnCalcError as err:
-        fail(err)
+        sys.stderr.write(error_line(err) + "\n")
+        return err.exit_code
     if explain:
         from .explain import explain_report
 
         sys.stdout.write(explain_report(report))
-        return
+        return EXIT_OK
     if depth is not None:
         from .collapse import collapse
 
         report = collapse(report, depth)
     emit(report, fmt, exact_numbers)
+    return EXIT_OK
 
 
-@app.command("list")
-def list_cmd() -> None:
-    """List the built-in networks."""
-    from .spec import builtin_names
+# The command names of cnncalc.app (a test keeps this in step): a first word that is one of
+# them is a command, anything else is a SPEC for `show`.
+COMMANDS = ("show", "list", "conv", "pool", "dense", "tconv", "grade", "check", "schema", "compare")
 
-    for name in builtin_names():
-        typer.echo(name)
-
-
-def _register_commands() -> None:
-    from .commands import register_all
-
-    register_all(app)
-
-
-_register_commands()
-
-
-def _version(value: bool) -> None:
-    if value:
-        from . import __version__
-
-        typer.echo(f"cnncalc {__version__}")
-        raise typer.Exit()
+# `show`'s options as the fast path reads them: option → (keyword, kind). Kinds: flag, a
+# positive int, or an Enum whose values are matched case-insensitively (as typer does).
+FAST_OPTIONS = {
+    "--expr": ("expr", str), "-e": ("expr", str),
+    "--depth": ("depth", int),
+    "--format": ("fmt", Format), "-f": ("fmt", Format),
+    "--exact": ("exact_numbers", bool),
+    "--dtype": ("dtype", Dtype),
+    "--batch": ("batch", int),
+    "--weights-only": ("weights_only", bool),
+    "--strict": ("strict", bool),
+    "--train": ("train", Train),
+    "--explain": ("explain", bool),
+    "--debug": ("debug", bool),
+}
 
 
-@app.callback()
-def _root(
-    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
-                                           help="print the version and exit"),
-) -> None:
-    pass
+def parse_fast(args: List[str]) -> Optional[dict]:
+    """``show``'s keyword arguments for a plain command line, or None to let typer parse it.
+
+    >>> parse_fast(["vgg16", "--format=JSON", "--batch", "8"])["fmt"], parse_fast(["vgg16", "-f", "csv"])["fmt"]
+    (<Format.json: 'json'>, <Format.csv: 'csv'>)
+    >>> parse_fast(["check", "specs"]), parse_fast(["vgg16", "--help"]), parse_fast(["vgg16", "--batch", "0"])
+    (None, None, None)
+    """
+    if args and args[0] == "show":
+        args = args[1:]
+    elif not args or args[0] in COMMANDS:
+        return None
+    kw: dict = {}
+    positional: list = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        i += 1
+        if not a.startswith("-") or a == "-":
+            positional.append(a)
+            continue
+        name, eq, value = a.partition("=")
+        opt = FAST_OPTIONS.get(name)
+        if opt is None:
+            return None  # --help, --, -fjson, an unknown option: typer decides
+        key, kind = opt
+        if kind is bool:
+            if eq:
+                return None
+            kw[key] = True
+            continue
+        if not eq:
+            if i >= len(args):
+                return None
+            value = args[i]
+            i += 1
+        if kind is int:
+            if not (value.isascii() and value.isdigit()) or int(value) < 1:
+                return None
+            kw[key] = int(value)
+        elif kind is str:
+            kw[key] = value
+        else:
+            try:
+                kw[key] = kind(value.lower())
+            except ValueError:
+                return None
+    if len(positional) > 1:
+        return None
+    if positional:
+        kw["spec"] = positional[0]
+    return kw
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    """Console entry point: one line for any error, never a traceback unless --debug."""
+def _run_typer(args: List[str]) -> int:
+    from .app import app
+
     try:  # typer ≥ 0.2x vendors click as typer._click
         from typer._click import exceptions as click_exc
     except ImportError:  # pragma: no cover - older typer on plain click
         from click import exceptions as click_exc
+    import typer
 
+    try:
+        rc = app(args=args, prog_name="cnncalc", standalone_mode=False)
+        return rc if isinstance(rc, int) else EXIT_OK
+    except typer.Exit as e:
+        return e.exit_code
+    except typer.Abort:
+        sys.stderr.write("cnncalc: aborted\n")
+        return EXIT_ERROR
+    except click_exc.NoArgsIsHelpError as e:
+        sys.stderr.write(e.format_message() + "\n")
+        return EXIT_ERROR
+    except click_exc.UsageError as e:
+        hint = f" (see 'cnncalc {e.ctx.info_name} --help')" if e.ctx and e.ctx.info_name != "cnncalc" else \
+            " (see 'cnncalc --help')"
+        sys.stderr.write(f"cnncalc: error: {e.format_message()}{hint}\n")
+        return EXIT_ERROR
+    except click_exc.ClickException as e:
+        sys.stderr.write(f"cnncalc: error: {e.format_message()}\n")
+        return EXIT_ERROR
+
+
+def main(argv: Optional[List[str]] = None, fast: bool = True) -> int:
+    """Console entry point: one line for any error, never a traceback unless --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("CNNCALC_DEBUG") == "1"
     # One short-lived run builds no reference cycles worth collecting; the cyclic GC's passes
@@ -185,44 +221,47 @@ def main(argv: Optional[List[str]] = None) -> int:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        rc = app(args=args, prog_name="cnncalc", standalone_mode=False)
-        return rc if isinstance(rc, int) else EXIT_OK
-    except typer.Exit as e:
-        return e.exit_code
-    except typer.Abort:
-        typer.echo("cnncalc: aborted", err=True)
-        return EXIT_ERROR
-    except click_exc.NoArgsIsHelpError as e:
-        typer.echo(e.format_message(), err=True)
-        return EXIT_ERROR
-    except click_exc.UsageError as e:
-        hint = f" (see 'cnncalc {e.ctx.info_name} --help')" if e.ctx and e.ctx.info_name != "cnncalc" else \
-            " (see 'cnncalc --help')"
-        typer.echo(f"cnncalc: error: {e.format_message()}{hint}", err=True)
-        return EXIT_ERROR
-    except click_exc.ClickException as e:
-        typer.echo(f"cnncalc: error: {e.format_message()}", err=True)
-        return EXIT_ERROR
+        kw = parse_fast(args) if fast else None
+        if kw is not None:
+            kw.pop("debug", None)
+            return show(**kw)
+        return _run_typer(args)
     except (BrokenPipeError, KeyboardInterrupt):
         return EXIT_ERROR
     except RecursionError:
         if debug:
             raise
-        typer.echo("cnncalc: error: input nested too deeply", err=True)
+        sys.stderr.write("cnncalc: error: input nested too deeply\n")
         return EXIT_ERROR
     except MemoryError:
-        typer.echo("cnncalc: error: out of memory: the input is too large", err=True)
+        sys.stderr.write("cnncalc: error: out of memory: the input is too large\n")
         return EXIT_ERROR
     except Exception as e:  # an internal bug: one line, and a way to see more
         if debug:
             raise
-        typer.echo(f"cnncalc: internal error: {type(e).__name__}: {e}. This is a bug in cnncalc; please "
-                   "report it with the input that caused it (run with --debug for the traceback)", err=True)
+        sys.stderr.write(f"cnncalc: internal error: {type(e).__name__}: {e}. This is a bug in cnncalc; please "
+                         "report it with the input that caused it (run with --debug for the traceback)\n")
         return EXIT_ERROR
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def run() -> None:  # pragma: no cover - console script wrapper
-    sys.exit(main())
+def run() -> None:  # pragma: no cover - the console script
+    """``cnncalc``: run, flush, and leave without tearing down the heap (freeing a
+    100,000-layer analysis object by object took seconds and served nobody)."""
+    rc = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        rc = rc or EXIT_ERROR
+    os._exit(rc)
+
+
+def __getattr__(name):  # `from cnncalc.cli import app` still works
+    if name == "app":
+        from .app import app
+
+        return app
+    raise AttributeError(name)
