@@ -35,11 +35,22 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
         non_trainable_params=0, macs=0, flops=0, activations=fm.elements(in_shape), params=0,
         receptive_field=(1, 1), jump=(1, 1), spec=inp))
 
+    # infer() is a pure function of the layer type, input shapes and parameters: layers that
+    # repeat one configuration (repeat:, ResNet stages, generated chains) are worked out once.
+    memo: dict = {}
     for spec in graph.layers[1:]:
         layer = registry.REGISTRY[spec.type]
         ins = [shapes[n] for n in spec.inputs]
         try:
-            out = layer.infer(ins, spec.params)
+            key = (spec.type, tuple(ins), *[(k, v.__class__, v) for k, v in spec.params.items()])
+            out = memo.get(key)
+        except TypeError:  # an unhashable parameter value: no memo
+            key, out = None, None
+        try:
+            if out is None:
+                out = layer.infer(ins, spec.params)
+                if key is not None:
+                    memo[key] = out
         except CnnCalcError as e:
             e.chain = e.chain or spec.chain
             raise e.located(spec.loc, spec.name) from None

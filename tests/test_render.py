@@ -116,3 +116,29 @@ def test_human_units_round_correctly():
     assert human(999_950) == "1.00M"  # rounds up into the next unit
     assert human(10**20) == "1.00e20"
     assert human_bytes(60_950_432) == "60.95 MB"
+
+
+def _all_reports():
+    from cnncalc import analyze, load_spec, parse_spec
+    from cnncalc.spec import builtin_names
+
+    for name in builtin_names():
+        yield analyze(load_spec(name))
+    odd = ('input: [9, 9, 2]\nlayers:\n'
+           '  - conv: {filters: 2, kernel: 2, stride: 2, name: "卷積 \\"q\\" \\\\ \\t\\u0001 é ☃ 🙂"}\n'
+           '  - upsample: {scale: 3}\n  - conv: {filters: 3, kernel: 2, stride: 2}\n')
+    yield analyze(parse_spec(odd))
+
+
+def test_json_layer_lines_equal_json_dumps():
+    """render_json writes each layer by hand for speed; it must be exactly what json.dumps writes."""
+    import json
+
+    from cnncalc.render.json_ import layer_dict, layer_line
+
+    n = 0
+    for report in _all_reports():
+        for r in report.layers:
+            assert layer_line(r) == json.dumps(layer_dict(r), ensure_ascii=False)
+            n += 1
+    assert n > 1000

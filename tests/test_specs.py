@@ -155,3 +155,16 @@ def test_every_builtin_is_listed_and_loads():
         assert name in names
     for name in names:
         analyze(load_spec(name))
+
+
+def test_values_equal_in_python_but_of_another_type_are_still_checked():
+    """1 == True == 1.0 in Python: validating one layer must not excuse the next."""
+    from cnncalc import parse_spec
+    from cnncalc.errors import SpecError
+
+    base = "input: [8, 8, 3]\nlayers:\n  - conv: {filters: 4, kernel: 3, bias: true}\n"
+    for bad in ("bias: 1", "bias: 1.0"):
+        with pytest.raises(SpecError, match="bias must be true or false"):
+            parse_spec(base + f"  - conv: {{filters: 4, kernel: 3, {bad}}}\n")
+    with pytest.raises(SpecError, match="kernel must be"):
+        parse_spec("input: [8, 8, 3]\nlayers:\n  - conv: {filters: 4, kernel: 1}\n  - conv: {filters: 4, kernel: true}\n")

@@ -7,6 +7,8 @@ from fractions import Fraction
 
 from ..model import LayerResult, Report
 
+_quote = json.encoder.encode_basestring  # the C function json.dumps(str, ensure_ascii=False) uses
+
 
 def _num(x):
     """Receptive-field figures are integers except after upsampling (fractional jumps)."""
@@ -44,14 +46,14 @@ def _training(t) -> dict:
                          "optimizer_state_bytes": m.optimizer_state_bytes, "activation_bytes": m.activation_bytes}}
 
 
-def report_dict(report: Report) -> dict:
+def report_dict(report: Report, layers: bool = True) -> dict:
     t = report.totals
     c = report.conventions
     return {
         "name": report.name,
         "input": list(report.input_shape),
         "output_shape": list(report.output_shape),
-        "layers": [layer_dict(r) for r in report.layers],
+        "layers": [layer_dict(r) for r in report.layers] if layers else None,
         "totals": {
             "params": t.params,
             "weights": t.weights,
@@ -76,13 +78,36 @@ def report_dict(report: Report) -> dict:
     }
 
 
+def _ints(xs) -> str:
+    return "[" + ", ".join([str(x) for x in xs]) + "]"
+
+
+def _nums(xs) -> str:
+    return "[" + ", ".join([repr(_num(x)) for x in xs]) + "]"
+
+
+def layer_line(r: LayerResult) -> str:
+    """``json.dumps(layer_dict(r), ensure_ascii=False)``, written out directly: ~4× faster,
+    and a 100,000-layer report has 100,000 of them (tests hold the two equal)."""
+    q = _quote
+    warnings = "[" + ", ".join([q(w) for w in r.warnings]) + "]"
+    return (f'{{"name": {q(r.name)}, "type": {q(r.type)}, "inputs": [{", ".join([q(x) for x in r.inputs])}], '
+            f'"output_shape": {_ints(r.output_shape)}, "params": {r.params}, "weights": {r.weights}, '
+            f'"biases": {r.biases}, "non_trainable_params": {r.non_trainable_params}, "macs": {r.macs}, '
+            f'"flops": {r.flops}, "activations": {r.activations}, "receptive_field": {_nums(r.receptive_field)}, '
+            f'"jump": {_nums(r.jump)}, "warnings": {warnings}}}')
+
+
 def render_json(report: Report) -> str:
     """Indented, with each layer on one line: the same JSON, written by the C encoder (an
     indented dump goes through the pure-Python encoder, seconds for 100,000 layers)."""
-    d = report_dict(report)
+    d = report_dict(report, layers=False)
     parts = []
     for key, value in d.items():
-        if key in ("layers", "warnings") and value:
+        if key == "layers":
+            inner = ",\n".join(["    " + layer_line(r) for r in report.layers])
+            text = f"[\n{inner}\n  ]"
+        elif key == "warnings" and value:
             inner = ",\n".join("    " + json.dumps(v, ensure_ascii=False) for v in value)
             text = f"[\n{inner}\n  ]"
         elif isinstance(value, list):

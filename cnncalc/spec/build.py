@@ -143,6 +143,7 @@ def _layer_specs(entries: list, input_loc) -> list:
                 raise GraphError(what, loc=e.name_loc or e.loc, layer=e.name, chain=e.chain)
             taken[e.name] = e.name_loc or e.loc
     counters: dict = {}
+    checked: dict = {}
     specs = []
     prev = "input"
     for e in entries:
@@ -161,7 +162,16 @@ def _layer_specs(entries: list, input_loc) -> list:
                     break
             counters[layer.type] = n
             taken[name] = e.loc
-        params = validate_params(layer, e, name)
+        try:  # validation depends only on the type and the values written: checked once per distinct layer
+            key = (layer.type, *[(k, v.__class__, v) for k, v in e.params.items()])  # 1, 1.0, True differ
+            params = checked.get(key)
+        except TypeError:  # a list or mapping among the values
+            key, params = None, None
+        if params is None:
+            params = validate_params(layer, e, name)
+            if key is not None:
+                checked[key] = params
+        params = dict(params)
         inputs = e.inputs if e.inputs is not None else (prev,)
         n_in = len(inputs)
         if n_in < layer.min_inputs or (layer.max_inputs is not None and n_in > layer.max_inputs):
@@ -171,7 +181,7 @@ def _layer_specs(entries: list, input_loc) -> list:
             raise GraphError(f"{layer.type} takes {want}{hint}", loc=e.inputs_loc or e.loc, layer=name,
                              received=", ".join(inputs), chain=e.chain)
         specs.append(LayerSpec(name=name, type=layer.type, params=params, inputs=tuple(inputs), loc=e.loc,
-                               param_locs=dict(e.param_locs), inputs_loc=e.inputs_loc, block=e.block,
+                               param_locs=e.param_locs, inputs_loc=e.inputs_loc, block=e.block,
                                chain=e.chain))
         prev = name
     return specs

@@ -42,7 +42,6 @@ Rules, all enforced here:
 from __future__ import annotations
 
 import ast
-from dataclasses import replace
 from typing import Any, Optional
 
 from .. import layers as registry
@@ -342,7 +341,7 @@ class _Expander:
             self.auto_instances[entry.type] = self.auto_instances.get(entry.type, 0) + 1
             base = f"{entry.type}{self.auto_instances[entry.type]}"
         shown = None if base is None else prefix + base
-        entry = replace(entry, params=dict(entry.params), name=entry.name)
+        entry = entry.evolve(params=dict(entry.params))
         n, first, first_loc, cond = self.repeat_count(entry, env, chain, shown)
         # substitute parameters ($p, ${expr}) in the entry's own values
         if env:
@@ -370,8 +369,8 @@ class _Expander:
                 args.update(first)
             inputs = sources if (i == 0 and sources is not None) else (ref,)
             if block is None:
-                e = replace(entry, params=args, name=full, block=block_path, inputs=inputs,
-                            param_locs=dict(entry.param_locs), chain=chain)
+                e = entry.evolve(params=args, name=full, block=block_path, inputs=inputs,
+                                 param_locs=dict(entry.param_locs), chain=chain)
                 if i == 0 and first:
                     for k in first:
                         e.param_locs[k] = first.val_loc(k) if isinstance(first, LocDict) else first_loc
