@@ -1,11 +1,12 @@
 """The command line's entry point, kept light.
 
-``cnncalc SPEC [options]`` — the run CI loops and students make most — is parsed here by hand
-and goes straight to :func:`show`, without importing typer or building its command tree (that
-alone took longer than analysing ResNet-152). Anything else — another command, ``--help``, an
+``cnncalc SPEC [options]`` and ``cnncalc check FILES [options]`` — the runs CI loops and
+students make most — are parsed here by hand and go straight to :func:`show` / :func:`check`,
+without importing typer or building its command tree (that alone took longer than analysing
+ResNet-152). Anything else — another command, ``--help``, an
 option this parser does not know, a value it is unsure of — goes to the typer application in
 :mod:`cnncalc.app`, which defines every command, its help and its usage errors. Both paths call
-the same :func:`show`; tests/test_cli_fastpath.py runs a matrix of command lines through both
+the same functions; tests/test_cli_fastpath.py runs a matrix of command lines through both
 and requires identical output, and checks that the option table below matches the typer command.
 
 Library errors (CnnCalcError) become one line on stderr and exit code 2; failed expectations or
@@ -42,6 +43,12 @@ class Train(str, Enum):
     sgd = "sgd"
     momentum = "momentum"
     adam = "adam"
+
+
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
 
 
 def error_line(err) -> str:
@@ -107,13 +114,41 @@ def show(spec: Optional[str] = None, expr: Optional[str] = None, depth: Optional
     return EXIT_OK
 
 
+def check_format(fmt: Optional[CheckFormat]) -> CheckFormat:
+    """The format asked for; GitHub annotations by default inside GitHub Actions."""
+    if fmt is not None:
+        return fmt
+    return CheckFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else CheckFormat.text
+
+
+def check(files: List[str], fmt: Optional[CheckFormat] = None, strict: bool = False, dtype: Dtype = Dtype.float32,
+          batch: int = 1, train: Optional[Train] = None, verbose: bool = False) -> int:
+    """``cnncalc check``: check every spec's validity, expectations and budgets; the exit code."""
+    from .check import check_sources
+    from .model import Conventions
+    from .render import check as out
+
+    conv = Conventions(dtype=dtype.value, batch=batch, optimizer=train.value if train else None)
+    run = check_sources(files, conv, strict=strict)
+    chosen = check_format(fmt)
+    if chosen is CheckFormat.json:
+        text = out.render_json(run)
+    elif chosen is CheckFormat.github:
+        text = out.render_github(run)
+    else:
+        text = out.render_text(run, verbose=verbose)
+    sys.stdout.write(text)
+    return run.exit_code
+
+
 # The command names of cnncalc.app (a test keeps this in step): a first word that is one of
 # them is a command, anything else is a SPEC for `show`.
 COMMANDS = ("show", "list", "conv", "pool", "dense", "tconv", "grade", "check", "schema", "compare")
 
-# `show`'s options as the fast path reads them: option → (keyword, kind). Kinds: flag, a
-# positive int, or an Enum whose values are matched case-insensitively (as typer does).
-FAST_OPTIONS = {
+# The options of the commands the fast path runs, as it reads them: option → (keyword, kind).
+# Kinds: bool (a flag), int (a positive integer), str, or an Enum whose values are matched
+# case-insensitively (as typer does). tests/test_cli_fastpath.py holds these to the typer app.
+SHOW_OPTIONS = {
     "--expr": ("expr", str), "-e": ("expr", str),
     "--depth": ("depth", int),
     "--format": ("fmt", Format), "-f": ("fmt", Format),
@@ -126,20 +161,39 @@ FAST_OPTIONS = {
     "--explain": ("explain", bool),
     "--debug": ("debug", bool),
 }
+CHECK_OPTIONS = {
+    "--format": ("fmt", CheckFormat), "-f": ("fmt", CheckFormat),
+    "--strict": ("strict", bool),
+    "--dtype": ("dtype", Dtype),
+    "--batch": ("batch", int),
+    "--train": ("train", Train),
+    "--verbose": ("verbose", bool), "-v": ("verbose", bool),
+}
+# command → (options, keyword of the positional arguments, least, most (None: any), function)
+FAST = {
+    "show": (SHOW_OPTIONS, "spec", 0, 1, show),
+    "check": (CHECK_OPTIONS, "files", 1, None, check),
+}
 
 
-def parse_fast(args: List[str]) -> Optional[dict]:
-    """``show``'s keyword arguments for a plain command line, or None to let typer parse it.
+def parse_fast(args: List[str]) -> Optional[tuple]:
+    """``(function, keyword arguments)`` for a plain ``show`` or ``check`` command line, or None
+    to let typer parse it.
 
-    >>> parse_fast(["vgg16", "--format=JSON", "--batch", "8"])["fmt"], parse_fast(["vgg16", "-f", "csv"])["fmt"]
-    (<Format.json: 'json'>, <Format.csv: 'csv'>)
-    >>> parse_fast(["check", "specs"]), parse_fast(["vgg16", "--help"]), parse_fast(["vgg16", "--batch", "0"])
+    >>> parse_fast(["vgg16", "--format=JSON", "--batch", "8"])[1]
+    {'fmt': <Format.json: 'json'>, 'batch': 8, 'spec': 'vgg16'}
+    >>> parse_fast(["check", "specs", "-f", "github"])[1]
+    {'fmt': <CheckFormat.github: 'github'>, 'files': ['specs']}
+    >>> parse_fast(["grade", "x.yaml"]), parse_fast(["vgg16", "--help"]), parse_fast(["vgg16", "--batch", "0"])
     (None, None, None)
     """
-    if args and args[0] == "show":
-        args = args[1:]
+    if args and args[0] in FAST:
+        command, args = args[0], args[1:]
     elif not args or args[0] in COMMANDS:
         return None
+    else:
+        command = "show"
+    options, positional_key, least, most, function = FAST[command]
     kw: dict = {}
     positional: list = []
     i = 0
@@ -150,7 +204,7 @@ def parse_fast(args: List[str]) -> Optional[dict]:
             positional.append(a)
             continue
         name, eq, value = a.partition("=")
-        opt = FAST_OPTIONS.get(name)
+        opt = options.get(name)
         if opt is None:
             return None  # --help, --, -fjson, an unknown option: typer decides
         key, kind = opt
@@ -175,11 +229,15 @@ def parse_fast(args: List[str]) -> Optional[dict]:
                 kw[key] = kind(value.lower())
             except ValueError:
                 return None
-    if len(positional) > 1:
+    if len(positional) < least or (most is not None and len(positional) > most):
         return None
-    if positional:
-        kw["spec"] = positional[0]
-    return kw
+    if most == 1:
+        if positional:
+            kw[positional_key] = positional[0]
+    else:
+        kw[positional_key] = positional
+    kw.pop("debug", None)
+    return function, kw
 
 
 def _run_typer(args: List[str]) -> int:
@@ -221,10 +279,10 @@ def main(argv: Optional[List[str]] = None, fast: bool = True) -> int:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        kw = parse_fast(args) if fast else None
-        if kw is not None:
-            kw.pop("debug", None)
-            return show(**kw)
+        plan = parse_fast(args) if fast else None
+        if plan is not None:
+            function, kw = plan
+            return function(**kw)
         return _run_typer(args)
     except (BrokenPipeError, KeyboardInterrupt):
         return EXIT_ERROR

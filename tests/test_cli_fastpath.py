@@ -31,18 +31,24 @@ def test_command_names_match_the_app():
     assert set(cli.COMMANDS) == set(_click_group().commands)
 
 
-def test_option_table_matches_the_show_command():
-    show = _click_group().commands["show"]
+@pytest.mark.parametrize("command", sorted(cli.FAST))
+def test_option_tables_match_the_app(command):
+    options, positional_key, least, most, _ = cli.FAST[command]
+    cmd = _click_group().commands[command]
     typer_opts = {}
-    for p in show.params:
+    for p in cmd.params:
         if p.param_type_name == "option":
             for o in p.opts + p.secondary_opts:
                 typer_opts[o] = p
+        else:
+            assert p.name == positional_key
+            assert (p.nargs == -1) == (most is None) and p.required == (least > 0)
     typer_opts.pop("--help", None)
     typer_opts.pop("-h", None)
-    assert set(typer_opts) == set(cli.FAST_OPTIONS)
-    for opt, (key, kind) in cli.FAST_OPTIONS.items():
+    assert set(typer_opts) == set(options)
+    for opt, (key, kind) in options.items():
         p = typer_opts[opt]
+        assert p.name == key, opt
         assert p.is_flag == (kind is bool), opt
         if isinstance(kind, type) and issubclass(kind, cli.Enum):
             assert sorted(p.type.choices) == sorted(m.value for m in kind), opt
@@ -88,6 +94,15 @@ LINES = [
     ["no/such/spec.yaml", "-f", "json"],
     ["vgg16", "--", "-f"],
     ["vgg16", "--debug", "-f", "csv"],
+    ["check", str(ROOT / "specs")],
+    ["check", str(ROOT / "specs"), "-v", "--format", "JSON"],
+    ["check", "vgg16", "resnet18", "--format=github", "--strict"],
+    ["check", str(ROOT / "specs" / "vgg16.yaml"), "--batch", "64", "--dtype", "float16", "--train", "adam"],
+    ["check", str(ROOT / "exams")],
+    ["check"],
+    ["check", "nope.yaml"],
+    ["check", "vgg16", "--format", "table"],
+    ["check", "vgg16", "--exact"],
 ]
 
 
@@ -102,9 +117,9 @@ def test_common_runs_take_the_fast_path(monkeypatch):
 
     monkeypatch.setattr(cli, "_run_typer", no_typer)
     for args in (["vgg16"], ["resnet152", "--format", "json"], ["alexnet", "-f", "csv", "--exact"],
-                 ["vgg16", "--batch", "8", "--dtype", "float16"]):
+                 ["vgg16", "--batch", "8", "--dtype", "float16"], ["check", str(ROOT / "specs"), "--strict"]):
         code, out, err = _run(args, fast=True)
-        assert code == 0 and out and not err
+        assert code == 0 and out and not err, (args, err)
 
 
 def test_a_json_run_does_not_import_typer_or_rich():

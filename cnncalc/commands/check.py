@@ -2,30 +2,14 @@
 
 # no `from __future__ import annotations`: typer reads the option types from the annotations
 
-import os
-import sys
-from enum import Enum
 from typing import List, Optional
 
 import typer
 
-
-class CheckFormat(str, Enum):
-    text = "text"
-    json = "json"
-    github = "github"
-
-
-def output_format(fmt: Optional[CheckFormat]) -> CheckFormat:
-    """The format asked for; GitHub annotations by default inside GitHub Actions."""
-    if fmt is not None:
-        return fmt
-    return CheckFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else CheckFormat.text
+from ..cli import CheckFormat, Dtype, Train, check
 
 
 def register(app) -> None:
-    from ..cli import Dtype, Train
-
     @app.command("check")
     def check_cmd(
         files: List[str] = typer.Argument(..., help="spec files, directories (every *.yaml/*.yml below), "
@@ -44,18 +28,5 @@ def register(app) -> None:
     ) -> None:
         """Check specs: shapes valid, every expect: and budget: holds. Exit 0 all hold, 1 a check fails,
         2 a spec is invalid or unreadable."""
-        from ..check import check_sources
-        from ..model import Conventions
-        from ..render import check as out
-
-        conv = Conventions(dtype=dtype.value, batch=batch, optimizer=train.value if train else None)
-        run = check_sources(files, conv, strict=strict)
-        chosen = output_format(fmt)
-        if chosen is CheckFormat.json:
-            text = out.render_json(run)
-        elif chosen is CheckFormat.github:
-            text = out.render_github(run)
-        else:
-            text = out.render_text(run, verbose=verbose)
-        sys.stdout.write(text)
-        raise typer.Exit(run.exit_code)
+        rc = check(files, fmt, strict, dtype, batch, train, verbose)
+        raise typer.Exit(rc)
