@@ -37,3 +37,19 @@ def test_compare_errors():
     assert run_cli("compare", "vgg16").code == 2
     res = run_cli("compare", "vgg16", "nosuchnet")
     assert res.code == 2 and "nosuchnet" in res.err and "Traceback" not in res.err
+
+
+def test_memory_follows_dtype_and_batch():
+    """VGG16: 138,357,544 params and 15,237,608 activations (REFERENCE.md) at 2 bytes, batch 4."""
+    res = run_cli("compare", "vgg16", "alexnet", "--format", "json", "--dtype", "float16", "--batch", "4")
+    assert res.code == 0, res.err
+    d = json.loads(res.out)
+    vgg = d["specs"][0]
+    assert vgg["param_bytes"] == 138_357_544 * 2
+    assert vgg["activation_bytes"] == 15_237_608 * 2 * 4
+    assert (d["dtype"], d["batch"]) == ("float16", 4)
+    assert d["ratios_to_first"][1]["param_bytes"] == d["specs"][1]["param_bytes"] / (138_357_544 * 2)
+    table = run_cli("compare", "vgg16", "alexnet", "--batch", "4")
+    assert table.code == 0 and "memory at float32, batch 4" in table.out
+    assert "243.80 MB" in table.out  # 15,237,608 × 4 B × 4 = 243,801,728 B
+    assert "553.43 MB" in table.out  # 138,357,544 × 4 B

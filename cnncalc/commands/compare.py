@@ -6,7 +6,8 @@ from typing import List
 
 import typer
 
-FIGURES = ("params", "non_trainable_params", "macs", "flops", "activations")
+FIGURES = ("params", "non_trainable_params", "macs", "flops", "activations", "param_bytes", "activation_bytes")
+BYTE_FIGURES = ("param_bytes", "activation_bytes")
 
 
 def _group(name: str) -> str:
@@ -38,7 +39,8 @@ def comparison(reports: list, sources: list) -> dict:
             cell["output_shape"] = list(r.output_shape)
             groups[g][i] = cell
     shared = [{"name": g, "values": groups[g]} for g in order if sum(v is not None for v in groups[g]) >= 2]
-    return {"specs": specs, "ratios_to_first": ratios, "blocks": shared}
+    conv = reports[0].conventions
+    return {"specs": specs, "ratios_to_first": ratios, "blocks": shared, "dtype": conv.dtype, "batch": conv.batch}
 
 
 def _ratio(x) -> str:
@@ -54,7 +56,7 @@ def print_comparison(data: dict, exact_numbers: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ..render.common import number, shape_text
+    from ..render.common import human_bytes, number, shape_text
 
     console = Console(width=None if sys.stdout.isatty() else 200, highlight=False, soft_wrap=False)
     specs = data["specs"]
@@ -63,11 +65,15 @@ def print_comparison(data: dict, exact_numbers: bool) -> None:
     for s in specs:
         t.add_column(s["name"], justify="right", no_wrap=True)
     labels = {"params": "params", "non_trainable_params": "non-trainable", "macs": "MACs", "flops": "FLOPs",
-              "activations": "activations"}
+              "activations": "activations", "param_bytes": "param memory",
+              "activation_bytes": f"activation memory (batch {data['batch']})"}
     for f in FIGURES:
         row = [labels[f]]
         for s, r in zip(specs, data["ratios_to_first"]):
-            cell = number(s[f], exact_numbers)
+            if f in BYTE_FIGURES and not exact_numbers:
+                cell = human_bytes(s[f])
+            else:
+                cell = number(s[f], exact_numbers)
             if s is not specs[0]:
                 cell += f" ({_ratio(r[f])})"
             row.append(cell)
@@ -75,6 +81,7 @@ def print_comparison(data: dict, exact_numbers: bool) -> None:
     t.add_row("output", *[shape_text(tuple(s["output_shape"])) for s in specs])
     t.add_row("layers", *[str(s["layers"]) for s in specs])
     console.print(t)
+    console.print(f"memory at {data['dtype']}, batch {data['batch']}, forward activations", highlight=False)
     if data["blocks"]:
         b = Table(box=box.SIMPLE_HEAD, title="shared structure: params / MACs per block", title_justify="left",
                   pad_edge=False)
@@ -103,6 +110,8 @@ def register(app) -> None:
                                    help="table or json"),
         exact_numbers: bool = typer.Option(False, "--exact", help="full integers instead of K/M/G"),
         weights_only: bool = typer.Option(False, "--weights-only", help="count params without biases"),
+        dtype: Dtype = typer.Option(Dtype.float32, "--dtype", case_sensitive=False, help="bytes per value"),
+        batch: int = typer.Option(1, "--batch", min=1, help="batch size for activation memory"),
     ) -> None:
         """Compare networks: totals side by side with ratios, and shared blocks."""
         from ..analysis import analyze
@@ -112,7 +121,7 @@ def register(app) -> None:
         try:
             if len(specs) < 2:
                 raise InputError("compare needs at least two specs (cnncalc compare A B [C…])")
-            conv = conventions(Dtype.float32, 1, weights_only)
+            conv = conventions(dtype, batch, weights_only)
             reports = [analyze(load_spec(s), conv) for s in specs]
         except CnnCalcError as err:
             fail(err)
