@@ -139,3 +139,12 @@ def test_merge_takes_largest_field_and_warns_on_different_jumps():
     assert rep.layer("m").receptive_field == (9, 9)
     assert any("different jumps" in w for w in rep.layer("m").warnings)
     assert rep.warnings
+
+
+def test_errors_name_the_layer_type_not_a_file_position(cli):
+    r = cli("conv", "5x5x3", "--filters", "4", "--kernel", "7")
+    assert r.code == 2
+    assert r.err == ("cnncalc: error: conv: kernel 7 is larger than the padded input 5 along H "
+                     "(received input 5×5×3, padding 0+0)\n")
+    r = cli("conv", "10x10x3", "--filters", "4", "--kernel", "3", "--stride", "2", "--strict")
+    assert r.code == 2 and r.err.startswith("cnncalc: error: conv: H and W: (10 − 3 + 0)/2 + 1 = 4.5: ")

@@ -13,6 +13,13 @@ import typer
 SOURCE = "<command line>"
 
 
+def graph_layer_name(layer_type: str) -> str:
+    """The name the graph builder gives the one layer (conv → conv1)."""
+    from ..layers import canonical
+
+    return f"{canonical(layer_type) or layer_type}1"
+
+
 def _ints(text: str, what: str, allow: tuple = (1, 2)) -> object:
     """``3`` → 3, ``3x5`` / ``3,5`` → [3, 5] (and 4 numbers where allowed)."""
     from ..errors import InputError
@@ -87,6 +94,11 @@ def run_quick(layer_type: str, size, params: dict, *, fmt, exact_numbers: bool, 
         graph = build_graph(doc, SOURCE, layer_type)
         report = analyze(graph, conventions(dtype, batch, weights_only), strict=strict)
     except CnnCalcError as err:
+        # a file:line:col and a generated layer name mean nothing on a command line
+        if err.loc is not None and err.loc.file == SOURCE:
+            err.loc = None
+        if err.layer == f"{graph_layer_name(layer_type)}":
+            err.layer = layer_type
         fail(err)
     if explain:
         from ..explain import layer_lines
