@@ -79,7 +79,10 @@ def emit(report, fmt: Format, exact_numbers: bool) -> None:
 
         tty = sys.stdout.isatty()
         console = Console(width=None if tty else 200, highlight=False, soft_wrap=False)
-        print_table(report, console, exact_numbers)
+        try:
+            print_table(report, console, exact_numbers)
+        except SystemExit:  # rich's answer to a closed pipe (`cnncalc vgg16 | head`): exit 2, like the rest
+            raise BrokenPipeError from None
         return
     from .render import render
 
