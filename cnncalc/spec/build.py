@@ -10,7 +10,7 @@ from ..errors import CnnCalcError, GraphError, SpecError, did_you_mean
 from ..layers.base import ParamError, show
 from ..model import Graph, LayerSpec, SourceLoc
 from ..sizes import parse_size
-from .entries import RawEntry, layer_items, parse_entry
+from .entries import RawEntry
 from .yamlio import LocDict
 
 # Top-level keys of a spec. Keys other features read are passed through in Graph.meta.
@@ -107,7 +107,8 @@ def validate_params(layer, entry: RawEntry, lname: Optional[str]) -> dict:
     for key, value in raw.items():
         if key not in layer.params:
             hint = did_you_mean(str(key), layer.params)
-            known = f" ({layer.type} takes: {', '.join(layer.params)})" if layer.params else f" ({layer.type} takes none)"
+            known = (f" ({layer.type} takes: {', '.join(layer.params)})" if layer.params
+                     else f" ({layer.type} takes none)")
             raise SpecError(f"unknown parameter '{key}' for {layer.type}{hint}{known if not hint else ''}",
                             loc=locs.get(key, entry.loc), layer=lname, chain=entry.chain)
         spec = layer.params[key]
@@ -139,7 +140,8 @@ def _layer_specs(entries: list, input_loc) -> list:
             if e.name in taken:
                 first = taken[e.name]
                 where = f" (first at {first})" if first else ""
-                what = "'input' is the name of the input layer" if e.name == "input" else f"duplicate layer name '{e.name}'{where}"
+                what = ("'input' is the name of the input layer" if e.name == "input"
+                        else f"duplicate layer name '{e.name}'{where}")
                 raise GraphError(what, loc=e.name_loc or e.loc, layer=e.name, chain=e.chain)
             taken[e.name] = e.name_loc or e.loc
     counters: dict = {}
@@ -150,7 +152,7 @@ def _layer_specs(entries: list, input_loc) -> list:
             layer = registry.get(e.type, e.loc)
         except CnnCalcError as err:
             err.chain = e.chain
-            raise err.located(layer=e.name)
+            raise err.located(layer=e.name) from None
         name = e.name
         if name is None:
             n = counters.get(layer.type, 0)

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..errors import SpecError, did_you_mean
+from ..errors import LimitError, SpecError, did_you_mean
+from ..limits import MAX_NAME_CHARS
 from ..model import SourceLoc
 from .yamlio import LocDict, LocList
 
@@ -43,8 +44,15 @@ STRING_ENTRY_HOOKS: list = []
 
 def _check_name(value, loc) -> str:
     if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value).strip() == "":
-        raise SpecError("a layer name must be a non-empty string", loc=loc, received=repr(value))
-    return str(value)
+        raise SpecError("a layer name must be a non-empty string", loc=loc, received=_brief(value))
+    return check_name_length(str(value), loc)
+
+
+def check_name_length(name: str, loc) -> str:
+    if len(name) > MAX_NAME_CHARS:
+        raise LimitError(f"a layer name is limited to {MAX_NAME_CHARS} characters (MAX_NAME_CHARS)", loc=loc,
+                         received=f"{len(name):,} characters")
+    return name
 
 
 def _check_from(value, loc) -> tuple:
@@ -64,6 +72,9 @@ def parse_entry(item: Any, loc: Optional[SourceLoc], types) -> list:
         text = item.strip()
         if types(text) is not None or text == "input" or not STRING_ENTRY_HOOKS:
             return [RawEntry(type=text, params={}, loc=loc)]
+        lead = len(item) - len(item.lstrip())
+        if lead and loc is not None and "\n" not in item[:lead]:
+            loc = SourceLoc(loc.file, loc.line, loc.col + lead)
         return STRING_ENTRY_HOOKS[0](text, loc)
     if not isinstance(item, dict):
         raise SpecError("a layer is a type name or a mapping like {conv: {filters: 8, kernel: 3}}",

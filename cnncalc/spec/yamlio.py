@@ -137,8 +137,13 @@ _BAD_CHAR = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-
 _CHAR_NAMES = {0: "NUL", 7: "BEL", 8: "backspace", 0x1B: "ESC", 0x7F: "DEL"}
 
 
-class _YamlStop(Exception):
-    """A located refusal raised inside the builder (becomes a SpecError / LimitError)."""
+class _Mark:
+    """A position like the parser's marks (0-based line and column)."""
+
+    __slots__ = ("line", "column")
+
+    def __init__(self, line: int, column: int):
+        self.line, self.column = line, column
 
 
 class _Loader(_Base):
@@ -282,6 +287,10 @@ def _build(loader, file: str):
             nodes += 1
             mark = ev.start_mark
             value = _scalar(loader, ev, file, cache)
+            if (ev.style == '"' or ev.style == "'") and cur is not None and not is_map:
+                # a quoted list item (a DSL string in 'layers:') is located by its first character,
+                # so that the DSL's column offsets land on the token
+                mark = _Mark(mark.line, mark.column + 1)
             if ev.anchor is not None:
                 anchors[ev.anchor] = (value, 1)
             if is_map and not have_key and ev.style in _PLAIN_STYLES and ev.tag is None and ev.value == "<<":
