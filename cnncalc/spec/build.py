@@ -37,7 +37,8 @@ def build_graph(doc: Any, filename: str, default_name: str = "network") -> Graph
     top = SourceLoc(filename, 1, 1)
     if not isinstance(doc, dict):
         raise SpecError("a spec is a YAML mapping with 'input:' and 'layers:'", loc=top,
-                        received="an empty file" if doc is None else type(doc).__name__)
+                        received="an empty file" if doc is None else "a list" if isinstance(doc, list)
+                        else show(doc))
     doc_loc = getattr(doc, "loc", None) or top
     allowed = TOP_LEVEL_KEYS + tuple(META_TOP_LEVEL_KEYS)
     for key in doc:

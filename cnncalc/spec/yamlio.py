@@ -361,7 +361,8 @@ def _build(loader, file: str):
                 if type(value) is LocDict or type(value) is LocList:
                     raise SpecError("a mapping key must be a plain value", loc=_loc(file, mark))
                 if value in cur:
-                    raise SpecError(f"duplicate key '{value}'", loc=_loc(file, mark))
+                    raise SpecError(f"duplicate key '{value}' (first at {_loc(file, cur._kmarks[value])})",
+                                    loc=_loc(file, mark))
                 key, have_key, kmark = value, True, mark
             else:
                 if merge_next:
@@ -402,6 +403,9 @@ def load_yaml(text: str, filename: str):
         problem = (e.problem or e.context or "malformed YAML").strip()
         if mark is not None and _char_at(text, mark) == "\t":
             problem = "a tab where YAML expects spaces (YAML indents with spaces only)"
+        elif e.problem and e.context and e.context_mark is not None and (
+                e.context_mark.line, e.context_mark.column) != (mark.line, mark.column):
+            problem += f", {e.context.strip()} that starts at {_loc(filename, e.context_mark)}"
         raise SpecError(f"invalid YAML: {problem}", loc=loc) from None
     except yaml.YAMLError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else "malformed YAML"
