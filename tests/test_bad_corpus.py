@@ -84,3 +84,51 @@ def test_through_a_real_process(stem):
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr == expected(stem) + "\n"
+
+
+@pytest.mark.parametrize("env, fragment", [
+    ("CNNCALC_MAX_LINE_CHARS=5", "ok.yaml:1:1: line 1 is 16 characters long, over the limit of 5 (MAX_LINE_CHARS; "
+                                 "set CNNCALC_MAX_LINE_CHARS to raise it)"),
+    ("CNNCALC_MAX_YAML_DEPTH=1", "ok.yaml:1:8: the YAML nests lists and mappings more than 1 deep"),
+    ("CNNCALC_MAX_YAML_NODES=3", "ok.yaml:1:9: the YAML holds more than 3 values (MAX_YAML_NODES"),
+    ("CNNCALC_MAX_SPEC_BYTES=10", "ok.yaml:1:1: the file is 34 bytes, over the 10-byte limit (MAX_SPEC_BYTES; "
+                                  "set CNNCALC_MAX_SPEC_BYTES to raise it)"),
+])
+def test_limits_are_raised_and_lowered_by_environment_variables(env, fragment, tmp_path):
+    (tmp_path / "ok.yaml").write_text("input: [8, 8, 4]\nlayers:\n  - relu\n")  # 34 bytes
+    name, value = env.split("=")
+    proc = subprocess.run([sys.executable, "-c", "import sys; from cnncalc.cli import main; sys.exit(main())",
+                           "ok.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, name: value,
+                               "PYTHONPATH": str(BAD.parent.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")})
+    assert proc.returncode == 2 and fragment in proc.stderr and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_an_endless_device_is_refused_quickly(capsys):
+    start = time.perf_counter()
+    assert main(["/dev/zero"]) == 2
+    assert capsys.readouterr().err == ("cnncalc: error: /dev/zero:1:1: the file is over the 16,777,216-byte limit "
+                                       "(MAX_SPEC_BYTES; set CNNCALC_MAX_SPEC_BYTES to raise it)\n")
+    assert time.perf_counter() - start < TIME_BOUND
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_pipe_without_a_writer_does_not_hang(tmp_path, capsys):
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)
+    assert main([str(fifo)]) == 2
+    assert capsys.readouterr().err.endswith("spec.yaml:1:1: a spec is a YAML mapping with 'input:' and 'layers:' "
+                                            "(received an empty file)\n")
+
+
+def test_permission_denied_is_one_line(tmp_path, capsys, monkeypatch):
+    spec = tmp_path / "locked.yaml"
+    spec.write_text("input: 4\nlayers: [relu]\n")
+
+    def deny(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "open", deny)
+    assert main([str(spec)]) == 2
+    assert capsys.readouterr().err == f"cnncalc: error: {spec}: permission denied\n"
