@@ -78,7 +78,7 @@ BAD = [
     ("input: [8, 8, 3]\nlayers:\n  - cnov: {filters: 4, kernel: 3}\n",
      "3:5: unknown layer type 'cnov'; did you mean 'conv'?"),
     ("input: [8, 8, 3]\nlayers:\n  - conv: {filters: 4, kernal: 3}\n",
-     "3:32: conv1: unknown parameter 'kernal' for conv; did you mean 'kernel'?"),
+     "3:24: conv1: unknown parameter 'kernal' for conv; did you mean 'kernel'?"),
     ("input: [8, 8, 3]\nlayers:\n  - conv: {filters: four, kernel: 3}\n",
      "3:21: conv1: filters must be a positive integer (received 'four')"),
     ("input: [8, 8, 3]\nlayers:\n  - conv: {name: c1, filters: 4, kernel: 11}\n",

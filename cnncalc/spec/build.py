@@ -111,7 +111,7 @@ def validate_params(layer, entry: RawEntry, lname: Optional[str]) -> dict:
             known = (f" ({layer.type} takes: {', '.join(layer.params)})" if layer.params
                      else f" ({layer.type} takes none)")
             raise SpecError(f"unknown parameter '{key}' for {layer.type}{hint}{known if not hint else ''}",
-                            loc=locs.get(key, entry.loc), layer=lname, chain=entry.chain)
+                            loc=entry.key_locs.get(key) or locs.get(key, entry.loc), layer=lname, chain=entry.chain)
         spec = layer.params[key]
         if value is None and not spec.required and spec.default is None:
             p[key] = None

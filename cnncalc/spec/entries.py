@@ -35,6 +35,7 @@ class RawEntry:
     inputs_loc: Optional[SourceLoc] = None
     block: Optional[str] = None
     chain: tuple = ()
+    key_locs: dict = field(default_factory=dict)  # parameter name → where the name is written
 
 
 # A hook for entries written as strings that are not a bare type name (the one-line DSL
@@ -101,6 +102,8 @@ def parse_entry(item: Any, loc: Optional[SourceLoc], types) -> list:
                 continue
             entry.params[k] = v
             entry.param_locs[k] = value.val_loc(k) if isinstance(value, LocDict) else value_loc
+            if isinstance(value, LocDict):
+                entry.key_locs[k] = value.key_loc(k)
     elif value is not None:
         entry.params[None] = value  # the primary parameter, resolved by the builder
         entry.param_locs[None] = value_loc

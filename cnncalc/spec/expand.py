@@ -422,6 +422,8 @@ class _Expander:
                                 + (f" ({', '.join(block.params)})" if block.params else ""),
                                 loc=kloc, layer=full, received=show(value), chain=chain)
             if key not in block.params:
+                if first is None or key not in first:
+                    kloc = entry.key_locs.get(key) or kloc
                 raise SpecError(f"unknown argument '{key}' for block '{block.name}'" + did_you_mean(str(key),
                                 block.params) + f" (parameters: {', '.join(block.params) or 'none'})",
                                 loc=kloc, layer=full, chain=chain)
