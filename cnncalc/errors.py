@@ -47,9 +47,9 @@ class CnnCalcError(Exception):
             parts.append(str(self.loc))
         if self.layer:
             parts.append(self.layer)
-        text = self.message
+        text = clip(self.message, MAX_MESSAGE_CHARS)
         if self.received is not None:
-            text += f" (received {self.received})"
+            text += f" (received {clip(str(self.received), MAX_RECEIVED_CHARS)})"
         parts.append(text)
         line = ": ".join(parts)
         for block, loc in self.chain:
@@ -58,6 +58,23 @@ class CnnCalcError(Exception):
 
     def __str__(self) -> str:  # pragma: no cover - used by tracebacks in --debug only
         return self.format()
+
+
+MAX_RECEIVED_CHARS = 80  # a received value quoted back is clipped to this
+MAX_MESSAGE_CHARS = 300  # so is a message that quotes a huge key or name
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut in the middle to at most ``limit`` characters, and kept on one line.
+
+    >>> clip("abcdefghij", 7)
+    'abc…hij'
+    """
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
 
 
 class SpecError(CnnCalcError):

@@ -1,5 +1,10 @@
 """Resource limits, in one place. Each can be raised with an environment variable where a
-user could legitimately need more (documented in README)."""
+user could legitimately need more (documented in README, "Bad input and limits").
+
+Every limit is checked before the work it bounds is done: the file size before the file is
+read in full, YAML depth and node counts while the parser's events stream in (an alias bomb
+is refused at the alias that crosses the budget), repeat counts before anything is expanded.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,23 @@ import os
 
 def _env_int(name: str, default: int) -> int:
     try:
-        return int(os.environ.get(name, default))
+        value = int(os.environ.get(name, default))
     except ValueError:
         return default
+    return value if value > 0 else default
 
 
 MAX_SPEC_BYTES = _env_int("CNNCALC_MAX_SPEC_BYTES", 16 * 1024 * 1024)  # size of one spec file
 MAX_LAYERS = _env_int("CNNCALC_MAX_LAYERS", 1_000_000)  # layers after blocks/repeat expansion
 MAX_REPEAT = _env_int("CNNCALC_MAX_REPEAT", 1_000_000)  # one repeat count
 MAX_BLOCK_DEPTH = 32  # blocks using blocks
+MAX_YAML_DEPTH = _env_int("CNNCALC_MAX_YAML_DEPTH", 100)  # lists/mappings inside each other
+MAX_YAML_NODES = _env_int("CNNCALC_MAX_YAML_NODES", 10_000_000)  # YAML values, aliases expanded
+MAX_LINE_CHARS = _env_int("CNNCALC_MAX_LINE_CHARS", 100_000)  # one line of a spec
+MAX_INT_DIGITS = 100  # digits of one integer written in a spec (no network needs more)
+MAX_NAME_CHARS = 200  # a layer or block name
+
+
+def raise_hint(env: str) -> str:
+    """``"set CNNCALC_X to raise it"`` — the tail of a limit message."""
+    return f"set {env} to raise it"

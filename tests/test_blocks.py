@@ -135,7 +135,7 @@ def test_error_inside_nested_block_names_definition_and_chain():
     ("input: 4\nblocks:\n  b:\n    params: {c: 1}\n    layers: [dense: $d]\nlayers: [b]\n",
      "t.yaml:5:21: b1.dense1: dense: '$d' names no parameter of this block"),
     ("input: 4\nblocks:\n  b:\n    params: {c: 1}\n    layers: [dense: 2]\nlayers:\n  - b: {cc: 3}\n",
-     "t.yaml:7:13: b1: unknown argument 'cc' for block 'b'; did you mean 'c'?"),
+     "t.yaml:7:9: b1: unknown argument 'cc' for block 'b'; did you mean 'c'?"),
     ("input: 4\nblocks:\n  b:\n    params: {c: null}\n    layers: [dense: 2]\nlayers:\n  - b\n",
      "t.yaml:7:5: b1: block 'b' needs the argument 'c'"),
     ("input: 4\nblocks:\n  b:\n    layers: [b]\nlayers:\n  - b\n", "t.yaml:4:14: b1.b1: block 'b' uses itself"),

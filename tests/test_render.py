@@ -114,7 +114,7 @@ def test_human_units_round_correctly():
     assert human(15_470_264_320) == "15.5G"
     assert human(1_792) == "1.79K"
     assert human(999_950) == "1.00M"  # rounds up into the next unit
-    assert human(10**20) == "1.00e20"
+    assert human(10**20) == "100E" and human(10**27) == "1.00e27"
     assert human_bytes(60_950_432) == "60.95 MB"
 
 

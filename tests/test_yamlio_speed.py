@@ -5,14 +5,18 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from cnncalc.errors import SpecError
+from cnncalc.errors import CnnCalcError
 from cnncalc.spec.yamlio import LocDict, load_yaml
 from tests.conftest import SPECS
 
 DOCS = [
     "a: 1\nb: -7\nc: 0\nd: 012\ne: 0x1F\nf: 1_000\ng: 1:30\nh: +5\ni: 1.5\nj: .inf\nk: yes\nl: ~\nm: '12'\n",
     "base: &b {x: 1, y: [1, 2]}\nderived:\n  <<: *b\n  z: 3\nsame: *b\n",
-    "- [1, [2, [3, [4]]]]\n- {a: {b: {c: {d: 5}}}}\n- !!set {a, b}\n- !!omap [{x: 1}, {y: 2}]\n",
+    "- [1, [2, [3, [4]]]]\n- {a: {b: {c: {d: 5}}}}\n- !!str 12\n- !!int '7'\n- !!float 1\n- [!!null '', !!bool yes]\n",
+    "---\na: &x 1\nb: *x\nc: 2001-12-14\nd: |\n  text\ne: >\n  folded\nf: \"q\"\n...\n",
+    "base: &b {x: 1, y: 2}\nother: &o {y: 3, w: 4}\nd:\n  <<: [*b, *o]\n  x: 9\n",
+    "-10\n",
+    "",
     "名稱: 網路\nlayers:\n  - conv: {filters: 8, kernel: 3}\n  - relu\n",
 ]
 
@@ -31,9 +35,50 @@ def test_locations_are_one_based_line_and_column():
     assert isinstance(item, LocDict) and doc.key_locs["layers"].line == 3
 
 
-def test_deep_nesting_does_not_overflow():
-    depth = 5000
+def test_nesting_up_to_the_limit_loads():
+    depth = 100
     assert load_yaml("[" * depth + "]" * depth, "t.yaml") is not None
+
+
+@pytest.mark.parametrize("depth, sep, where", [(101, "", "1:101"), (5000, "", "1:101"), (200_000, "\n", "101:1")])
+def test_deep_nesting_is_refused_not_crashed(depth, sep, where):
+    # PyYAML's own composer recurses: 100,000 brackets used to kill the interpreter
+    with pytest.raises(CnnCalcError) as e:
+        load_yaml(("[" + sep) * depth + ("]" + sep) * depth, "t.yaml")
+    assert e.value.format() == (f"t.yaml:{where}: the YAML nests lists and mappings more than 100 deep "
+                                "(MAX_YAML_DEPTH; set CNNCALC_MAX_YAML_DEPTH to raise it)")
+
+
+def test_alias_bomb_is_refused_at_the_alias_that_crosses_the_budget():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        refs = ", ".join([f"*a{i - 1}"] * 10)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    with pytest.raises(CnnCalcError) as e:
+        load_yaml("\n".join(lines) + "\n", "t.yaml")
+    assert "more than 10,000,000 values once its aliases are expanded (MAX_YAML_NODES" in e.value.format()
+
+
+def test_aliases_share_one_object_and_merge_keys_follow_pyyaml():
+    doc = load_yaml("a: &x {k: 1}\nb: *x\nc:\n  <<: *x\n  k: 2\n  j: 3\n", "t.yaml")
+    assert doc["a"] is doc["b"] and doc["c"] == {"k": 2, "j": 3}
+    assert str(doc["c"].key_loc("k")) == "t.yaml:5:3"
+
+
+@pytest.mark.parametrize("text", ["!!set {a, b}\n", "!!omap [{x: 1}]\n", "!!binary aGVsbG8=\n",
+                                  "!!timestamp 2001-12-14\n", "!!python/object/apply:os.system [ls]\n",
+                                  "a: !custom 3\n", "!!pairs [{a: 1}]\n"])
+def test_tags_that_are_not_plain_data_are_refused(text):
+    with pytest.raises(CnnCalcError) as e:
+        load_yaml(text, "t.yaml")
+    assert "YAML tags that build objects are not allowed in a spec; plain data only" in e.value.format()
+
+
+def test_big_integers_stay_exact_up_to_the_digit_limit():
+    assert load_yaml(f"a: {10**99}\n", "t.yaml")["a"] == 10**99
+    with pytest.raises(CnnCalcError) as e:
+        load_yaml(f"a: {10**100}\n", "t.yaml")
+    assert "t.yaml:1:4: an integer of 101 digits is over the limit of 100 digits" in e.value.format()
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -41,8 +86,14 @@ def test_deep_nesting_does_not_overflow():
     ("? [1, 2]\n: x\n", "a mapping key must be a plain value"),
     ("&a [*a]\n", "recursive"),
     ("!!python/object:os.system {}\n", "not allowed"),
+    ("a: *nope\n", "t.yaml:1:4: the alias *nope names no anchor"),
+    ("a: 1\n---\nb: 2\n", "t.yaml:2:1: a spec file holds one YAML document; a second one starts here"),
+    ("a: 1\x00\n", "t.yaml:1:5: the file holds a character YAML does not allow (received U+0000, NUL)"),
+    ("a:\n\t- 1\n", "t.yaml:2:1: invalid YAML: a tab where YAML expects spaces"),
+    ("a: [1, 2\n", "invalid YAML"),
+    ("a: !!int x\n", "t.yaml:1:4: not a valid !!int (received 'x')"),
 ])
 def test_errors(text, fragment):
-    with pytest.raises(SpecError) as e:
+    with pytest.raises(CnnCalcError) as e:
         load_yaml(text, "t.yaml")
     assert fragment in e.value.format()

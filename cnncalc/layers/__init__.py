@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import SpecError, did_you_mean
+from ..errors import SpecError, clip, did_you_mean
 from . import activations, extra, other, spatial, transposed
 from .base import REQUIRED, Layer, Out, Param, ParamError, Warn
 
@@ -38,7 +38,7 @@ def get(name: str, loc=None) -> Layer:
     key = canonical(name)
     if key is None:
         known = list(REGISTRY) + list(ALIASES)
-        raise SpecError(f"unknown layer type '{name}'" + did_you_mean(str(name).lower(), known),
+        raise SpecError(f"unknown layer type '{clip(str(name), 60)}'" + did_you_mean(str(name).lower(), known),
                         loc=loc)
     return REGISTRY[key]
 

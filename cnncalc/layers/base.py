@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Mapping, Optional
 
-from ..errors import ShapeError
+from ..errors import ShapeError, did_you_mean
 from ..model import Counts, Shape
 
 REQUIRED = object()
@@ -85,7 +85,8 @@ def _padding(v):
         s = v.strip().lower()
         if s in ("same", "valid"):
             return s
-        raise ParamError("must be an integer ≥ 0, [h, w], [top, bottom, left, right], 'same' or 'valid'", v)
+        raise ParamError("must be an integer ≥ 0, [h, w], [top, bottom, left, right], 'same' or 'valid'"
+                         + did_you_mean(s, ("same", "valid")), v)
     nn = _int_min(0, "an integer ≥ 0")
     if isinstance(v, (list, tuple)):
         if len(v) == 2:
@@ -159,7 +160,8 @@ def choice(*values: str) -> Kind:
     def check(v):
         if isinstance(v, str) and v.strip().lower() in values:
             return v.strip().lower()
-        raise ParamError("must be one of " + ", ".join(values), v)
+        hint = did_you_mean(v.strip().lower(), values) if isinstance(v, str) else ""
+        raise ParamError("must be one of " + ", ".join(values) + hint, v)
 
     return Kind("choice", check, {"enum": list(values)}, "one of " + ", ".join(values))
 

@@ -27,12 +27,17 @@ def _round_sig(n: int, digits: int) -> tuple:
     return q, exp
 
 
+_UNITS = " KMGTPEZY"  # SI prefixes, powers of 1000 up to 10^24
+
+
 def human(n: int, digits: int = 3) -> str:
-    """Three significant digits with K/M/G/T (powers of 1000), exact below 1000;
-    integer arithmetic throughout, so huge values round correctly.
+    """Three significant digits with K/M/G/T/P/E/Z/Y (powers of 1000), exact below 1000,
+    beyond Y written as 1.23e27; integer arithmetic throughout, so huge values round correctly.
 
     >>> [human(x) for x in (0, 999, 1728, 36928, 138357544, 15470264320, 999999, 10**18)]
-    ['0', '999', '1.73K', '36.9K', '138M', '15.5G', '1.00M', '1.00e18']
+    ['0', '999', '1.73K', '36.9K', '138M', '15.5G', '1.00M', '1.00E']
+    >>> human(9 * 10**27 + 10**25), human(999_500 * 10**21)
+    ('9.01e27', '1.00e27')
     """
     if n < 0:
         return "-" + human(-n, digits)
@@ -40,9 +45,9 @@ def human(n: int, digits: int = 3) -> str:
         return str(n)
     q, exp = _round_sig(n, digits)
     value_digits = len(str(q)) + exp
-    group = (value_digits - 1) // 3  # 1: K, 2: M, 3: G, 4: T
-    if group <= 4:
-        return _place(q, exp - 3 * group) + " KMGT"[group]
+    group = (value_digits - 1) // 3  # 1: K, 2: M, 3: G, 4: T, … 8: Y
+    if group < len(_UNITS):
+        return _place(q, exp - 3 * group) + _UNITS[group]
     return f"{_place(q, 1 - len(str(q)))}e{value_digits - 1}"
 
 
@@ -55,14 +60,19 @@ def _place(q: int, exp: int) -> str:
 
 
 def human_bytes(n: int) -> str:
-    """Bytes in decimal units (MB = 10⁶ bytes), two decimals.
+    """Bytes in decimal units (MB = 10⁶ bytes), two decimals; beyond YB, 1.23e27 B.
 
     >>> human_bytes(60950432), human_bytes(553430176), human_bytes(512)
     ('60.95 MB', '553.43 MB', '512 B')
+    >>> human_bytes(4 * 10**22 + 3600008), human_bytes(4 * 10**34)
+    ('40.00 ZB', '4.00e34 B')
     """
     if n < 1000:
         return f"{n} B"
-    for power, unit in ((10**12, "TB"), (10**9, "GB"), (10**6, "MB"), (10**3, "kB")):
+    if n >= 1000 * 10**24:
+        return human(n) + " B"
+    for power, unit in ((10**24, "YB"), (10**21, "ZB"), (10**18, "EB"), (10**15, "PB"), (10**12, "TB"),
+                        (10**9, "GB"), (10**6, "MB"), (10**3, "kB")):
         if n >= power:
             hundredths = (n * 100 + power // 2) // power
             return f"{hundredths // 100}.{hundredths % 100:02d} {unit}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from ..errors import InputError, LimitError, SpecError, did_you_mean
@@ -9,7 +11,6 @@ from ..limits import MAX_SPEC_BYTES
 from ..model import Graph, SourceLoc
 from .build import build_graph
 from .yamlio import load_yaml
-
 
 
 def builtin_dir() -> Path:
@@ -27,16 +28,40 @@ def builtin_names() -> list:
 
 
 def read_text(path: Path, display: str) -> str:
+    """A spec file's text. The size cap is enforced by a bounded read, not by stat alone, so
+    devices and pipes (``/dev/zero``, ``<(generate)``) cannot make cnncalc read forever; a pipe
+    is opened without waiting for a writer. A UTF-8 BOM is dropped; CRLF is left to YAML."""
+    limit = MAX_SPEC_BYTES
+    too_big = (f"over the {limit:,}-byte limit (MAX_SPEC_BYTES; set CNNCALC_MAX_SPEC_BYTES to raise it)")
     try:
-        size = path.stat().st_size
-        if size > MAX_SPEC_BYTES:
-            raise LimitError(f"the file is {size:,} bytes, over the {MAX_SPEC_BYTES:,}-byte limit "
-                             "(set CNNCALC_MAX_SPEC_BYTES to raise it)", loc=SourceLoc(display, 1, 1))
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise InputError(f"{display} is a directory, not a spec file") from None
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{display}: is a directory, not a spec file")
+        regular = stat.S_ISREG(st.st_mode)
+        if regular and st.st_size > limit:
+            raise LimitError(f"the file is {st.st_size:,} bytes, {too_big}", loc=SourceLoc(display, 1, 1))
+        flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | (0 if regular else getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, flags)
+        try:
+            if not regular and hasattr(os, "set_blocking"):
+                os.set_blocking(fd, True)
+            chunks = []
+            got = 0
+            while got <= limit:
+                chunk = os.read(fd, min(1 << 20, limit + 1 - got))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+        finally:
+            os.close(fd)
+        data = b"".join(chunks)
+        if len(data) > limit:
+            raise LimitError(f"the file is {too_big}", loc=SourceLoc(display, 1, 1))
     except FileNotFoundError:
         raise InputError(f"{display}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{display}: is a directory, not a spec file") from None
     except PermissionError:
         raise InputError(f"{display}: permission denied") from None
     except OSError as e:
@@ -45,7 +70,7 @@ def read_text(path: Path, display: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        col = len(data[data.rfind(b"\n", 0, e.start) + 1: e.start].decode("utf-8", "replace")) + 1
         raise SpecError("the file is not UTF-8 text", loc=SourceLoc(display, line, col),
                         received=f"byte 0x{data[e.start]:02x}") from None
 
@@ -53,7 +78,7 @@ def read_text(path: Path, display: str) -> str:
 def resolve(source: str) -> tuple:
     """A spec argument → (text, display name). Paths win over built-in names."""
     path = Path(source)
-    if path.is_file() or path.is_dir():
+    if path.is_file() or path.is_dir() or path.exists():
         return read_text(path, source), source
     names = builtin_names()
     key = source.strip().lower()

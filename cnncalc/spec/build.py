@@ -10,7 +10,7 @@ from ..errors import CnnCalcError, GraphError, SpecError, did_you_mean
 from ..layers.base import ParamError, show
 from ..model import Graph, LayerSpec, SourceLoc
 from ..sizes import parse_size
-from .entries import RawEntry, layer_items, parse_entry
+from .entries import RawEntry
 from .yamlio import LocDict
 
 # Top-level keys of a spec. Keys other features read are passed through in Graph.meta.
@@ -37,7 +37,8 @@ def build_graph(doc: Any, filename: str, default_name: str = "network") -> Graph
     top = SourceLoc(filename, 1, 1)
     if not isinstance(doc, dict):
         raise SpecError("a spec is a YAML mapping with 'input:' and 'layers:'", loc=top,
-                        received="an empty file" if doc is None else type(doc).__name__)
+                        received="an empty file" if doc is None else "a list" if isinstance(doc, list)
+                        else show(doc))
     doc_loc = getattr(doc, "loc", None) or top
     allowed = TOP_LEVEL_KEYS + tuple(META_TOP_LEVEL_KEYS)
     for key in doc:
@@ -107,9 +108,10 @@ def validate_params(layer, entry: RawEntry, lname: Optional[str]) -> dict:
     for key, value in raw.items():
         if key not in layer.params:
             hint = did_you_mean(str(key), layer.params)
-            known = f" ({layer.type} takes: {', '.join(layer.params)})" if layer.params else f" ({layer.type} takes none)"
+            known = (f" ({layer.type} takes: {', '.join(layer.params)})" if layer.params
+                     else f" ({layer.type} takes none)")
             raise SpecError(f"unknown parameter '{key}' for {layer.type}{hint}{known if not hint else ''}",
-                            loc=locs.get(key, entry.loc), layer=lname, chain=entry.chain)
+                            loc=entry.key_locs.get(key) or locs.get(key, entry.loc), layer=lname, chain=entry.chain)
         spec = layer.params[key]
         if value is None and not spec.required and spec.default is None:
             p[key] = None
@@ -139,7 +141,8 @@ def _layer_specs(entries: list, input_loc) -> list:
             if e.name in taken:
                 first = taken[e.name]
                 where = f" (first at {first})" if first else ""
-                what = "'input' is the name of the input layer" if e.name == "input" else f"duplicate layer name '{e.name}'{where}"
+                what = ("'input' is the name of the input layer" if e.name == "input"
+                        else f"duplicate layer name '{e.name}'{where}")
                 raise GraphError(what, loc=e.name_loc or e.loc, layer=e.name, chain=e.chain)
             taken[e.name] = e.name_loc or e.loc
     counters: dict = {}
@@ -151,7 +154,7 @@ def _layer_specs(entries: list, input_loc) -> list:
             layer = registry.get(e.type, e.loc)
         except CnnCalcError as err:
             err.chain = e.chain
-            raise err.located(layer=e.name)
+            raise err.located(layer=e.name) from None
         name = e.name
         if name is None:
             n = counters.get(layer.type, 0)

@@ -34,7 +34,7 @@ from typing import Optional
 from .. import layers as registry
 from ..errors import SpecError
 from ..model import SourceLoc
-from .entries import STRING_ENTRY_HOOKS, RawEntry
+from .entries import STRING_ENTRY_HOOKS, RawEntry, check_name_length
 
 MAX_DSL_CHARS = 100_000
 LETTERS = {"k": "kernel", "s": "stride", "p": "padding", "d": "dilation", "g": "groups"}
@@ -127,7 +127,7 @@ def _stage(toks, at) -> RawEntry:
         if tok.startswith("@"):
             if entry.name is not None or not _NAME.match(tok[1:]):
                 raise SpecError("a name is written once, like @conv1", loc=at(col), received=tok)
-            entry.name, entry.name_loc = tok[1:], at(col)
+            entry.name, entry.name_loc = check_name_length(tok[1:], at(col)), at(col)
         elif tok.startswith("<"):
             names = tok[1:].split(",")
             if entry.inputs is not None or not all(names) or not all(_NAME.match(n) for n in names):
@@ -142,7 +142,7 @@ def _stage(toks, at) -> RawEntry:
             if not key or not value:
                 raise SpecError("a parameter is written key=value", loc=at(col), received=tok)
             if key == "name":
-                entry.name, entry.name_loc = value, at(col)
+                entry.name, entry.name_loc = check_name_length(value, at(col)), at(col)
             elif key == "from":
                 entry.inputs, entry.inputs_loc = tuple(value.split(",")), at(col)
             else:

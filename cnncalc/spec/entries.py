@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..errors import SpecError, did_you_mean
+from ..errors import LimitError, SpecError, did_you_mean
+from ..limits import MAX_NAME_CHARS
 from ..model import SourceLoc
 from .yamlio import LocDict, LocList
 
@@ -34,6 +35,7 @@ class RawEntry:
     inputs_loc: Optional[SourceLoc] = None
     block: Optional[str] = None
     chain: tuple = ()
+    key_locs: dict = field(default_factory=dict)  # parameter name → where the name is written
 
     def evolve(self, **changes) -> "RawEntry":
         """A shallow copy with some fields changed (dataclasses.replace, without its cost: it
@@ -51,8 +53,15 @@ STRING_ENTRY_HOOKS: list = []
 
 def _check_name(value, loc) -> str:
     if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value).strip() == "":
-        raise SpecError("a layer name must be a non-empty string", loc=loc, received=repr(value))
-    return str(value)
+        raise SpecError("a layer name must be a non-empty string", loc=loc, received=_brief(value))
+    return check_name_length(str(value), loc)
+
+
+def check_name_length(name: str, loc) -> str:
+    if len(name) > MAX_NAME_CHARS:
+        raise LimitError(f"a layer name is limited to {MAX_NAME_CHARS} characters (MAX_NAME_CHARS)", loc=loc,
+                         received=f"{len(name):,} characters")
+    return name
 
 
 def _check_from(value, loc) -> tuple:
@@ -72,6 +81,9 @@ def parse_entry(item: Any, loc: Optional[SourceLoc], types) -> list:
         text = item.strip()
         if types(text) is not None or text == "input" or not STRING_ENTRY_HOOKS:
             return [RawEntry(type=text, params={}, loc=loc)]
+        lead = len(item) - len(item.lstrip())
+        if lead and loc is not None and "\n" not in item[:lead]:
+            loc = SourceLoc(loc.file, loc.line, loc.col + lead)
         return STRING_ENTRY_HOOKS[0](text, loc)
     if not isinstance(item, dict):
         raise SpecError("a layer is a type name or a mapping like {conv: {filters: 8, kernel: 3}}",
@@ -98,6 +110,8 @@ def parse_entry(item: Any, loc: Optional[SourceLoc], types) -> list:
                 continue
             entry.params[k] = v
             entry.param_locs[k] = value.val_loc(k) if isinstance(value, LocDict) else value_loc
+            if isinstance(value, LocDict):
+                entry.key_locs[k] = value.key_loc(k)
     elif value is not None:
         entry.params[None] = value  # the primary parameter, resolved by the builder
         entry.param_locs[None] = value_loc

@@ -248,12 +248,18 @@ class _Expander:
             raise LimitError(f"the spec expands to more than {limits.MAX_LAYERS:,} layers (MAX_LAYERS; "
                              "set CNNCALC_MAX_LAYERS to raise it)", loc=loc, chain=chain)
 
-    def min_size(self, block: Block) -> int:
+    def min_size(self, block: Block, args: Optional[dict] = None) -> int:
         """A lower bound on the layers one instance of ``block`` makes (layers without if:,
-        literal repeat counts), so that a product of repeats is refused before expansion."""
-        if block.name in self.sizes:
-            return self.sizes[block.name]
-        self.sizes[block.name] = 0  # a cycle counts 0 here; it is reported during expansion
+        literal repeat counts, and ``repeat: $p`` when the instance's argument p is known), so
+        that a product of repeats is refused before expansion."""
+        if args:
+            env = {k: v for k, v in args.items() if isinstance(k, str)}
+            env.update({k: d for k, d in block.params.items() if k not in env})
+        else:
+            env = None
+            if block.name in self.sizes:
+                return self.sizes[block.name]
+            self.sizes[block.name] = 0  # a cycle counts 0 here; it is reported during expansion
         total = 0
         for item, _ in block.layers:
             if isinstance(item, dict) and len([k for k in item if k not in ("name", "from")]) == 1:
@@ -262,13 +268,19 @@ class _Expander:
                 if "if" in value:
                     continue
                 rep = value.get("repeat", 1)
+                if env is not None and isinstance(rep, str):
+                    try:
+                        rep = substitute(rep, env, None, "repeat", ())
+                    except SpecError:
+                        rep = 1
                 rep = rep if isinstance(rep, int) and not isinstance(rep, bool) and rep > 0 else 1
                 sub = self.blocks.get(key)
                 total += rep * (self.min_size(sub) if sub is not None else 1)
             else:
                 total += 1
             total = min(total, 10 * limits.MAX_LAYERS)
-        self.sizes[block.name] = total
+        if env is None:
+            self.sizes[block.name] = total
         return total
 
     def repeat_count(self, entry: RawEntry, env: dict, chain: tuple, shown=None) -> tuple:
@@ -282,7 +294,11 @@ class _Expander:
             raise LimitError(f"repeat {n:,} is over the limit of {limits.MAX_REPEAT:,} (MAX_REPEAT; set "
                              "CNNCALC_MAX_REPEAT to raise it)", loc=loc, layer=shown, chain=chain)
         block = self.blocks.get(entry.type)
-        if len(self.out) + n * (self.min_size(block) if block is not None else 1) > limits.MAX_LAYERS:
+        least = n
+        if block is not None:  # the first repetition may take other arguments (first:)
+            args = {k: v for k, v in entry.params.items() if k not in ("first", "if")}
+            least = self.min_size(block) + (n - 1) * (self.min_size(block, args) if n > 1 else 0)
+        if len(self.out) + least > limits.MAX_LAYERS:
             raise LimitError(f"repeat {n:,} would make more than {limits.MAX_LAYERS:,} layers (MAX_LAYERS; set "
                              "CNNCALC_MAX_LAYERS to raise it)", loc=loc, layer=shown, chain=chain)
         first = entry.params.pop("first", None)
@@ -405,6 +421,8 @@ class _Expander:
                                 + (f" ({', '.join(block.params)})" if block.params else ""),
                                 loc=kloc, layer=full, received=show(value), chain=chain)
             if key not in block.params:
+                if first is None or key not in first:
+                    kloc = entry.key_locs.get(key) or kloc
                 raise SpecError(f"unknown argument '{key}' for block '{block.name}'" + did_you_mean(str(key),
                                 block.params) + f" (parameters: {', '.join(block.params) or 'none'})",
                                 loc=kloc, layer=full, chain=chain)

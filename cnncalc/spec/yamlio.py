@@ -1,18 +1,32 @@
 """Safe YAML loading that remembers where every key and value was written.
 
 Mappings load as ``LocDict`` and sequences as ``LocList``: plain dict/list subclasses that
-also carry the 1-based line:col of the node itself, of each key and of each value. Only
-YAML's safe types are constructed (no Python object tags). PyYAML's C parser is used when
-it is installed.
+also carry the 1-based line:col of the node itself, of each key and of each value.
+
+The document is built straight from the parser's event stream (PyYAML's C parser when it is
+installed), iteratively with an explicit stack — PyYAML's own composer recurses and crashes
+the interpreter on a few thousand nested brackets. While the events stream in, the loader
+enforces the limits of ``cnncalc.limits``: nesting depth, the number of values with every
+alias counted at its expanded size (an alias bomb is refused at the alias that crosses the
+budget), digits of an integer. Only YAML's plain data types are built: mappings, sequences,
+strings, integers, floats, booleans, null (and timestamps written plainly); any explicit tag
+other than ``!!str !!int !!float !!bool !!null !!map !!seq`` is refused, so nothing in a spec
+can build a Python object. One document per file; duplicate keys are errors; ``<<`` merge
+keys work as in PyYAML (the mapping's own keys win, then the first merged mapping).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import yaml
+from yaml.events import (AliasEvent, DocumentEndEvent, DocumentStartEvent, MappingEndEvent, MappingStartEvent,
+                         ScalarEvent, SequenceEndEvent, SequenceStartEvent, StreamEndEvent)
+from yaml.nodes import ScalarNode
 
-from ..errors import SpecError
+from .. import limits
+from ..errors import LimitError, SpecError
 from ..model import SourceLoc
 
 try:  # the C parser is several times faster; constructors stay the safe Python ones
@@ -112,139 +126,296 @@ class LocList(list):
         return _as_loc(self._file, self._imarks[i]) if i < len(self._imarks) else self.loc
 
 
+_P = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT, _BOOL, _NULL = _P + "str", _P + "int", _P + "float", _P + "bool", _P + "null"
+_MAP, _SEQ, _MERGE, _TIMESTAMP = _P + "map", _P + "seq", _P + "merge", _P + "timestamp"
+_SCALAR_TAGS = (_STR, _INT, _FLOAT, _BOOL, _NULL)
+_PLAIN_STYLES = ("", None)
+
+# Characters YAML does not allow in a stream (libyaml would stop with a multi-line message).
+_BAD_CHAR = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_CHAR_NAMES = {0: "NUL", 7: "BEL", 8: "backspace", 0x1B: "ESC", 0x7F: "DEL"}
+
+
+class _Mark:
+    """A position like the parser's marks (0-based line and column)."""
+
+    __slots__ = ("line", "column")
+
+    def __init__(self, line: int, column: int):
+        self.line, self.column = line, column
+
+
 class _Loader(_Base):
     cnn_filename = "<spec>"
 
 
-_MAP = "tag:yaml.org,2002:map"
-_SEQ = "tag:yaml.org,2002:seq"
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
-_MERGE = "tag:yaml.org,2002:merge"
+def _loc(file: str, mark) -> SourceLoc:
+    return SourceLoc(file, mark.line + 1, mark.column + 1) if mark is not None else SourceLoc(file, 1, 1)
 
 
-def _scalar(loader, node):
-    """The common scalars without PyYAML's generic machinery; the rest through it (same result)."""
-    tag = node.tag
-    if tag == _STR:
-        return node.value
-    if tag == _INT:
-        v = node.value
-        digits = v[1:] if v[:1] == "-" else v
-        if digits.isdecimal() and digits.isascii() and (digits[0] != "0" or digits == "0"):
-            return int(v)  # plain decimal; 0x…, 0o…, 0…, 1_000 and 1:30 go through PyYAML
-    return loader.construct_object(node, deep=True)
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_P):] if tag.startswith(_P) else tag
 
 
-def _new(loader, node, file):
-    """An empty LocDict / LocList for a standard mapping / sequence node, or None."""
-    if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
-        if any(k.tag == _MERGE for k, _ in node.value):
-            loader.flatten_mapping(node)
-        d = LocDict()
-        d._file, d._mark = file, node.start_mark
-        return d
-    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
-        seq = LocList()
-        seq._file, seq._mark = file, node.start_mark
-        seq._imarks = [child.start_mark for child in node.value]
-        return seq
-    return None
+def _refuse_tag(tag: str, mark, file: str):
+    raise SpecError("YAML tags that build objects are not allowed in a spec; plain data only "
+                    "(!!str !!int !!float !!bool !!null !!map !!seq)", loc=_loc(file, mark),
+                    received=_short_tag(tag))
 
 
-def construct(loader, root):
-    """Build the document from its node tree, iteratively (deep nesting cannot overflow the
-    stack). Aliases share one object, as in PyYAML; a node that contains itself is refused."""
-    file = loader.cnn_filename
-    if isinstance(root, yaml.ScalarNode):
-        return _scalar(loader, root)
-    top = _new(loader, root, file)
-    if top is None:
-        return loader.construct_object(root, deep=True)
-    built = {id(root): top}
-    open_ = {id(root)}
-    stack = [(root, top, 0)]
-    while stack:
-        node, obj, i = stack.pop()
-        children = node.value
-        is_map = type(obj) is LocDict
-        while i < len(children):
-            if is_map:
-                key_node, child = children[i]
-                if isinstance(key_node, yaml.ScalarNode):
-                    key = _scalar(loader, key_node)
-                else:
-                    key = loader.construct_object(key_node, deep=True)
-                try:
-                    hash(key)
-                except TypeError:
-                    raise SpecError("a mapping key must be a plain value", loc=_as_loc(file, key_node.start_mark)) \
-                        from None
-                if key in obj:
-                    raise SpecError(f"duplicate key '{key}'", loc=_as_loc(file, key_node.start_mark))
-                obj._kmarks[key] = key_node.start_mark
-                obj._vmarks[key] = child.start_mark
+def _check_text(text: str, file: str) -> None:
+    """Characters and line lengths, before the parser sees the text."""
+    m = _BAD_CHAR.search(text)
+    if m is not None:
+        i = m.start()
+        line = text.count("\n", 0, i) + 1
+        col = i - (text.rfind("\n", 0, i) + 1) + 1
+        code = ord(m.group())
+        name = _CHAR_NAMES.get(code, "a control character")
+        raise SpecError("the file holds a character YAML does not allow", loc=SourceLoc(file, line, col),
+                        received=f"U+{code:04X}, {name}")
+    limit = limits.MAX_LINE_CHARS
+    if len(text) > limit:
+        for n, line in enumerate(text.split("\n"), 1):
+            if len(line) > limit:
+                raise LimitError(f"line {n} is {len(line):,} characters long, over the limit of {limit:,} "
+                                 f"(MAX_LINE_CHARS; {limits.raise_hint('CNNCALC_MAX_LINE_CHARS')})",
+                                 loc=SourceLoc(file, n, 1))
+
+
+def _big_int(value: str, mark, file: str) -> None:
+    digits = len(value.lstrip("+-").replace("_", ""))
+    if digits > limits.MAX_INT_DIGITS:
+        raise LimitError(f"an integer of {digits:,} digits is over the limit of {limits.MAX_INT_DIGITS} "
+                         "digits (MAX_INT_DIGITS)", loc=_loc(file, mark),
+                         received=value[:20] + "…")
+
+
+def _scalar(loader, ev, file: str, cache: dict):
+    """One scalar event → its Python value (plain scalars resolved as PyYAML's safe loader does)."""
+    tag = ev.tag
+    value = ev.value
+    if tag is None or tag == "!":
+        if ev.style not in _PLAIN_STYLES or tag == "!":
+            return value  # quoted, literal or folded: a string
+        hit = cache.get(value)
+        if hit is not None or value in cache:
+            return hit
+        tag = loader.resolve(ScalarNode, value, (True, False))
+        if tag == _STR or tag == _MERGE or tag == _P + "value":
+            result = value
+        elif tag == _INT:
+            if len(value) > limits.MAX_INT_DIGITS:
+                _big_int(value, ev.start_mark, file)
+            digits = value[1:] if value[:1] == "-" else value
+            if digits.isdecimal() and digits.isascii() and (digits[0] != "0" or digits == "0"):
+                result = int(value)  # plain decimal; 0x…, 0o…, 0…, 1_000 and 1:30 go through PyYAML
             else:
-                child = children[i]
-            i += 1
-            if isinstance(child, yaml.ScalarNode):
-                value = _scalar(loader, child)
-            else:
-                cid = id(child)
-                value = built.get(cid)
-                if value is None:
-                    value = _new(loader, child, file)
-                    if value is None:
-                        value = loader.construct_object(child, deep=True)
-                    else:
-                        built[cid] = value
-                        open_.add(cid)
-                        if is_map:
-                            obj[key] = value
-                        else:
-                            obj.append(value)
-                        stack.append((node, obj, i))
-                        stack.append((child, value, 0))
-                        break
-                elif cid in open_:
-                    raise yaml.constructor.ConstructorError(None, None, "found unconstructable recursive node",
-                                                            child.start_mark)
-            if is_map:
-                obj[key] = value
-            else:
-                obj.append(value)
+                result = loader.construct_yaml_int(ScalarNode(tag, value))
         else:
-            open_.discard(id(node))
-    return top
+            result = _construct(loader, tag, value, ev.start_mark, file)
+        if len(value) <= 64:
+            cache[value] = result
+        return result
+    if tag not in _SCALAR_TAGS:
+        _refuse_tag(tag, ev.start_mark, file)
+    if tag == _STR:
+        return value
+    if tag == _INT and len(value) > limits.MAX_INT_DIGITS:
+        _big_int(value, ev.start_mark, file)
+    return _construct(loader, tag, value, ev.start_mark, file)
 
 
-def _construct_mapping(loader, node):  # nested in a non-standard collection (e.g. !!omap)
-    return construct(loader, node)
+def _construct(loader, tag: str, value: str, mark, file: str):
+    try:
+        return loader.yaml_constructors[tag](loader, ScalarNode(tag, value, mark, mark))
+    except (ValueError, TypeError, OverflowError, yaml.YAMLError):
+        raise SpecError(f"not a valid {_short_tag(tag)}", loc=_loc(file, mark), received=repr(value)) from None
 
 
-def _construct_sequence(loader, node):
-    return construct(loader, node)
+def _merge_into(d: LocDict, sources: list) -> None:
+    """Apply ``<<`` merges: keys the mapping wrote itself win, then the earliest source."""
+    own = list(d.items())
+    kmarks, vmarks = d._kmarks, d._vmarks
+    merged: dict = {}
+    mk: dict = {}
+    mv: dict = {}
+    for src in sources:
+        for k, v in src.items():
+            if k not in merged and k not in kmarks:
+                merged[k] = v
+                mk[k] = src._kmarks.get(k, src._mark)
+                mv[k] = src._vmarks.get(k, src._mark)
+    if not merged:
+        return
+    d.clear()
+    d.update(merged)
+    d.update(own)
+    mk.update(kmarks)
+    mv.update(vmarks)
+    d._kmarks, d._vmarks = mk, mv
 
 
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+def _build(loader, file: str):
+    """The single document of the stream, built from the parser's events without recursion."""
+    get = loader.get_event
+    max_depth, max_nodes = limits.MAX_YAML_DEPTH, limits.MAX_YAML_NODES
+    cache: dict = {}
+    anchors: dict = {}  # anchor → (value, expanded size)
+    open_anchors: set = set()
+    get()  # StreamStart
+    ev = get()
+    if type(ev) is StreamEndEvent:
+        return None
+    nodes = 0
+    stack: list = []  # saved frames of the enclosing collections
+    # the current collection: its object, whether it is a mapping, the key waiting for its value
+    cur = None
+    is_map = False
+    key = None
+    have_key = False
+    kmark = None
+    merges = None  # list of merged mappings, or None
+    merge_next = False  # the key just read was '<<'
+    root = None
+    while True:
+        ev = get()
+        cls = type(ev)
+        # -- a value (scalar, alias, or a finished collection) lands in `value` ---------------
+        if cls is ScalarEvent:
+            nodes += 1
+            mark = ev.start_mark
+            value = _scalar(loader, ev, file, cache)
+            if (ev.style == '"' or ev.style == "'") and cur is not None and not is_map:
+                # a quoted list item (a DSL string in 'layers:') is located by its first character,
+                # so that the DSL's column offsets land on the token
+                mark = _Mark(mark.line, mark.column + 1)
+            if ev.anchor is not None:
+                anchors[ev.anchor] = (value, 1)
+            if is_map and not have_key and ev.style in _PLAIN_STYLES and ev.tag is None and ev.value == "<<":
+                have_key, merge_next, kmark = True, True, mark
+                continue
+        elif cls is MappingStartEvent or cls is SequenceStartEvent:
+            nodes += 1
+            mark = ev.start_mark
+            tag = ev.tag
+            want = _MAP if cls is MappingStartEvent else _SEQ
+            if tag is not None and tag != "!" and tag != want:
+                _refuse_tag(tag, mark, file)
+            if is_map and not have_key:
+                raise SpecError("a mapping key must be a plain value", loc=_loc(file, mark))
+            if len(stack) >= max_depth:
+                raise LimitError(f"the YAML nests lists and mappings more than {max_depth} deep (MAX_YAML_DEPTH; "
+                                 f"{limits.raise_hint('CNNCALC_MAX_YAML_DEPTH')})", loc=_loc(file, mark))
+            stack.append((cur, is_map, key, have_key, kmark, merges, merge_next, ev.anchor, nodes))
+            if ev.anchor is not None:
+                open_anchors.add(ev.anchor)
+            if cls is MappingStartEvent:
+                cur = LocDict()
+                is_map = True
+            else:
+                cur = LocList()
+                is_map = False
+            cur._file, cur._mark = file, mark
+            key, have_key, kmark, merges, merge_next = None, False, None, None, False
+            continue
+        elif cls is MappingEndEvent or cls is SequenceEndEvent:
+            value = cur
+            if merges:
+                _merge_into(value, merges)
+            mark = value._mark
+            cur, is_map, key, have_key, kmark, merges, merge_next, anchor, start = stack.pop()
+            if anchor is not None:
+                anchors[anchor] = (value, nodes - start + 1)
+                open_anchors.discard(anchor)
+        elif cls is AliasEvent:
+            mark = ev.start_mark
+            name = ev.anchor
+            if name in open_anchors:
+                raise SpecError(f"the alias *{name} refers to a collection that contains it (a recursive "
+                                "structure)", loc=_loc(file, mark))
+            hit = anchors.get(name)
+            if hit is None:
+                raise SpecError(f"the alias *{name} names no anchor (&{name}) written before it",
+                                loc=_loc(file, mark))
+            value, size = hit
+            nodes += size
+            if nodes > max_nodes:
+                raise LimitError(f"the YAML holds more than {max_nodes:,} values once its aliases are expanded "
+                                 f"(MAX_YAML_NODES; {limits.raise_hint('CNNCALC_MAX_YAML_NODES')})",
+                                 loc=_loc(file, mark))
+        elif cls is DocumentEndEvent:
+            ev = get()
+            if type(ev) is DocumentStartEvent:
+                raise SpecError("a spec file holds one YAML document; a second one starts here",
+                                loc=_loc(file, ev.start_mark))
+            return root
+        else:  # pragma: no cover - the parser emits nothing else inside a document
+            raise SpecError(f"unexpected YAML event {cls.__name__}", loc=_loc(file, ev.start_mark))
+        # -- place the value -------------------------------------------------------------------
+        if cur is None:
+            root = value
+        elif is_map:
+            if not have_key:
+                if type(value) is LocDict or type(value) is LocList:
+                    raise SpecError("a mapping key must be a plain value", loc=_loc(file, mark))
+                if value in cur:
+                    raise SpecError(f"duplicate key '{value}' (first at {_loc(file, cur._kmarks[value])})",
+                                    loc=_loc(file, mark))
+                key, have_key, kmark = value, True, mark
+            else:
+                if merge_next:
+                    merges = (merges or []) + _merge_sources(value, mark, file)
+                    merge_next = False
+                else:
+                    cur[key] = value
+                    cur._kmarks[key] = kmark
+                    cur._vmarks[key] = mark
+                have_key = False
+        else:
+            cur.append(value)
+            cur._imarks.append(mark)
+        if nodes > max_nodes:
+            raise LimitError(f"the YAML holds more than {max_nodes:,} values (MAX_YAML_NODES; "
+                             f"{limits.raise_hint('CNNCALC_MAX_YAML_NODES')})", loc=_loc(file, mark))
+
+
+def _merge_sources(value, mark, file) -> list:
+    if type(value) is LocDict:
+        return [value]
+    if type(value) is LocList and all(type(v) is LocDict for v in value):
+        return list(value)
+    else:
+        raise SpecError("a merge key '<<' takes a mapping or a list of mappings", loc=_loc(file, mark))
 
 
 def load_yaml(text: str, filename: str):
-    """Parse YAML text; any YAML problem becomes a located SpecError."""
+    """Parse YAML text; any YAML problem becomes a located SpecError (limits: LimitError)."""
+    _check_text(text, filename)
     loader = _Loader(text)
     loader.cnn_filename = filename
     try:
-        node = loader.get_single_node()
-        return None if node is None else construct(loader, node)
+        return _build(loader, filename)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        loc = SourceLoc(filename, mark.line + 1, mark.column + 1) if mark else SourceLoc(filename, 1, 1)
+        loc = _loc(filename, mark)
         problem = (e.problem or e.context or "malformed YAML").strip()
-        if "could not determine a constructor" in problem or "unconstructable" in problem:
-            problem = "tags that build objects are not allowed in a spec" if "constructor" in problem else problem
+        if mark is not None and _char_at(text, mark) == "\t":
+            problem = "a tab where YAML expects spaces (YAML indents with spaces only)"
+        elif e.problem and e.context and e.context_mark is not None and (
+                e.context_mark.line, e.context_mark.column) != (mark.line, mark.column):
+            problem += f", {e.context.strip()} that starts at {_loc(filename, e.context_mark)}"
         raise SpecError(f"invalid YAML: {problem}", loc=loc) from None
     except yaml.YAMLError as e:
-        raise SpecError(f"invalid YAML: {e}", loc=SourceLoc(filename, 1, 1)) from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else "malformed YAML"
+        raise SpecError(f"invalid YAML: {first}", loc=SourceLoc(filename, 1, 1)) from None
     finally:
         loader.dispose()
+
+
+def _char_at(text: str, mark) -> str:
+    idx = getattr(mark, "index", None)
+    if isinstance(idx, int) and 0 <= idx < len(text):
+        return text[idx]
+    return ""

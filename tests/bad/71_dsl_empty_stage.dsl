@@ -1,0 +1,1 @@
+input 32x32x3 | | relu

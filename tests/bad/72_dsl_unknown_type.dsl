@@ -1,0 +1,1 @@
+input 32x32x3 | cnov 10 k3

@@ -1,0 +1,1 @@
+input 8x8x3 | relu *x

@@ -1,0 +1,1 @@
+input 4x4x3 | conv 8 k7

@@ -1,0 +1,1 @@
+input 8x8x3 | conv 8 k3 k5

@@ -1,0 +1,1 @@
+conv 8 k3 | relu

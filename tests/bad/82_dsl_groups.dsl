@@ -1,0 +1,1 @@
+input 8x8x6 | conv 8 k3 g4
