@@ -67,11 +67,14 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
 
         # receptive field (Araujo et al.): the largest field over all inputs
         states = [rf[n] for n in spec.inputs]
-        rh = max(s[0] for s in states)
-        rw = max(s[1] for s in states)
-        jh = max(s[2] for s in states)
-        jw = max(s[3] for s in states)
-        gh, gw = states[0][4], states[0][5]
+        if len(states) == 1:
+            rh, rw, jh, jw, gh, gw = states[0]
+        else:
+            rh = max(s[0] for s in states)
+            rw = max(s[1] for s in states)
+            jh = max(s[2] for s in states)
+            jw = max(s[3] for s in states)
+            gh, gw = states[0][4], states[0][5]
         if len(states) > 1 and len({(s[2], s[3]) for s in states}) > 1:
             msg = ("inputs arrive with different jumps ("
                    + ", ".join(f"{n}: {s[2]}×{s[3]}" for n, s in zip(spec.inputs, states))

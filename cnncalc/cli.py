@@ -300,7 +300,10 @@ def main(argv: Optional[List[str]] = None, fast: bool = True) -> int:
     except Exception as e:  # an internal bug: one line, and a way to see more
         if debug:
             raise
-        sys.stderr.write(f"cnncalc: internal error: {type(e).__name__}: {e}. This is a bug in cnncalc; please "
+        from .errors import clip
+
+        sys.stderr.write(f"cnncalc: internal error: {type(e).__name__}: {clip(str(e), 200)}. This is a bug in "
+                         "cnncalc; please "
                          "report it with the input that caused it (run with --debug for the traceback)\n")
         return EXIT_ERROR
     finally:

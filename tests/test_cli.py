@@ -159,3 +159,15 @@ def test_list_builtins():
     r = run_cli("list")
     assert r.code == 0
     assert {"vgg16", "alexnet", "xo_toy"} <= set(r.out.split())
+
+
+def test_internal_error_with_a_long_multiline_message_stays_one_line(monkeypatch):
+    import cnncalc.analysis
+
+    def boom(*a, **k):
+        raise ValueError("first line\nsecond line " + "x" * 10_000)
+
+    monkeypatch.setattr(cnncalc.analysis, "analyze", boom)
+    r = run_cli("xo_toy")
+    assert r.code == 2 and len(r.err.splitlines()) == 1 and len(r.err) < 600
+    assert r.err.startswith("cnncalc: internal error: ValueError: first line\\nsecond line xxx")

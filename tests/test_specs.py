@@ -167,4 +167,5 @@ def test_values_equal_in_python_but_of_another_type_are_still_checked():
         with pytest.raises(SpecError, match="bias must be true or false"):
             parse_spec(base + f"  - conv: {{filters: 4, kernel: 3, {bad}}}\n")
     with pytest.raises(SpecError, match="kernel must be"):
-        parse_spec("input: [8, 8, 3]\nlayers:\n  - conv: {filters: 4, kernel: 1}\n  - conv: {filters: 4, kernel: true}\n")
+        parse_spec("input: [8, 8, 3]\nlayers:\n  - conv: {filters: 4, kernel: 1}\n"
+                   "  - conv: {filters: 4, kernel: true}\n")
