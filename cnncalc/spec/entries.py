@@ -12,6 +12,7 @@ Accepted forms::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -103,19 +104,45 @@ def parse_entry(item: Any, loc: Optional[SourceLoc], types) -> list:
     value = item[type_name]
     _take_meta(entry, outer)
     value_loc = outer.val_loc(type_name) if isinstance(outer, LocDict) else loc
-    if isinstance(value, dict):
+    if isinstance(value, LocDict):
+        _take_meta(entry, value)
+        entry.params = {k: v for k, v in value.items() if k not in META_KEYS}
+        entry.param_locs = LocsOf(value)
+        entry.key_locs = LocsOf(value, keys=True)
+    elif isinstance(value, dict):
         _take_meta(entry, value)
         for k, v in value.items():
             if k in META_KEYS:
                 continue
             entry.params[k] = v
-            entry.param_locs[k] = value.val_loc(k) if isinstance(value, LocDict) else value_loc
-            if isinstance(value, LocDict):
-                entry.key_locs[k] = value.key_loc(k)
+            entry.param_locs[k] = value_loc
     elif value is not None:
         entry.params[None] = value  # the primary parameter, resolved by the builder
         entry.param_locs[None] = value_loc
     return [entry]
+
+
+class LocsOf(Mapping):
+    """Where each parameter of a LocDict is written — its value, or with ``keys=True`` its name —
+    as SourceLocs made when read: a 100,000-layer spec has most of a million of them, and an
+    error reads one."""
+
+    __slots__ = ("_d", "_get")
+
+    def __init__(self, d: LocDict, keys: bool = False):
+        self._d = d
+        self._get = d.key_loc if keys else d.val_loc
+
+    def __getitem__(self, k):
+        if k in META_KEYS or k not in self._d:
+            raise KeyError(k)
+        return self._get(k)
+
+    def __iter__(self):
+        return (k for k in self._d if k not in META_KEYS)
+
+    def __len__(self) -> int:
+        return sum(1 for k in self._d if k not in META_KEYS)
 
 
 def _take_meta(entry: RawEntry, d: dict) -> None:

@@ -386,7 +386,8 @@ class _Expander:
             inputs = sources if (i == 0 and sources is not None) else (ref,)
             if block is None:
                 e = entry.evolve(params=args, name=full, block=block_path, inputs=inputs,
-                                 param_locs=dict(entry.param_locs), chain=chain)
+                                 param_locs=dict(entry.param_locs) if i == 0 and first else entry.param_locs,
+                                 chain=chain)
                 if i == 0 and first:
                     for k in first:
                         e.param_locs[k] = first.val_loc(k) if isinstance(first, LocDict) else first_loc
