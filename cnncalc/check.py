@@ -30,7 +30,8 @@ from typing import Any, Optional
 
 from .answers import _BYTES, _NUM, _SCALE, FIGURES, AnswerError, Number, figure_value, is_right, parse_figure, \
     parse_number
-from .errors import CnnCalcError, InputError, SpecError, did_you_mean
+from .errors import CnnCalcError, InputError, SpecError, clip, did_you_mean
+from .layers.base import show
 from .model import Conventions, SourceLoc
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -169,7 +170,7 @@ def _loc_of(mapping, key, default: SourceLoc) -> SourceLoc:
 def _mapping(value, what: str, loc: SourceLoc) -> dict:
     if not isinstance(value, dict):
         raise SpecError(f"'{what}' must be a mapping of figures, like {{params: 138357544}}", loc=loc,
-                        received=type(value).__name__ if value is not None else "nothing")
+                        received=clip(show(value), 80) if value is not None else "nothing")
     return value
 
 
