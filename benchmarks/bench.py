@@ -130,9 +130,14 @@ def main() -> int:
     cmds = {"deps": [py, "-c", "import typer, rich.console, rich.table, yaml"]}
     for s in specs:
         cmds[s] = [py, "-m", "cnncalc", s, "--format", "json"]
+    cmds["table"] = [py, "-m", "cnncalc", specs[-1]]  # the terminal table imports rich
+    cmds["check"] = [py, "-m", "cnncalc", "check", str(ROOT / "specs")]
     m = medians(cmds, args.repeat)
     for s in specs:
         print(f"  cnncalc {s} --format json: {m[s] / m['deps']:.2f}× the import of its dependencies")
+    print(f"  cnncalc {specs[-1]} (table): {m['table'] / m['deps']:.2f}×")
+    print(f"  cnncalc check specs/ ({len(list((ROOT / 'specs').glob('*.yaml')))} specs): "
+          f"{m['check'] / m['deps']:.2f}×")
 
     with tempfile.TemporaryDirectory() as d:
         small_n = max(args.big // 10, 1)
