@@ -147,7 +147,10 @@ def reference(net, strict=False):
     inp = net["input"]
     rows = [(inp, 0, 0, 0, 0, prod(inp))]
     prev = "input"
-    for i, L in enumerate(net["layers"]):
+    expanded = []
+    for L in net["layers"]:  # `repeat: N` stacks the layer N times: the first copy reads `from`, the rest chain
+        expanded += [dict(L, repeat=1)] + [dict(L, repeat=1, **{"from": None})] * (L.get("repeat", 1) - 1)
+    for i, L in enumerate(expanded):
         t, p = L["type"], L["p"]
         x = shapes[L["from"][0]] if L.get("from") else shapes[prev]
         wts = bias = nt = macs = 0
@@ -322,7 +325,7 @@ def conv_params(draw, torch_safe=False):
 def layer_st(draw, torch_safe=False):
     kinds = ["conv", "conv", "conv", "maxpool", "avgpool", "conv_transpose", "depthwise", "separable_conv",
              "batchnorm", "act", "flatten", "dense", "global_avgpool", "global_maxpool", "zeropad", "upsample",
-             "dropout", "branch"]
+             "dropout", "branch", "head", "head"]
     kind = draw(st.sampled_from(kinds))
     if kind == "conv":
         return {"type": "conv", "p": draw(conv_params())}
@@ -388,6 +391,18 @@ def layer_st(draw, torch_safe=False):
         return {"type": "upsample", "p": {"scale": draw(pair_of(1, 3))}}
     if kind == "dropout":
         return {"type": "dropout", "p": {"rate": draw(st.sampled_from([0, 0.1, 0.5]))}}
+    if kind == "head":  # flatten or a global pool, then dense layers with BN / activations between
+        tail = [{"type": draw(st.sampled_from(["flatten", "global_avgpool", "global_maxpool"])), "p": {}}]
+        for _ in range(draw(st.integers(1, 3))):
+            p = {"units": draw(st.integers(1, 50))}
+            if draw(st.booleans()):
+                p["bias"] = draw(st.booleans())
+            if draw(st.integers(0, 3)) == 0:
+                p["activation"] = draw(st.sampled_from(FUSED))
+            tail.append({"type": "dense", "p": p})
+            if draw(st.integers(0, 3)) == 0:
+                tail.append({"type": draw(st.sampled_from(("batchnorm", "dropout") + ACTIVATIONS)), "p": {}})
+        return {"type": "head", "layers": tail}
     if kind == "branch":
         return {"type": "branch", "merge": draw(st.sampled_from(["add", "concat"])),
                 "a": draw(conv_params()), "b": draw(st.one_of(st.none(), conv_params()))}
@@ -413,14 +428,20 @@ def networks(draw, max_layers=6, torch_safe=False, hw=(1, 40)):
     def last_name():
         if not layers:
             return "input"
+        layers[-1].pop("repeat", None)  # a named, repeated layer is c.0, c.1, …: keep it single
         if not layers[-1].get("name"):
             layers[-1]["name"] = fresh()
         return layers[-1]["name"]
 
     for L in raw:
+        if L["type"] == "head":
+            layers += L["layers"]
+            continue
         if L["type"] != "branch":
             if draw(st.integers(0, 4)) == 0:
                 L["name"] = fresh()
+            elif draw(st.integers(0, 6)) == 0:
+                L["repeat"] = draw(st.integers(1, 3))
             layers.append(L)
             continue
         src = last_name()
@@ -447,6 +468,8 @@ def to_yaml(net, style="mapping"):
             p["name"] = L["name"]
         if L.get("from"):
             p["from"] = L["from"] if len(L["from"]) > 1 else L["from"][0]
+        if "repeat" in L:
+            p["repeat"] = L["repeat"]
         entries.append({L["type"]: p} if p else L["type"])
     return yaml.safe_dump({"input": inp, "layers": entries}, default_flow_style=(style == "flow"),
                           allow_unicode=True, sort_keys=False)
@@ -496,6 +519,8 @@ def to_dsl(net, rng_bits=0):
             toks.append("@" + L["name"])
         if L.get("from"):
             toks.append("<" + ",".join(L["from"]))
+        if "repeat" in L:
+            toks.append(f"*{L['repeat']}")
         stages.append(" ".join(toks))
     return " | ".join(stages)
 
@@ -541,6 +566,21 @@ def property_stack_matches_reference(net, strict, bits, style):
         else:
             assert not isinstance(out, CnnCalcError), f"the reference builds it, cnncalc says {out.format()}:\n{text}"
             check_against_reference(out, rows, text)
+    if rows is not None:  # every renderer, --explain and --depth take any valid report
+        render_everything(outcomes[bits % 2][1], bits)
+
+
+def render_everything(report, bits):
+    from cnncalc.collapse import collapse
+    from cnncalc.explain import explain_report
+    from cnncalc.render import FORMATS, render
+
+    with no_hang():
+        fmt = FORMATS[bits % len(FORMATS)]
+        render(report, fmt, exact_numbers=bool(bits & 4))
+        text = explain_report(report)
+        assert all(len(line) <= 100 for line in text.splitlines()), text
+        render(collapse(report, 1 + bits % 2), "json")
 
 
 def property_dsl_equals_yaml(net, strict, bits, style):
@@ -590,6 +630,50 @@ def test_huge_dimensions_stay_exact(h, w, c, p):
     net = {"input": (h, w, c), "layers": [{"type": "conv", "p": p}, {"type": "global_avgpool", "p": {}},
                                           {"type": "dense", "p": {"units": 7}}]}
     property_stack_matches_reference(net, False, 0, "mapping")
+
+
+def property_grade_agrees_with_reference(net):
+    """An exam sheet whose answers are the reference's figures is graded all right."""
+    from cnncalc.grade import grade_text
+
+    try:
+        rows = reference(net)
+    except Invalid:
+        return
+    spec = yaml.safe_load(to_yaml(net))
+    shape, *_ = rows[-1]
+    answers = {"output_shape": "x".join(map(str, shape)),
+               "params": sum(w + b for _, w, b, _, _, _ in rows),
+               "weights": sum(w for _, w, _, _, _, _ in rows),
+               "macs": sum(m for *_, m, _ in rows), "flops": 2 * sum(m for *_, m, _ in rows),
+               "activations": sum(a for *_, a in rows),
+               "non_trainable_params": sum(n for _, _, _, n, _, _ in rows)}
+    named = {}
+    for L, (shape, w, b, _n, m, _a) in zip(net["layers"], rows[1:]):
+        if "repeat" in L:
+            break  # rows no longer line up with the layers as written
+        if L.get("name"):
+            named[L["name"]] = {"output_shape": "×".join(map(str, shape)), "params": w + b, "macs": m}
+    if named:
+        answers["layers"] = named
+    sheet = {"questions": [{"id": "q", "network": spec, "answers": answers}]}
+    with no_hang():
+        graded = grade_text(yaml.safe_dump(sheet, allow_unicode=True), "<sheet>")
+    bad = [(a.figure, a.layer, a.given, a.correct) for q in graded.questions for a in q.answers if not a.ok]
+    assert not bad, f"{bad}\n{yaml.safe_dump(sheet)}"
+
+
+@given(networks())
+@small(40)
+def test_grade_agrees_with_reference(net):
+    property_grade_agrees_with_reference(net)
+
+
+@pytest.mark.slow
+@given(networks(max_layers=10))
+@long(5_000)
+def test_long_grade_agrees_with_reference(net):
+    property_grade_agrees_with_reference(net)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -925,5 +1009,5 @@ def test_long_any_bytes_to_the_loader(raw):
 
 
 def test_long_run_has_at_least_100000_examples():
-    counts = [45_000, 15_000, 3_000, 8_000, 8_000, 4_000, 12_000, 12_000]
+    counts = [45_000, 15_000, 5_000, 3_000, 8_000, 8_000, 4_000, 12_000, 12_000]
     assert sum(counts) >= 100_000
