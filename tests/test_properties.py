@@ -650,8 +650,8 @@ def property_grade_agrees_with_reference(net):
     except Invalid:
         return
     spec = yaml.safe_load(to_yaml(net))
-    shape, *_ = rows[-1]
-    answers = {"output_shape": "x".join(map(str, shape)),
+    out_shape = rows[-1][0]
+    answers = {"output_shape": "x".join(map(str, out_shape)),
                "params": sum(w + b for _, w, b, _, _, _ in rows),
                "weights": sum(w for _, w, _, _, _, _ in rows),
                "macs": sum(m for *_, m, _ in rows), "flops": 2 * sum(m for *_, m, _ in rows),
@@ -670,6 +670,15 @@ def property_grade_agrees_with_reference(net):
         graded = grade_text(yaml.safe_dump(sheet, allow_unicode=True), "<sheet>")
     bad = [(a.figure, a.layer, a.given, a.correct) for q in graded.questions for a in q.answers if not a.ok]
     assert not bad, f"{bad}\n{yaml.safe_dump(sheet)}"
+    # and `cnncalc check` holds a spec to the same figures under `expect:`
+    spec["expect"] = {k: v for k, v in answers.items() if k != "output_shape"}
+    spec["expect"]["output_shape"] = list(out_shape)
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "net.yaml"
+        f.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+        with no_hang():
+            code, out, err = run_cli(["check", str(f)])
+    assert code == 0, f"{out}{err}\n{yaml.safe_dump(spec)}"
 
 
 @given(networks())
@@ -1127,3 +1136,13 @@ def test_json_jump_beyond_float_range_is_the_nearest_integer():
     report = analyze(parse_expr(f"input {h}x{h}x1 | upsample size=3x3"))
     doc = json.loads(render(report, "json"))
     assert doc["layers"][-1]["jump"] == [round(Fraction(h, 3))] * 2
+
+
+def test_check_hint_on_a_huge_figure_is_exact(tmp_path):
+    # written_like() formatted the true value through float(): OverflowError beyond 1e308
+    n = 10**400 + 12345
+    f = tmp_path / "c.yaml"
+    f.write_text(f"input: {n}\nlayers: [{{dense: 1}}]\nexpect: {{params: 1.5G}}\n", encoding="utf-8")
+    code, out, err = run_cli(["check", str(f)])
+    assert code == 1 and "internal error" not in err
+    assert f"expected 1.5G, got {n * 1 + 1:,}" in out  # params = N_in·N_out + N_out
