@@ -1146,3 +1146,10 @@ def test_check_hint_on_a_huge_figure_is_exact(tmp_path):
     code, out, err = run_cli(["check", str(f)])
     assert code == 1 and "internal error" not in err
     assert f"expected 1.5G, got {n * 1 + 1:,}" in out  # params = N_in·N_out + N_out
+
+
+def test_grade_error_with_a_control_character_in_the_id_is_one_line(tmp_path):
+    f = tmp_path / "q.yaml"
+    f.write_text('questions:\n- id: "\\x1E"\n', encoding="utf-8")
+    code, _, err = run_cli(["grade", str(f)])
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
