@@ -7,9 +7,32 @@ from __future__ import annotations
 
 from . import formulas as fm
 from . import layers as registry
-from .errors import CnnCalcError, ShapeError
+from .errors import CnnCalcError, LimitError, ShapeError
 from .layers.base import ParamError, show
 from .model import Conventions, Graph, LayerResult, Report, Totals
+
+
+# Python refuses to print an integer of more than 4,300 digits; refuse such figures up front,
+# with room for the totals and byte counts (2^13,000 has 3,914 digits).
+MAX_FIGURE_BITS = 13_000
+
+
+def _too_big(*xs) -> bool:
+    for x in xs:
+        if isinstance(x, int):
+            if x.bit_length() > MAX_FIGURE_BITS:
+                return True
+        elif x.numerator.bit_length() > MAX_FIGURE_BITS or x.denominator.bit_length() > MAX_FIGURE_BITS:
+            return True
+    return False
+
+
+TOO_BIG = "a figure of this layer has more than 3,900 digits: too large to print"
+
+
+def _digits(shape) -> str:
+    """224×224×3; a size too long to print as ~10^N."""
+    return "×".join(str(v) if v < 10**12 else f"~10^{int(v.bit_length() * 0.30103)}" for v in shape)
 
 
 def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool = False) -> Report:
@@ -28,6 +51,8 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
     inp = graph.layers[0]
     in_shape = tuple(graph.input_shape)
     shapes[inp.name] = in_shape
+    if _too_big(fm.elements(in_shape)):
+        raise LimitError(TOO_BIG, loc=inp.loc, layer=inp.name, received=f"input {_digits(in_shape)}")
     grid = (in_shape[0], in_shape[1]) if len(in_shape) == 3 else (1, 1)
     rf[inp.name] = (1, 1, 1, 1) + grid
     results.append(LayerResult(
@@ -95,6 +120,9 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
         rf[spec.name] = (rh, rw, jh, jw, gh, gw)
 
         c = out.counts
+        if _too_big(fm.elements(shape), c.weights, c.biases, c.non_trainable, c.macs, rh, rw, jh, jw):
+            raise LimitError(TOO_BIG, loc=spec.loc, layer=spec.name, received=f"output {_digits(shape)}",
+                             chain=spec.chain)
         results.append(LayerResult(
             name=spec.name, type=spec.type, inputs=spec.inputs, output_shape=shape,
             weights=c.weights, biases=c.biases, non_trainable_params=c.non_trainable,

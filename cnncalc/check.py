@@ -145,8 +145,8 @@ def written_like(number: Number, true: int) -> str:
     q = Fraction(true, scale)
     step = Fraction(1, 10**decimals)
     rounded = (q / step + Fraction(1, 2)) // 1 * step  # half up, exact
-    text = f"{rounded.numerator // rounded.denominator}" if decimals == 0 else \
-        f"{float(rounded):.{decimals}f}"
+    units = int(rounded * 10**decimals)  # exact: no float, whatever the size
+    text = f"{units}" if decimals == 0 else f"{units // 10**decimals}.{units % 10**decimals:0{decimals}d}"
     return f"{text}{unit}"
 
 

@@ -234,6 +234,14 @@ def _sum_text(values: list, total: int, what: str) -> str:
             + f"  ({len(terms)} layers) = {_n(total)}")
 
 
+def _mb(mb: Fraction) -> str:
+    """MB to two decimals; exactly (no float rounding or overflow) for counts beyond a float's precision."""
+    if mb < 10**13:
+        return f"{float(mb):.2f}"
+    cents = round(mb * 100)
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
 def total_lines(report: Report) -> list:
     """[(figure, text)] for the whole network: sums, bytes, the output."""
     t, c = report.totals, report.conventions
@@ -250,7 +258,7 @@ def total_lines(report: Report) -> list:
         ("activations", _sum_text([r.activations for r in rs], t.activations, "activations")),
         ("memory", f"memory = {_n(t.activations)} activations · {c.bytes_per_value} B ({c.dtype})"
                    + (f" · batch {c.batch}" if c.batch != 1 else "")
-                   + f" = {_n(t.activation_bytes)} B ≈ {float(mb):.2f} MB"),
+                   + f" = {_n(t.activation_bytes)} B ≈ {_mb(mb)} MB"),
         ("receptive_field", f"receptive field = {_n(last.receptive_field[0])}×{_n(last.receptive_field[1])} "
                             f"at {last.name}, jump {_n(last.jump[0])}×{_n(last.jump[1])}"),
     ]

@@ -249,7 +249,7 @@ def grade_doc(doc, filename: str, base: Path) -> Graded:
         seen.add(qid)
         for need in ("network", "answers"):
             if need not in q:
-                raise AnswerError(f"question '{qid}' has no '{need}:'", loc=loc)
+                raise AnswerError(f"question {qid!r} has no '{need}:'", loc=loc)
         conv = _conventions(doc, q, loc)
         graph = load_network(q["network"], base, _loc(q, "network", loc), filename, qid)
         report = analyze(graph, conv)

@@ -230,7 +230,10 @@ def frac_text(x: Fraction) -> str:
         d //= 5
     if d == 1:
         return format(float(x), "f").rstrip("0").rstrip(".") if abs(x) < 10**15 else str(x)
-    return f"{x.numerator}/{x.denominator} ≈ {float(x):.3f}"
+    if abs(x) < 10**15:
+        return f"{x.numerator}/{x.denominator} ≈ {float(x):.3f}"
+    milli = round(x * 1000)  # beyond a float's precision (or range): exact decimals
+    return f"{x.numerator}/{x.denominator} ≈ {milli // 1000}.{milli % 1000:03d}"
 
 
 def size_expr(w: int, f_eff: int, pb: int, pa: int, s: int) -> str:

@@ -13,7 +13,9 @@ _quote = json.encoder.encode_basestring  # the C function json.dumps(str, ensure
 def _num(x):
     """Receptive-field figures are integers except after upsampling (fractional jumps)."""
     if isinstance(x, Fraction):
-        return x.numerator if x.denominator == 1 else float(x)
+        if x.denominator == 1:
+            return x.numerator
+        return float(x) if abs(x) < 10**300 else round(x)  # beyond a float's range: the nearest integer
     return x
 
 

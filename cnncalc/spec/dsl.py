@@ -44,6 +44,7 @@ _SIZE = re.compile(r"^[0-9]+(?:[x×][0-9]+)+$")
 _VGG = re.compile(r"^([a-z_][a-z_0-9]*?)([0-9]+(?:x[0-9]+)?)-([0-9]+)$")
 _DASH = re.compile(r"^([a-z_][a-z_0-9]*)-([0-9]+(?:\.[0-9]+)?)$")
 _NAME = re.compile(r"^[^\s|<@*=,]+$")
+_LONG_NUMBER = re.compile(r"[0-9]{4001}")  # Python reads at most 4,300 digits into an int
 
 
 def _value(tok: str):
@@ -94,6 +95,9 @@ def parse_stages(text: str, loc: Optional[SourceLoc]) -> list:
 
 
 def _stage(toks, at) -> RawEntry:
+    for tok, col in toks:
+        if _LONG_NUMBER.search(tok):
+            raise SpecError("a number has more than 4,000 digits", loc=at(col), received=tok[:20] + "…")
     head, hcol = toks[0]
     params: dict = {}
     plocs: dict = {}
