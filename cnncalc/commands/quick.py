@@ -97,7 +97,7 @@ def run_quick(layer_type: str, size, params: dict, *, fmt, exact_numbers: bool, 
         # a file:line:col and a generated layer name mean nothing on a command line
         if err.loc is not None and err.loc.file == SOURCE:
             err.loc = None
-        if err.layer == f"{graph_layer_name(layer_type)}":
+        if err.layer == graph_layer_name(layer_type):
             err.layer = layer_type
         fail(err)
     if explain:
