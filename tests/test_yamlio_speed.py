@@ -49,6 +49,31 @@ def test_deep_nesting_is_refused_not_crashed(depth, sep, where):
                                 "(MAX_YAML_DEPTH; set CNNCALC_MAX_YAML_DEPTH to raise it)")
 
 
+@pytest.mark.parametrize("depth, sep", [(1001, ""), (1500, "\n"), (3000, "")])
+def test_nesting_beyond_libyamls_own_cap_follows_cnncalcs_limit(monkeypatch, depth, sep):
+    # libyaml 0.2.6 (PyYAML 6.0.4) refuses more than 1,000 levels itself; cnncalc's limit decides
+    from cnncalc import limits
+    monkeypatch.setattr(limits, "MAX_YAML_DEPTH", 2000)
+    text = ("[" + sep) * depth + ("]" + sep) * depth
+    if depth <= 2000:
+        doc = load_yaml(text, "t.yaml")
+        for _ in range(depth - 1):
+            doc = doc[0]
+        assert doc == []
+    else:
+        with pytest.raises(CnnCalcError) as e:
+            load_yaml(text, "t.yaml")
+        assert e.value.format() == ("t.yaml:1:2001: the YAML nests lists and mappings more than 2000 deep "
+                                    "(MAX_YAML_DEPTH; set CNNCALC_MAX_YAML_DEPTH to raise it)")
+
+
+def test_block_nesting_beyond_libyamls_cap_is_cnncalcs_message():
+    text = "".join(" " * i + "a:\n" for i in range(1500)) + " " * 1500 + "b: 1\n"
+    with pytest.raises(CnnCalcError) as e:
+        load_yaml(text, "t.yaml")
+    assert e.value.format().startswith("t.yaml:101:101: the YAML nests lists and mappings more than 100 deep")
+
+
 def test_alias_bomb_is_refused_at_the_alias_that_crosses_the_budget():
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 9):

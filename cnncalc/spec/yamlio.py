@@ -34,6 +34,13 @@ try:  # the C parser is several times faster; constructors stay the safe Python 
 except AttributeError:  # pragma: no cover - libyaml not compiled in
     _Base = yaml.SafeLoader
 
+# libyaml 0.2.6 (bundled from PyYAML 6.0.4 on) refuses flow or block nesting beyond 1,000 levels,
+# and its scanner reads ahead, so its refusal can come before cnncalc's own limit is reached.
+# When that happens the document is parsed again with PyYAML's pure-Python parser, which has no
+# cap of its own: cnncalc's MAX_YAML_DEPTH is then the one limit, with its own message, on every
+# PyYAML release (6.0.2 and 6.0.3 bundle libyaml 0.2.5, which has no cap).
+_LIBYAML_NESTING = "maximum nesting depth"
+
 
 def _as_loc(file: str, m) -> Optional[SourceLoc]:
     """A YAML mark (0-based) → SourceLoc (1-based); SourceLocs and None pass through."""
@@ -147,6 +154,10 @@ class _Mark:
 
 
 class _Loader(_Base):
+    cnn_filename = "<spec>"
+
+
+class _PyLoader(yaml.SafeLoader):
     cnn_filename = "<spec>"
 
 
@@ -393,11 +404,29 @@ def _merge_sources(value, mark, file) -> list:
 def load_yaml(text: str, filename: str):
     """Parse YAML text; any YAML problem becomes a located SpecError (limits: LimitError)."""
     _check_text(text, filename)
-    loader = _Loader(text)
+    try:
+        return _parse(_Loader, text, filename)
+    except yaml.YAMLError as e:
+        if _Base is yaml.SafeLoader or _LIBYAML_NESTING not in str(e):
+            raise _yaml_error(e, text, filename) from None
+    try:  # libyaml's own nesting cap: cnncalc's limit decides, see _LIBYAML_NESTING
+        return _parse(_PyLoader, text, filename)
+    except yaml.YAMLError as e:
+        raise _yaml_error(e, text, filename) from None
+
+
+def _parse(loader_class, text: str, filename: str):
+    loader = loader_class(text)
     loader.cnn_filename = filename
     try:
         return _build(loader, filename)
-    except yaml.MarkedYAMLError as e:
+    finally:
+        loader.dispose()
+
+
+def _yaml_error(e, text: str, filename: str) -> SpecError:
+    """A PyYAML exception → a located SpecError."""
+    if isinstance(e, yaml.MarkedYAMLError):
         mark = e.problem_mark or e.context_mark
         loc = _loc(filename, mark)
         problem = (e.problem or e.context or "malformed YAML").strip()
@@ -406,12 +435,9 @@ def load_yaml(text: str, filename: str):
         elif e.problem and e.context and e.context_mark is not None and (
                 e.context_mark.line, e.context_mark.column) != (mark.line, mark.column):
             problem += f", {e.context.strip()} that starts at {_loc(filename, e.context_mark)}"
-        raise SpecError(f"invalid YAML: {problem}", loc=loc) from None
-    except yaml.YAMLError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else "malformed YAML"
-        raise SpecError(f"invalid YAML: {first}", loc=SourceLoc(filename, 1, 1)) from None
-    finally:
-        loader.dispose()
+        return SpecError(f"invalid YAML: {problem}", loc=loc)
+    first = str(e).strip().splitlines()[0] if str(e).strip() else "malformed YAML"
+    return SpecError(f"invalid YAML: {first}", loc=SourceLoc(filename, 1, 1))
 
 
 def _char_at(text: str, mark) -> str:
