@@ -1,18 +1,24 @@
-"""The typer application: every command, its options, help and usage errors.
+"""The typer application, generated from the command and option tables of cnncalc/options.py:
+every command, its help and its usage errors.
 
 ``cnncalc SPEC`` is the default command (``show``); other commands are named. The entry point
-(cnncalc.cli.main) runs plain ``show`` command lines without building this app. Heavy modules
-are imported inside the commands that need them.
+(cnncalc.cli.main) runs plain ``show`` and ``check`` command lines without building this app;
+both call the same functions (``Command.run``), which return the exit code.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+import importlib
+import inspect
+from enum import Enum
+from typing import List, Optional
 
 import typer
 from typer.core import TyperGroup
 
-from .cli import Dtype, Format, Train, show
+from .options import COMMANDS, Command, default_of, options_of
+
+ROOT_OPTIONS = ("--help", "-h", "--version", "--install-completion", "--show-completion")
 
 
 class _DefaultGroup(TyperGroup):
@@ -21,7 +27,7 @@ class _DefaultGroup(TyperGroup):
     default_command = "show"
 
     def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if args and args[0] not in self.commands and args[0].partition("=")[0] not in ROOT_OPTIONS:
             args = [self.default_command] + list(args)
         return super().parse_args(ctx, args)
 
@@ -31,57 +37,63 @@ class _DefaultGroup(TyperGroup):
 
 app = typer.Typer(
     cls=_DefaultGroup,
-    add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     help="CNN shape, parameter, memory and FLOP calculator. `cnncalc SPEC` shows a network: "
-         "SPEC is a YAML file or a built-in name (`cnncalc list`).",
+         "SPEC is a YAML file, a built-in name (`cnncalc list`) or - for standard input.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
-@app.command("show")
-def show_cmd(
-    spec: Optional[str] = typer.Argument(None, help="a spec file (YAML) or a built-in network name"),
-    expr: Optional[str] = typer.Option(None, "--expr", "-e",
-                                       help='a network in the one-line DSL: "input 32x32x3 | conv 10 k5 p2 | relu"'),
-    depth: Optional[int] = typer.Option(None, "--depth", min=1,
-                                        help="one row per block instance at name depth N (layer3 = 1, layer3.4 = 2)"),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", case_sensitive=False, help="output format"),
-    exact_numbers: bool = typer.Option(False, "--exact", help="full integers instead of K/M/G"),
-    dtype: Dtype = typer.Option(Dtype.float32, "--dtype", case_sensitive=False, help="bytes per value"),
-    batch: int = typer.Option(1, "--batch", min=1, help="batch size for activation memory"),
-    weights_only: bool = typer.Option(False, "--weights-only",
-                                      help="count params without biases (the CS231n table's way)"),
-    strict: bool = typer.Option(False, "--strict", help="sizes that do not divide are errors, not warnings"),
-    train: Optional[Train] = typer.Option(None, "--train", case_sensitive=False,
-                                          help="add training memory: params + grads + optimizer state + activations"),
-    debug: bool = typer.Option(False, "--debug", help="show a traceback on internal errors"),
-    explain: bool = typer.Option(False, "--explain", help="every figure of every layer with its worked formula"),
-) -> None:
-    """Show a network: per-layer table and totals (default command)."""
-    rc = show(spec, expr, depth, fmt, exact_numbers, dtype, batch, weights_only, strict, train, explain)
-    if rc:
-        raise typer.Exit(rc)
+def _runner(cmd: Command):
+    module, _, name = cmd.run.partition(":")
+    return getattr(importlib.import_module(f".{module}", __package__), name)
 
 
-@app.command("list")
-def list_cmd() -> None:
-    """List the built-in networks."""
-    from .spec import builtin_names
-
-    for name in builtin_names():
-        typer.echo(name)
+def _typed(kind, default):
+    base = kind if kind in (bool, int, str) or (isinstance(kind, type) and issubclass(kind, Enum)) else str
+    return Optional[base] if default is None else base
 
 
-def _register_commands() -> None:
-    from .commands import register_all
+def typer_command(cmd: Command):
+    """A function typer reads as ``cmd``: its signature is generated from the tables."""
+    params = []
+    a = cmd.arg
+    if a is not None:
+        if a.most is None:
+            ann, default = List[str], typer.Argument(..., help=a.help)
+        elif a.least == 0:
+            ann, default = Optional[str], typer.Argument(None, help=a.help)
+        else:
+            ann, default = str, typer.Argument(..., help=a.help)
+        params.append(inspect.Parameter(a.key, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default,
+                                        annotation=ann))
+    for o in options_of(cmd.name):
+        d = default_of(cmd.name, o)
+        extra: dict = {"help": o.help_for(cmd.name)}
+        if isinstance(o.kind, type) and issubclass(o.kind, Enum):
+            extra["case_sensitive"] = False
+        if o.kind is int:
+            extra["min"] = 1
+        params.append(inspect.Parameter(o.key, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                        default=typer.Option(d, *o.flags, **extra), annotation=_typed(o.kind, d)))
 
-    register_all(app)
+    def command(**kw) -> None:
+        rc = _runner(cmd)(**kw)
+        if rc:
+            raise typer.Exit(rc)
+
+    command.__signature__ = inspect.Signature(params)
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__annotations__["return"] = None
+    command.__name__ = cmd.name.replace("-", "_")
+    command.__doc__ = cmd.help
+    return command
 
 
-_register_commands()
+for _cmd in COMMANDS:
+    app.command(_cmd.name, help=_cmd.help)(typer_command(_cmd))
 
 
 def _version(value: bool) -> None:

@@ -257,14 +257,50 @@ def check_report(report, strict: bool = False) -> list:
                                     _human(true, fig in BYTE_FIGURES)))
 
     if strict:
-        for r in _misfits(report):
-            if None in acknowledged or r.name in acknowledged:
-                continue
-            spec = r.spec
-            msg = next(w for w in r.warnings if "do not fit" in w).split("; floored")[0]
-            raise SpecError(msg, loc=spec.loc if spec is not None else top, layer=r.name,
-                            chain=spec.chain if spec is not None else ())
+        err = _strict_error(report, acknowledged, top)
+        if err is not None:
+            raise err
     return outcomes
+
+
+def _strict_error(report, acknowledged: set, top: SourceLoc):
+    """The error for the first size that does not divide and is not acknowledged, or None."""
+    for r in _misfits(report):
+        if None in acknowledged or r.name in acknowledged:
+            continue
+        spec = r.spec
+        msg = next(w for w in r.warnings if "do not fit" in w).split("; floored")[0]
+        return SpecError(msg, loc=spec.loc if spec is not None else top, layer=r.name,
+                         chain=spec.chain if spec is not None else ())
+    return None
+
+
+def strict_error(report):
+    """``--strict`` for ``cnncalc SPEC``, as ``check --strict`` decides it: the error for a size
+    that does not divide unless the spec's ``expect:`` says ``valid: false`` for the network or
+    that layer; None when every size divides or is acknowledged. Other expectations are not
+    read here (``cnncalc check`` checks them)."""
+    graph = report.graph
+    meta = graph.meta if graph is not None else {}
+    top = SourceLoc(graph.source if graph is not None else "<spec>", 1, 1)
+    acknowledged: set = set()
+    expect = meta.get("expect")
+
+    def says_invalid(raw) -> bool:
+        try:
+            return parse_figure("valid", raw) is False
+        except AnswerError:
+            return False
+
+    if isinstance(expect, dict):
+        if "valid" in expect and says_invalid(expect["valid"]):
+            acknowledged.add(None)
+        layers = expect.get("layers")
+        if isinstance(layers, dict):
+            for name, figs in layers.items():
+                if isinstance(figs, dict) and "valid" in figs and says_invalid(figs["valid"]):
+                    acknowledged.add(name)
+    return _strict_error(report, acknowledged, top)
 
 
 def _need_layer(layer, names, loc) -> None:

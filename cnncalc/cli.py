@@ -5,9 +5,10 @@ students make most — are parsed here by hand and go straight to :func:`show` /
 without importing typer or building its command tree (that alone took longer than analysing
 ResNet-152). Anything else — another command, ``--help``, an
 option this parser does not know, a value it is unsure of — goes to the typer application in
-:mod:`cnncalc.app`, which defines every command, its help and its usage errors. Both paths call
-the same functions; tests/test_cli_fastpath.py runs a matrix of command lines through both
-and requires identical output, and checks that the option table below matches the typer command.
+:mod:`cnncalc.app`, which owns every command's help and usage errors. Both parsers are
+generated from the tables in :mod:`cnncalc.options` (each option declared once) and call the
+same functions (:mod:`cnncalc.commands`); tests/test_cli_fastpath.py runs a matrix of command
+lines through both and requires identical output. cnncalc.app never imports this module.
 
 Library errors (CnnCalcError) become one line on stderr and exit code 2; failed expectations or
 answers exit 1.
@@ -18,165 +19,29 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from enum import Enum
+from enum import Enum  # noqa: F401  (tests read cli.Enum)
 from typing import List, Optional
 
-EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+from .commands import conventions, emit, error_line  # noqa: F401  (re-exported)
+from .commands.check import check
+from .commands.show import show
+from .options import (COMMANDS as _COMMANDS, EXIT_ERROR, EXIT_FAILED, EXIT_OK, CheckFormat, Dtype,  # noqa: F401
+                      Format, Train, command, conflicting_option, flag_table)
+
+# The command names of cnncalc.app (both come from cnncalc/options.py): a first word that is
+# one of them is a command, anything else is a SPEC for `show`.
+COMMANDS = tuple(c.name for c in _COMMANDS)
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
+def _fast(name: str, function) -> tuple:
+    """(flag → (keyword, kind), keyword of the positional arguments, least, most, function)."""
+    arg = command(name).arg
+    return flag_table(name), arg.key, arg.least, arg.most, function
 
 
-class Dtype(str, Enum):
-    float32 = "float32"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
-    int8 = "int8"
-    float64 = "float64"
-
-
-class Train(str, Enum):
-    sgd = "sgd"
-    momentum = "momentum"
-    adam = "adam"
-
-
-class CheckFormat(str, Enum):
-    text = "text"
-    json = "json"
-    github = "github"
-
-
-def error_line(err) -> str:
-    return f"cnncalc: error: {err.format()}"
-
-
-def fail(err) -> None:
-    """In a typer command: print a CnnCalcError as one line and exit with its code."""
-    import typer
-
-    sys.stderr.write(error_line(err) + "\n")
-    raise typer.Exit(err.exit_code)
-
-
-def conventions(dtype: Dtype, batch: int, weights_only: bool, train: Optional[Train] = None):
-    from .model import Conventions
-
-    return Conventions(count_biases=not weights_only, dtype=dtype.value, batch=batch,
-                       optimizer=train.value if train else None)
-
-
-def emit(report, fmt: Format, exact_numbers: bool) -> None:
-    """Write a report to stdout in the chosen format."""
-    if fmt is Format.table:
-        from rich.console import Console
-
-        from .render.table import print_table
-
-        tty = sys.stdout.isatty()
-        console = Console(width=None if tty else 200, highlight=False, soft_wrap=False)
-        try:
-            print_table(report, console, exact_numbers)
-        except SystemExit:  # rich's answer to a closed pipe (`cnncalc vgg16 | head`): exit 2, like the rest
-            raise BrokenPipeError from None
-        return
-    from .render import render
-
-    sys.stdout.write(render(report, fmt.value, exact_numbers=exact_numbers))
-
-
-def show(spec: Optional[str] = None, expr: Optional[str] = None, depth: Optional[int] = None,
-         fmt: Format = Format.table, exact_numbers: bool = False, dtype: Dtype = Dtype.float32, batch: int = 1,
-         weights_only: bool = False, strict: bool = False, train: Optional[Train] = None,
-         explain: bool = False) -> int:
-    """``cnncalc show``: read, analyse and print one network; returns the exit code."""
-    from .analysis import analyze
-    from .errors import CnnCalcError
-    from .spec.dsl import load_spec_or_expr
-
-    try:
-        report = analyze(load_spec_or_expr(spec, expr), conventions(dtype, batch, weights_only, train),
-                         strict=strict)
-    except CnnCalcError as err:
-        sys.stderr.write(error_line(err) + "\n")
-        return err.exit_code
-    if explain:
-        from .explain import explain_report
-
-        sys.stdout.write(explain_report(report))
-        return EXIT_OK
-    if depth is not None:
-        from .collapse import collapse
-
-        report = collapse(report, depth)
-    emit(report, fmt, exact_numbers)
-    return EXIT_OK
-
-
-def check_format(fmt: Optional[CheckFormat]) -> CheckFormat:
-    """The format asked for; GitHub annotations by default inside GitHub Actions."""
-    if fmt is not None:
-        return fmt
-    return CheckFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else CheckFormat.text
-
-
-def check(files: List[str], fmt: Optional[CheckFormat] = None, strict: bool = False, dtype: Dtype = Dtype.float32,
-          batch: int = 1, train: Optional[Train] = None, verbose: bool = False) -> int:
-    """``cnncalc check``: check every spec's validity, expectations and budgets; the exit code."""
-    from .check import check_sources
-    from .model import Conventions
-    from .render import check as out
-
-    conv = Conventions(dtype=dtype.value, batch=batch, optimizer=train.value if train else None)
-    run = check_sources(files, conv, strict=strict)
-    chosen = check_format(fmt)
-    if chosen is CheckFormat.json:
-        text = out.render_json(run)
-    elif chosen is CheckFormat.github:
-        text = out.render_github(run)
-    else:
-        text = out.render_text(run, verbose=verbose)
-    sys.stdout.write(text)
-    return run.exit_code
-
-
-# The command names of cnncalc.app (a test keeps this in step): a first word that is one of
-# them is a command, anything else is a SPEC for `show`.
-COMMANDS = ("show", "list", "conv", "pool", "dense", "tconv", "grade", "check", "schema", "compare")
-
-# The options of the commands the fast path runs, as it reads them: option → (keyword, kind).
-# Kinds: bool (a flag), int (a positive integer), str, or an Enum whose values are matched
-# case-insensitively (as typer does). tests/test_cli_fastpath.py holds these to the typer app.
-SHOW_OPTIONS = {
-    "--expr": ("expr", str), "-e": ("expr", str),
-    "--depth": ("depth", int),
-    "--format": ("fmt", Format), "-f": ("fmt", Format),
-    "--exact": ("exact_numbers", bool),
-    "--dtype": ("dtype", Dtype),
-    "--batch": ("batch", int),
-    "--weights-only": ("weights_only", bool),
-    "--strict": ("strict", bool),
-    "--train": ("train", Train),
-    "--explain": ("explain", bool),
-    "--debug": ("debug", bool),
-}
-CHECK_OPTIONS = {
-    "--format": ("fmt", CheckFormat), "-f": ("fmt", CheckFormat),
-    "--strict": ("strict", bool),
-    "--dtype": ("dtype", Dtype),
-    "--batch": ("batch", int),
-    "--train": ("train", Train),
-    "--verbose": ("verbose", bool), "-v": ("verbose", bool),
-}
-# command → (options, keyword of the positional arguments, least, most (None: any), function)
-FAST = {
-    "show": (SHOW_OPTIONS, "spec", 0, 1, show),
-    "check": (CHECK_OPTIONS, "files", 1, None, check),
-}
+# The commands the fast path runs, with their option tables generated from cnncalc/options.py.
+FAST = {"show": _fast("show", show), "check": _fast("check", check)}
+SHOW_OPTIONS, CHECK_OPTIONS = FAST["show"][0], FAST["check"][0]
 
 
 def parse_fast(args: List[str]) -> Optional[tuple]:
@@ -191,12 +56,12 @@ def parse_fast(args: List[str]) -> Optional[tuple]:
     (None, None, None)
     """
     if args and args[0] in FAST:
-        command, args = args[0], args[1:]
+        name, args = args[0], args[1:]
     elif not args or args[0] in COMMANDS:
         return None
     else:
-        command = "show"
-    options, positional_key, least, most, function = FAST[command]
+        name = "show"
+    options, positional_key, least, most, function = FAST[name]
     kw: dict = {}
     positional: list = []
     i = 0
@@ -239,7 +104,6 @@ def parse_fast(args: List[str]) -> Optional[tuple]:
             kw[positional_key] = positional[0]
     else:
         kw[positional_key] = positional
-    kw.pop("debug", None)
     return function, kw
 
 
@@ -282,7 +146,12 @@ def main(argv: Optional[List[str]] = None, fast: bool = True) -> int:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        plan = parse_fast(args) if fast else None
+        conflict = conflicting_option(args)
+        if conflict is not None:
+            sys.stderr.write(f"cnncalc: error: {conflict}\n")
+            return EXIT_ERROR
+        completing = any(k.startswith("_CNNCALC_COMPLETE") for k in os.environ)
+        plan = parse_fast(args) if fast and not completing else None
         if plan is not None:
             function, kw = plan
             return function(**kw)

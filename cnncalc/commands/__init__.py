@@ -1,16 +1,50 @@
-"""Commands that live in modules of their own. Each module has ``register(app)``.
+"""What each command does: plain functions that take the options as keywords and return the
+exit code (the option table is cnncalc/options.py; both parsers call these functions).
 
 Modules must stay cheap to import (the CLI's start-up time matters): import heavy things
-inside the command functions.
+inside the functions, and never typer.
 """
 
 from __future__ import annotations
 
-import importlib
+import sys
 
-MODULES = ("quick", "grade", "check", "schema", "compare")
+from ..options import EXIT_ERROR, EXIT_FAILED, EXIT_OK  # noqa: F401  (re-exported)
 
 
-def register_all(app) -> None:
-    for name in MODULES:
-        importlib.import_module(f"{__name__}.{name}").register(app)
+def error_line(err) -> str:
+    return f"cnncalc: error: {err.format()}"
+
+
+def report_error(err) -> int:
+    """Print a CnnCalcError as one line on stderr; its exit code."""
+    sys.stderr.write(error_line(err) + "\n")
+    return err.exit_code
+
+
+def conventions(dtype, batch: int, weights_only: bool, train=None):
+    from ..model import Conventions
+
+    return Conventions(count_biases=not weights_only, dtype=dtype.value, batch=batch,
+                       optimizer=train.value if train else None)
+
+
+def emit(report, fmt, exact_numbers: bool, all_warnings: bool = True) -> None:
+    """Write a report to stdout in the chosen format."""
+    from ..options import Format
+
+    if fmt is Format.table:
+        from rich.console import Console
+
+        from ..render.table import print_table
+
+        tty = sys.stdout.isatty()
+        console = Console(width=None if tty else 200, highlight=False, soft_wrap=False)
+        try:
+            print_table(report, console, exact_numbers, all_warnings=all_warnings)
+        except SystemExit:  # rich's answer to a closed pipe (`cnncalc vgg16 | head`): exit 2, like the rest
+            raise BrokenPipeError from None
+        return
+    from ..render import render
+
+    sys.stdout.write(render(report, fmt.value, exact_numbers=exact_numbers))

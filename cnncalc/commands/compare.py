@@ -1,10 +1,12 @@
 """`cnncalc compare A B [C…]`: totals side by side with ratios to the first, and a per-block
 breakdown over the top-level names (blocks, branches, stages) that the specs share."""
 
+from __future__ import annotations
 
-from typing import List
+import sys
+from typing import List, Optional
 
-import typer
+from ..options import Dtype, Format
 
 FIGURES = ("params", "non_trainable_params", "macs", "flops", "activations", "param_bytes", "activation_bytes")
 BYTE_FIGURES = ("param_bytes", "activation_bytes")
@@ -99,38 +101,66 @@ def print_comparison(data: dict, exact_numbers: bool) -> None:
         console.print("no shared structure: the specs have no layer or block names in common")
 
 
-def register(app) -> None:
-    """Add this module's commands to the typer app."""
-    from ..cli import Dtype, Format, conventions, fail
+CSV_FIELDS = ("name", "source", "output_shape", "layers") + FIGURES
 
-    @app.command("compare")
-    def compare_cmd(
-        specs: List[str] = typer.Argument(..., help="two or more spec files or built-in names"),
-        fmt: Format = typer.Option(Format.table, "--format", "-f", case_sensitive=False,
-                                   help="table or json"),
-        exact_numbers: bool = typer.Option(False, "--exact", help="full integers instead of K/M/G"),
-        weights_only: bool = typer.Option(False, "--weights-only", help="count params without biases"),
-        dtype: Dtype = typer.Option(Dtype.float32, "--dtype", case_sensitive=False, help="bytes per value"),
-        batch: int = typer.Option(1, "--batch", min=1, help="batch size for activation memory"),
-    ) -> None:
-        """Compare networks: totals side by side with ratios, and shared blocks."""
-        from ..analysis import analyze
-        from ..errors import CnnCalcError, InputError
-        from ..spec import load_spec
 
-        try:
-            if len(specs) < 2:
-                raise InputError("compare needs at least two specs (cnncalc compare A B [C…])")
-            conv = conventions(dtype, batch, weights_only)
-            reports = [analyze(load_spec(s), conv) for s in specs]
-        except CnnCalcError as err:
-            fail(err)
-        data = comparison(reports, specs)
-        if fmt is Format.json:
-            import json
+def render_rows(data: dict, fmt: Format, exact_numbers: bool) -> str:
+    """``--format csv``: one row per spec, the totals as exact integers with each figure's
+    ratio to the first spec; ``--format markdown``: the same as a Markdown table."""
+    from ..render.common import human_bytes, number, shape_text
 
-            typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
-        elif fmt is Format.table:
-            print_comparison(data, exact_numbers)
-        else:
-            fail(InputError(f"compare prints table or json, not {fmt.value}"))
+    specs, ratios = data["specs"], data["ratios_to_first"]
+    if fmt is Format.csv:
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(list(CSV_FIELDS) + [f"{f}_ratio" for f in FIGURES] + ["dtype", "batch"])
+        for s, r in zip(specs, ratios):
+            w.writerow([s["name"], s["source"], "x".join(str(x) for x in s["output_shape"]), s["layers"]]
+                       + [s[f] for f in FIGURES] + ["" if r[f] is None else repr(r[f]) for f in FIGURES]
+                       + [data["dtype"], data["batch"]])
+        return buf.getvalue()
+    heads = ["spec", "output", "layers", "params", "non-trainable", "MACs", "FLOPs", "activations",
+             "param memory", f"activation memory (batch {data['batch']})"]
+    lines = ["| " + " | ".join(heads) + " |", "|---|---|" + "--:|" * (len(heads) - 2)]
+    for i, (s, r) in enumerate(zip(specs, ratios)):
+        cells = [s["name"].replace("|", "\\|"), shape_text(tuple(s["output_shape"])), str(s["layers"])]
+        for f in FIGURES:
+            cell = human_bytes(s[f]) if f in BYTE_FIGURES and not exact_numbers else number(s[f], exact_numbers)
+            if i:
+                cell += f" ({_ratio(r[f])})"
+            cells.append(cell)
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"Memory at {data['dtype']}, batch {data['batch']}, forward activations; ratios to the first spec.")
+    return "\n".join(lines) + "\n"
+
+
+def compare(specs: List[str], fmt: Format = Format.table, exact_numbers: bool = False, weights_only: bool = False,
+            dtype: Dtype = Dtype.float32, batch: int = 1, input_size: Optional[str] = None,
+            debug: bool = False) -> int:
+    """``cnncalc compare A B [C…]``."""
+    from ..analysis import analyze
+    from ..errors import CnnCalcError, InputError
+    from . import conventions, report_error
+    from .show import load_graph
+
+    try:
+        if len(specs) < 2:
+            raise InputError("compare needs at least two specs (cnncalc compare A B [C…])")
+        conv = conventions(dtype, batch, weights_only)
+        reports = [analyze(load_graph(s, input_size=input_size), conv) for s in specs]
+    except CnnCalcError as err:
+        return report_error(err)
+    data = comparison(reports, specs)
+    if fmt is Format.json:
+        import json
+
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    elif fmt is Format.table:
+        print_comparison(data, exact_numbers)
+    else:
+        sys.stdout.write(render_rows(data, fmt, exact_numbers))
+    return 0

@@ -4,11 +4,11 @@ Each builds a one-layer spec and sends it down the same path as a spec file (bui
 analyze → render), so `--format json` is the JSON contract of a one-layer network.
 """
 
-import re
-from fractions import Fraction
-from typing import Optional
+from __future__ import annotations
 
-import typer
+import re
+import sys
+from fractions import Fraction
 
 SOURCE = "<command line>"
 
@@ -57,6 +57,7 @@ def _size(text: str, vector: bool = False):
 
 def _print_summary(report) -> None:
     from ..render.common import describe
+    from ..render.warnings import plural
 
     r = report.layers[-1]
     inp = report.layers[0]
@@ -64,9 +65,9 @@ def _print_summary(report) -> None:
     lines = [f"{describe(r)} on {'×'.join(str(x) for x in inp.output_shape)}",
              f"  output       {shape}"]
     if report.conventions.count_biases:
-        lines.append(f"  params       {r.params:,}  ({r.weights:,} weights + {r.biases:,} biases)")
+        lines.append(f"  params       {r.params:,}  ({plural(r.weights, 'weight')} + {plural(r.biases, 'bias', 'biases')})")
     else:
-        lines.append(f"  params       {r.params:,}  (weights only; {r.biases:,} biases not counted)")
+        lines.append(f"  params       {r.params:,}  (weights only; {plural(r.biases, 'bias', 'biases')} not counted)")
     lines.append(f"  MACs         {r.macs:,}  (FLOPs {r.flops:,})")
     lines.append(f"  activations  {r.activations:,}  (output elements; "
                  f"{r.activations * report.conventions.bytes_per_value:,} B at {report.conventions.dtype})")
@@ -76,19 +77,22 @@ def _print_summary(report) -> None:
     lines.append(f"  receptive field {rf[0]}×{rf[1]}, jump {j[0]}×{j[1]}")
     for w in r.warnings:
         lines.append(f"  warning: {w}")
-    typer.echo("\n".join(lines))
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def run_quick(layer_type: str, size, params: dict, *, fmt, exact_numbers: bool, explain: bool, strict: bool,
-              dtype, batch: int, weights_only: bool) -> None:
+              dtype, batch: int, weights_only: bool) -> int:
     """Build, analyse and print a one-layer network; errors become one line and exit 2."""
     from ..analysis import analyze
-    from ..cli import Format, conventions, emit, fail
     from ..errors import CnnCalcError
+    from ..options import EXIT_OK, Format
+    from . import conventions, emit, report_error
+    from .show import refuse_explain_format
 
     try:
         from ..spec.build import build_graph
 
+        refuse_explain_format(explain, fmt)
         doc = {"name": layer_type, "input": size,
                "layers": [{layer_type: {k: v for k, v in params.items() if v is not None}}]}
         graph = build_graph(doc, SOURCE, layer_type)
@@ -99,137 +103,64 @@ def run_quick(layer_type: str, size, params: dict, *, fmt, exact_numbers: bool, 
             err.loc = None
         if err.layer == graph_layer_name(layer_type):
             err.layer = layer_type
-        fail(err)
-    if explain:
+        return report_error(err)
+    if explain and fmt is Format.json:
+        from ..render.explained import explain_json
+
+        sys.stdout.write(explain_json(report))
+    elif explain:
         from ..explain import layer_lines
 
-        r = report.layers[-1]
-        if fmt is not Format.table:
-            emit(report, fmt, exact_numbers)
-            return
         _print_summary(report)
-        typer.echo("")
-        typer.echo("Worked:")
-        for _, text in layer_lines(report, r):
-            typer.echo(f"  {text}")
-        return
-    if fmt is Format.table:
+        sys.stdout.write("\nWorked:\n" + "".join(f"  {text}\n" for _, text in layer_lines(report, report.layers[-1])))
+    elif fmt is Format.table:
         _print_summary(report)
     else:
         emit(report, fmt, exact_numbers)
+    return EXIT_OK
 
 
-def register(app) -> None:
-    """Add `conv`, `pool`, `dense` and `tconv` to the typer app."""
-    from ..cli import Dtype, Format
+def _quick(layer_type: str, build, size: str, vector: bool, kw: dict) -> int:
+    """Read the layer's options (``build`` → its parameters) and the size, then run it."""
+    from ..errors import CnnCalcError
+    from . import report_error
 
-    fmt_opt = typer.Option(Format.table, "--format", "-f", case_sensitive=False, help="output format")
-    exact_opt = typer.Option(False, "--exact", help="full integers instead of K/M/G (tables)")
-    explain_opt = typer.Option(False, "--explain", help="show every figure with its worked formula")
-    strict_opt = typer.Option(False, "--strict", help="a size that does not divide is an error (exit 2)")
-    dtype_opt = typer.Option(Dtype.float32, "--dtype", case_sensitive=False, help="bytes per value")
-    batch_opt = typer.Option(1, "--batch", min=1, help="batch size for memory")
-    wo_opt = typer.Option(False, "--weights-only", help="count params without biases (CS231n)")
-    debug_opt = typer.Option(False, "--debug", help="show a traceback on internal errors")
+    try:
+        params = build()
+        inp = _size(size, vector=vector)
+    except CnnCalcError as err:
+        return report_error(err)
+    return run_quick(layer_type, inp, params, fmt=kw["fmt"], exact_numbers=kw["exact_numbers"],
+                     explain=kw["explain"], strict=kw["strict"], dtype=kw["dtype"], batch=kw["batch"],
+                     weights_only=kw["weights_only"])
 
-    @app.command("conv")
-    def conv_cmd(
-        size: str = typer.Argument(..., help="input H×W×C: 32x32x3, 32×32×3 or 32,32,3"),
-        filters: int = typer.Option(..., "--filters", "-k", help="number of filters K"),
-        kernel: str = typer.Option(..., "--kernel", help="F, or FhxFw"),
-        stride: str = typer.Option("1", "--stride", "-s", help="S, or ShxSw"),
-        padding: str = typer.Option("0", "--padding", "-p", help="P, Ph,Pw, top,bottom,left,right, same or valid"),
-        dilation: str = typer.Option("1", "--dilation", "-d", help="d (1 = dense kernel)"),
-        groups: int = typer.Option(1, "--groups", "-g", help="channel groups"),
-        no_bias: bool = typer.Option(False, "--no-bias", help="no bias per filter"),
-        fmt: Format = fmt_opt, exact_numbers: bool = exact_opt, explain: bool = explain_opt,
-        strict: bool = strict_opt, dtype: Dtype = dtype_opt, batch: int = batch_opt,
-        weights_only: bool = wo_opt, debug: bool = debug_opt,
-    ) -> None:
-        """One convolution: output size, params, MACs, activations."""
-        from ..cli import fail
-        from ..errors import CnnCalcError
 
-        try:
-            params = {"filters": filters, "kernel": _ints(kernel, "kernel"), "stride": _ints(stride, "stride"),
-                      "padding": _padding(padding), "dilation": _ints(dilation, "dilation"), "groups": groups,
-                      "bias": not no_bias}
-            inp = _size(size)
-        except CnnCalcError as err:
-            fail(err)
-        run_quick("conv", inp, params, fmt=fmt, exact_numbers=exact_numbers, explain=explain, strict=strict,
-                  dtype=dtype, batch=batch, weights_only=weights_only)
+def conv(size: str, filters: int, kernel: str, stride: str = "1", padding: str = "0", dilation: str = "1",
+         groups: int = 1, no_bias: bool = False, **kw) -> int:
+    """``cnncalc conv``: one convolution."""
+    return _quick("conv", lambda: {
+        "filters": filters, "kernel": _ints(kernel, "kernel"), "stride": _ints(stride, "stride"),
+        "padding": _padding(padding), "dilation": _ints(dilation, "dilation"), "groups": groups,
+        "bias": not no_bias}, size, False, kw)
 
-    @app.command("tconv")
-    def tconv_cmd(
-        size: str = typer.Argument(..., help="input H×W×C: 7x7x64"),
-        filters: int = typer.Option(..., "--filters", "-k", help="number of filters K"),
-        kernel: str = typer.Option(..., "--kernel", help="F, or FhxFw"),
-        stride: str = typer.Option("1", "--stride", "-s", help="S, or ShxSw"),
-        padding: str = typer.Option("0", "--padding", "-p", help="P, Ph,Pw, same (O = W·S) or valid"),
-        output_padding: str = typer.Option("0", "--output-padding", help="extra size on one side (< stride)"),
-        dilation: str = typer.Option("1", "--dilation", "-d", help="d (1 = dense kernel)"),
-        groups: int = typer.Option(1, "--groups", "-g", help="channel groups"),
-        no_bias: bool = typer.Option(False, "--no-bias", help="no bias per filter"),
-        fmt: Format = fmt_opt, exact_numbers: bool = exact_opt, explain: bool = explain_opt,
-        strict: bool = strict_opt, dtype: Dtype = dtype_opt, batch: int = batch_opt,
-        weights_only: bool = wo_opt, debug: bool = debug_opt,
-    ) -> None:
-        """One transposed convolution: O = (W − 1)·S − 2P + d·(F − 1) + output_padding + 1."""
-        from ..cli import fail
-        from ..errors import CnnCalcError
 
-        try:
-            params = {"filters": filters, "kernel": _ints(kernel, "kernel"), "stride": _ints(stride, "stride"),
-                      "padding": _padding(padding), "output_padding": _ints(output_padding, "output-padding"),
-                      "dilation": _ints(dilation, "dilation"), "groups": groups, "bias": not no_bias}
-            inp = _size(size)
-        except CnnCalcError as err:
-            fail(err)
-        run_quick("conv_transpose", inp, params, fmt=fmt, exact_numbers=exact_numbers, explain=explain,
-                  strict=strict, dtype=dtype, batch=batch, weights_only=weights_only)
+def tconv(size: str, filters: int, kernel: str, stride: str = "1", padding: str = "0", output_padding: str = "0",
+          dilation: str = "1", groups: int = 1, no_bias: bool = False, **kw) -> int:
+    """``cnncalc tconv``: one transposed convolution."""
+    return _quick("conv_transpose", lambda: {
+        "filters": filters, "kernel": _ints(kernel, "kernel"), "stride": _ints(stride, "stride"),
+        "padding": _padding(padding), "output_padding": _ints(output_padding, "output-padding"),
+        "dilation": _ints(dilation, "dilation"), "groups": groups, "bias": not no_bias}, size, False, kw)
 
-    @app.command("pool")
-    def pool_cmd(
-        size: str = typer.Argument(..., help="input H×W×C: 224x224x64"),
-        kernel: str = typer.Option(..., "--kernel", help="F, or FhxFw"),
-        stride: Optional[str] = typer.Option(None, "--stride", "-s", help="S (default: the kernel)"),
-        padding: str = typer.Option("0", "--padding", "-p", help="P, Ph,Pw, same or valid"),
-        avg: bool = typer.Option(False, "--avg", help="average pooling (default: max)"),
-        ceil_mode: bool = typer.Option(False, "--ceil-mode", help="round the size up (Caffe)"),
-        fmt: Format = fmt_opt, exact_numbers: bool = exact_opt, explain: bool = explain_opt,
-        strict: bool = strict_opt, dtype: Dtype = dtype_opt, batch: int = batch_opt,
-        weights_only: bool = wo_opt, debug: bool = debug_opt,
-    ) -> None:
-        """One pooling layer (max, or --avg)."""
-        from ..cli import fail
-        from ..errors import CnnCalcError
 
-        try:
-            params = {"kernel": _ints(kernel, "kernel"), "stride": None if stride is None else _ints(stride, "stride"),
-                      "padding": _padding(padding), "ceil_mode": ceil_mode}
-            inp = _size(size)
-        except CnnCalcError as err:
-            fail(err)
-        run_quick("avgpool" if avg else "maxpool", inp, params, fmt=fmt, exact_numbers=exact_numbers,
-                  explain=explain, strict=strict, dtype=dtype, batch=batch, weights_only=weights_only)
+def pool(size: str, kernel: str, stride=None, padding: str = "0", avg: bool = False, ceil_mode: bool = False,
+         **kw) -> int:
+    """``cnncalc pool``: one pooling layer (max, or --avg)."""
+    return _quick("avgpool" if avg else "maxpool", lambda: {
+        "kernel": _ints(kernel, "kernel"), "stride": None if stride is None else _ints(stride, "stride"),
+        "padding": _padding(padding), "ceil_mode": ceil_mode}, size, False, kw)
 
-    @app.command("dense")
-    def dense_cmd(
-        size: str = typer.Argument(..., help="input vector length N"),
-        units: int = typer.Option(..., "--units", "-u", help="number of outputs"),
-        no_bias: bool = typer.Option(False, "--no-bias", help="no bias per output"),
-        fmt: Format = fmt_opt, exact_numbers: bool = exact_opt, explain: bool = explain_opt,
-        strict: bool = strict_opt, dtype: Dtype = dtype_opt, batch: int = batch_opt,
-        weights_only: bool = wo_opt, debug: bool = debug_opt,
-    ) -> None:
-        """One fully connected layer."""
-        from ..cli import fail
-        from ..errors import CnnCalcError
 
-        try:
-            inp = _size(size, vector=True)
-        except CnnCalcError as err:
-            fail(err)
-        run_quick("dense", inp, {"units": units, "bias": not no_bias}, fmt=fmt, exact_numbers=exact_numbers,
-                  explain=explain, strict=strict, dtype=dtype, batch=batch, weights_only=weights_only)
+def dense(size: str, units: int, no_bias: bool = False, **kw) -> int:
+    """``cnncalc dense``: one fully connected layer."""
+    return _quick("dense", lambda: {"units": units, "bias": not no_bias}, size, True, kw)

@@ -13,8 +13,9 @@ def _rf(r) -> str:
     return str(a) if a == b else f"{a}×{b}"
 
 
-def build(report: Report, exact_numbers: bool = False):
-    """The rich renderables for a report (a table, then text lines)."""
+def build(report: Report, exact_numbers: bool = False, all_warnings: bool = True):
+    """The rich renderables for a report (a table, then text lines); ``all_warnings=False``
+    sums the warnings up in one line (the command line's default, render/warnings.py)."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -55,15 +56,17 @@ def build(report: Report, exact_numbers: bool = False):
             f"{human_bytes(m.gradient_bytes)}\n             + optimizer state {human_bytes(m.optimizer_state_bytes)} "
             f"+ activations kept for backward {human_bytes(m.activation_bytes)}")
     out = [table, Text("\n".join(lines))]
-    warns = [f"⚠ {r.name}: {w}" for r in report.layers for w in r.warnings]
+    from .warnings import warning_lines
+
+    warns = warning_lines(report, all_warnings)
     if warns:
         out.append(Text("\n".join(warns), style="yellow"))
     out.append(Text(conventions_line(report), style="dim"))
     return out
 
 
-def print_table(report: Report, console, exact_numbers: bool = False) -> None:
-    for item in build(report, exact_numbers):
+def print_table(report: Report, console, exact_numbers: bool = False, all_warnings: bool = True) -> None:
+    for item in build(report, exact_numbers, all_warnings):
         console.print(item)
 
 

@@ -1,0 +1,151 @@
+"""`cnncalc SPEC` (show), `cnncalc list` and `cnncalc show-spec`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+from ..options import EXIT_ERROR, EXIT_OK, Dtype, Format, ListFormat
+from . import conventions, emit, report_error
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+
+def read_stdin() -> str:
+    """Standard input as spec text, under the same size limit as a file."""
+    from ..errors import LimitError
+    from ..limits import MAX_SPEC_BYTES
+
+    buf = getattr(sys.stdin, "buffer", None)
+    if buf is not None:
+        data = buf.read(MAX_SPEC_BYTES + 1)
+        text = data.decode("utf-8-sig", errors="strict") if isinstance(data, bytes) else data
+    else:  # a text stream (tests)
+        text = sys.stdin.read(MAX_SPEC_BYTES + 1)
+    if len(text) > MAX_SPEC_BYTES:
+        raise LimitError(f"standard input is over the {MAX_SPEC_BYTES:,}-byte limit (MAX_SPEC_BYTES; set "
+                         "CNNCALC_MAX_SPEC_BYTES to raise it)")
+    return text
+
+
+def load_graph(spec: Optional[str], expr: Optional[str] = None, input_size: Optional[str] = None):
+    """SPEC (a path, a built-in name, or - for standard input) or -e EXPR, with --input applied."""
+    from ..spec.dsl import load_spec_or_expr
+
+    if spec == STDIN and expr is None:
+        from ..errors import InputError
+        from ..spec import parse_spec
+
+        try:
+            text = read_stdin()
+        except UnicodeDecodeError:
+            raise InputError(f"{STDIN_NAME}: the input is not UTF-8 text") from None
+        graph = parse_spec(text, STDIN_NAME, "stdin")
+    else:
+        graph = load_spec_or_expr(spec, expr)
+    if input_size is not None:
+        graph = with_input(graph, input_size)
+    return graph
+
+
+def with_input(graph, text: str):
+    """The graph with another input size (``--input 299x299x3``); every layer is inferred again."""
+    from dataclasses import replace
+
+    from ..errors import InputError
+    from ..layers.base import ParamError
+    from ..sizes import parse_size
+
+    try:
+        shape = parse_size(text)
+    except ParamError as e:
+        raise InputError(f"--input: the input size {e.message}", received=repr(text)) from None
+    first = graph.layers[0]
+    inp = replace(first, params={**dict(first.params), "shape": shape})
+    return replace(graph, input_shape=shape, layers=(inp,) + tuple(graph.layers[1:]))
+
+
+def show(spec: Optional[str] = None, expr: Optional[str] = None, input_size: Optional[str] = None,
+         depth: Optional[int] = None, fmt: Format = Format.table, exact_numbers: bool = False,
+         explain: bool = False, warnings: bool = False, dtype: Dtype = Dtype.float32, batch: int = 1,
+         weights_only: bool = False, strict: bool = False, train=None, debug: bool = False) -> int:
+    """``cnncalc show``: read, analyse and print one network; returns the exit code."""
+    from ..analysis import analyze
+    from ..errors import CnnCalcError
+
+    try:
+        refuse_explain_format(explain, fmt)
+        graph = load_graph(spec, expr, input_size)
+        report = analyze(graph, conventions(dtype, batch, weights_only, train))
+        if strict:
+            from ..check import strict_error
+
+            err = strict_error(report)
+            if err is not None:
+                raise err
+    except CnnCalcError as err:
+        return report_error(err)
+    if explain:
+        from ..render.explained import explain_json, explain_text
+
+        if fmt is Format.json:
+            sys.stdout.write(explain_json(report, depth))
+        else:
+            sys.stdout.write(explain_text(report, depth))
+        return EXIT_OK
+    if depth is not None:
+        from ..collapse import collapse
+
+        report = collapse(report, depth)
+    emit(report, fmt, exact_numbers, all_warnings=warnings)
+    return EXIT_OK
+
+
+def refuse_explain_format(explain: bool, fmt: Format) -> None:
+    """--explain writes text (the table format) or JSON; csv and markdown have no place for it."""
+    if explain and fmt not in (Format.table, Format.json):
+        from ..errors import InputError
+
+        raise InputError(f"--explain prints text or JSON (--format json), not {fmt.value}")
+
+
+def list_specs(fmt: ListFormat = ListFormat.text, debug: bool = False) -> int:
+    """``cnncalc list``: the built-in networks, by name or (json) with their figures."""
+    from ..spec import builtin_names
+
+    names = builtin_names()
+    if fmt is ListFormat.text:
+        sys.stdout.write("".join(f"{n}\n" for n in names))
+        return EXIT_OK
+    import json
+
+    from ..analysis import analyze
+    from ..errors import CnnCalcError
+    from ..spec import builtin_dir, load_spec
+
+    out = []
+    try:
+        for n in names:
+            report = analyze(load_spec(n))
+            t = report.totals
+            out.append({"name": n, "network": report.name, "file": str(builtin_dir() / f"{n}.yaml"),
+                        "input": list(report.input_shape), "output_shape": list(report.output_shape),
+                        "layers": len(report.layers) - 1, "params": t.params, "macs": t.macs})
+    except CnnCalcError as err:  # pragma: no cover - the shipped specs build (tested)
+        return report_error(err)
+    sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+def show_spec(spec: str, debug: bool = False) -> int:
+    """``cnncalc show-spec NAME``: the spec's YAML text as written (built-in names and files)."""
+    from ..errors import CnnCalcError
+    from ..spec import resolve
+
+    try:
+        text = read_stdin() if spec == STDIN else resolve(spec)[0]
+    except CnnCalcError as err:
+        return report_error(err)
+    sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    return EXIT_OK if text else EXIT_ERROR
