@@ -1,15 +1,17 @@
 """cnncalc: CNN shape, parameter, memory and FLOP calculator.
 
->>> from cnncalc import load_spec, analyze
+>>> from cnncalc import load_spec, analyze, parse_dsl
 >>> analyze(load_spec("vgg16")).totals.params
 138357544
+>>> analyze(parse_dsl("input 32x32x3 | conv 10 k5 p2")).to_dict()["totals"]["params"]
+760
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["load_spec", "parse_spec", "analyze", "Conventions", "CnnCalcError", "__version__"]
+__all__ = ["load_spec", "parse_spec", "parse_dsl", "analyze", "Conventions", "CnnCalcError", "__version__"]
 
 
 def __getattr__(name):  # lazy: `import cnncalc` stays cheap for the CLI
@@ -17,6 +19,10 @@ def __getattr__(name):  # lazy: `import cnncalc` stays cheap for the CLI
         from . import spec
 
         return getattr(spec, name)
+    if name == "parse_dsl":
+        from .spec.dsl import parse_dsl
+
+        return parse_dsl
     if name == "analyze":
         from .analysis import analyze
 

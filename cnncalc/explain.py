@@ -189,7 +189,10 @@ def layer_lines(report: Report, r: LayerResult) -> list:
             lines.append(("output_shape", f"output = {_shape(r.output_shape)} "
                                           f"(from {_shape(ins[0].output_shape)})"))
         if r.weights or r.biases:
-            lines.append(("params", f"params = {_n(r.weights)} weights + {_n(r.biases)} biases = {_n(r.params)}"
+            from .render.warnings import plural
+
+            lines.append(("params", f"params = {plural(r.weights, 'weight')} + {plural(r.biases, 'bias', 'biases')}"
+                                    f" = {_n(r.params)}"
                           + ("" if report.conventions.count_biases else " (biases not counted)")))
         if r.non_trainable_params:
             lines.append(("params", f"non-trainable = {_n(r.non_trainable_params)} (running statistics)"))

@@ -142,6 +142,12 @@ class Report:
     def output_shape(self) -> Shape:
         return self.layers[-1].output_shape
 
+    def to_dict(self) -> dict:
+        """The report as plain data: the document ``--format json`` prints (README, JSON output)."""
+        from .render.json_ import report_dict
+
+        return report_dict(self)
+
     def layer(self, name: str) -> LayerResult:
         for r in self.layers:
             if r.name == name:

@@ -1,12 +1,13 @@
-"""Memory to train: parameters + gradients + optimizer state + activations kept for backward.
+"""Memory to train: parameters + gradients + optimizer state + stored activations.
 
 The one home of the training-memory estimate (``--train sgd|momentum|adam``). Assumptions,
 also in README: every value is stored in the ``--dtype`` in force (no mixed precision, no
 float32 master copy); one gradient per learnable parameter; optimizer state per learnable
-parameter — SGD none, SGD with momentum one velocity, Adam two moments; the activations kept
-for the backward pass are the forward activations counted by ``activations`` (the input and
-every layer's output) × batch. Activation gradients (transient during backward), framework
-workspaces and allocator overhead are not counted.
+parameter — SGD none, SGD with momentum one velocity, Adam two moments; the stored activations
+(kept from the forward pass for the backward pass) are the forward activations counted by
+``activations`` (the input and every layer's output) × batch. Activation gradients (transient
+during backward; the table's "with activation gradients" figure doubles the activations for
+them), framework workspaces and allocator overhead are not counted.
 """
 
 from __future__ import annotations

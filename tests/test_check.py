@@ -64,7 +64,8 @@ def test_all_hold_exits_0(tmp_path):
         """)
     r = run_cli("check", str(p))
     assert r.code == 0, r.out
-    assert r.out.strip() == "cnncalc check: 1 spec, 19 expectations and budgets: all hold"
+    # 8 + 4 (c1) + 3 (p1) expectations, 3 + 1 (c1) budgets; each noun in its right number
+    assert r.out.strip() == "cnncalc check: 1 spec, 15 expectations, 4 budgets: all hold"
 
 
 def test_spec_without_expectations_only_has_to_build(tmp_path):
@@ -119,7 +120,7 @@ def test_failures_exit_1_with_file_line_messages(tmp_path):
         f"{p}:10: macs: expected 3.5K, got 7,552 (7.6K)",
         f"{p}:12: p1 output_shape: expected 2×2×4, got 4×4×4",
         f"{p}:14: budget activation_bytes: expected at most 1kB, got 2,088 (2.09 kB)",
-        "cnncalc check: 1 spec, 5 expectations and budgets: 4 failed (in 1 spec)",
+        "cnncalc check: 1 spec, 4 expectations, 1 budget: 4 failed (in 1 spec)",
     ]
 
 

@@ -1,4 +1,4 @@
-"""--train: params + gradients + optimizer state + activations kept for backward (figures by hand)."""
+"""--train: params + gradients + optimizer state + stored activations (figures by hand)."""
 
 from __future__ import annotations
 
@@ -47,5 +47,5 @@ def test_table_shows_the_breakdown():
     out = run_cli("vgg16", "--train", "adam").out
     # 553,430,176 B params and gradients; states 1,106,860,352; activations 60,950,432; total 2,274,671,136
     assert "training     2.27 GB with adam = params 553.43 MB + gradients 553.43 MB" in out
-    assert "+ optimizer state 1.11 GB + activations kept for backward 60.95 MB" in out
+    assert "+ optimizer state 1.11 GB + stored activations 60.95 MB" in out
     assert all(len(line) <= 100 for line in out.splitlines())

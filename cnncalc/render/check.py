@@ -26,18 +26,24 @@ def _error_text(s: SpecOutcome) -> str:
 
 
 def summary(run: CheckRun) -> str:
+    """``cnncalc check: 2 specs, 5 expectations, 1 budget: all hold`` (every count with the
+    right form of its noun)."""
+    from .warnings import plural
+
     c = run.counts
-    specs = f"{c['specs']} spec" + ("s" if c["specs"] != 1 else "")
-    checks = f"{c['checks']} expectation" + ("s" if c["checks"] != 1 else "") + " and budgets"
+    kinds = [o.kind for s in run.specs for o in s.outcomes]
+    n_expect, n_budget = kinds.count("expect"), kinds.count("budget")
+    checks = ", ".join([plural(n, w) for n, w in ((n_expect, "expectation"), (n_budget, "budget")) if n]
+                       or ["0 expectations or budgets"])
+    head = f"cnncalc check: {plural(c['specs'], 'spec')}, {checks}"
     if run.exit_code == 0:
-        return f"cnncalc check: {specs}, {checks}: all hold"
+        return f"{head}: all hold"
     parts = []
     if c["failed_checks"]:
-        plural = "s" if c["failed_specs"] != 1 else ""
-        parts.append(f"{c['failed_checks']} failed (in {c['failed_specs']} spec{plural})")
+        parts.append(f"{c['failed_checks']:,} failed (in {plural(c['failed_specs'], 'spec')})")
     if c["invalid_specs"]:
-        parts.append(f"{c['invalid_specs']} spec{'s' if c['invalid_specs'] != 1 else ''} invalid")
-    return f"cnncalc check: {specs}, {checks}: " + ", ".join(parts)
+        parts.append(f"{plural(c['invalid_specs'], 'spec')} invalid")
+    return f"{head}: " + ", ".join(parts)
 
 
 def render_text(run: CheckRun, verbose: bool = False) -> str:

@@ -25,7 +25,7 @@ def render_markdown(report: Report, exact_numbers: bool = False) -> str:
     lines = [f"### {_cell(report.name)}", "", *rows, "",
              f"Params {exact(t.params)}, non-trainable {exact(t.non_trainable_params)}; MACs {exact(t.macs)}; "
              f"FLOPs {exact(t.flops)}; activations {exact(t.activations)} "
-             f"({human_bytes(t.activation_bytes)} forward, {human_bytes(t.activation_bytes_fwd_bwd)} with backward); "
+             f"({human_bytes(t.activation_bytes)} forward, {human_bytes(t.activation_bytes_fwd_bwd)} with activation gradients); "
              f"parameter memory {human_bytes(t.param_bytes)}.", "",
              f"_{conventions_line(report)}_", ""]
     return "\n".join(lines)

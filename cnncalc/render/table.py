@@ -46,7 +46,7 @@ def build(report: Report, exact_numbers: bool = False, all_warnings: bool = True
         + (f"   non-trainable {exact(t.non_trainable_params)}" if t.non_trainable_params else ""),
         f"MACs         {exact(t.macs)}  ({human(t.macs)})   FLOPs {exact(t.flops)}",
         f"activations  {exact(t.activations)}  → {human_bytes(t.activation_bytes)} forward, "
-        f"{human_bytes(t.activation_bytes_fwd_bwd)} forward + backward",
+        f"{human_bytes(t.activation_bytes_fwd_bwd)} with activation gradients",
         f"param memory {human_bytes(t.param_bytes)}   output {shape_text(report.output_shape)}",
     ]
     m = t.training
@@ -54,7 +54,7 @@ def build(report: Report, exact_numbers: bool = False, all_warnings: bool = True
         lines.append(
             f"training     {human_bytes(m.total)} with {m.optimizer} = params {human_bytes(m.param_bytes)} + gradients "
             f"{human_bytes(m.gradient_bytes)}\n             + optimizer state {human_bytes(m.optimizer_state_bytes)} "
-            f"+ activations kept for backward {human_bytes(m.activation_bytes)}")
+            f"+ stored activations {human_bytes(m.activation_bytes)}")
     out = [table, Text("\n".join(lines))]
     from .warnings import warning_lines
 

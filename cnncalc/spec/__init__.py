@@ -91,9 +91,21 @@ def resolve(source: str) -> tuple:
                      + f" (built-in: {', '.join(names)})")
 
 
-def parse_spec(text: str, filename: str = "<spec>", default_name: str | None = None) -> Graph:
-    """YAML text → Graph."""
-    doc = load_yaml(text, filename)
+def parse_spec(text, filename: str = "<spec>", default_name: str | None = None) -> Graph:
+    """YAML text (or the mapping it would load to: ``{"input": [32, 32, 3], "layers": [...]}``)
+    → Graph. Anything else is an InputError, not a TypeError."""
+    if isinstance(text, dict):
+        doc = text
+    elif isinstance(text, (bytes, bytearray)):
+        try:
+            doc = load_yaml(bytes(text).decode("utf-8-sig"), filename)
+        except UnicodeDecodeError:
+            raise InputError(f"{filename}: the spec is not UTF-8 text") from None
+    elif isinstance(text, str):
+        doc = load_yaml(text, filename)
+    else:
+        raise InputError("parse_spec takes YAML text or a mapping (a dict with 'input' and 'layers')",
+                         received=type(text).__name__)
     if default_name is None:
         default_name = Path(filename).stem if filename and not filename.startswith("<") else "network"
     return build_graph(doc, filename, default_name)

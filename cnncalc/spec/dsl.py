@@ -219,6 +219,20 @@ def parse_expr(text: str, filename: str = "<expr>", name: str = "expr"):
     return build_graph(doc, filename, name)
 
 
+def parse_dsl(text: str, name: str = "expr"):
+    """The one-line DSL → Graph (the library's door to ``cnncalc -e``); errors are CnnCalcErrors.
+
+    >>> parse_dsl("input 32x32x3 | conv 10 k5 p2 | relu").layers[1].params["filters"]
+    10
+    """
+    if not isinstance(text, str):
+        from ..errors import InputError
+
+        raise InputError("parse_dsl takes a string: \"input 32x32x3 | conv 10 k5 p2 | relu\"",
+                         received=type(text).__name__)
+    return parse_expr(text, "<expr>", name)
+
+
 def load_spec_or_expr(spec: Optional[str], expr: Optional[str]):
     """What ``cnncalc show`` reads: SPEC, or ``-e EXPR`` (exactly one of them)."""
     from ..errors import InputError
@@ -236,4 +250,4 @@ def load_spec_or_expr(spec: Optional[str], expr: Optional[str]):
 if string_entry not in STRING_ENTRY_HOOKS:
     STRING_ENTRY_HOOKS.append(string_entry)
 
-__all__ = ["parse_expr", "parse_stages", "string_entry"]
+__all__ = ["parse_dsl", "parse_expr", "parse_stages", "string_entry"]
