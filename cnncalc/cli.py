@@ -25,8 +25,9 @@ from typing import List, Optional
 from .commands import conventions, emit, error_line  # noqa: F401  (re-exported)
 from .commands.check import check
 from .commands.show import show
-from .options import (COMMANDS as _COMMANDS, EXIT_ERROR, EXIT_FAILED, EXIT_OK, CheckFormat, Dtype,  # noqa: F401
-                      Format, Train, command, conflicting_option, flag_table)
+from .options import COMMANDS as _COMMANDS
+from .options import EXIT_ERROR, EXIT_FAILED, EXIT_OK, CheckFormat, Dtype, Format, Train  # noqa: F401  (re-exported)
+from .options import command, conflicting_option, flag_table
 
 # The command names of cnncalc.app (both come from cnncalc/options.py): a first word that is
 # one of them is a command, anything else is a SPEC for `show`.

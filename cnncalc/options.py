@@ -128,6 +128,23 @@ COMMANDS: Tuple[Command, ...] = (
 
 _SIZES = "F, or FhxFw"
 OPTIONS: Tuple[Option, ...] = (
+    # one layer (the quick commands); -k is the kernel, as in the DSL
+    Option(("--filters",), "filters", int, ..., "number of filters K", ("conv", "tconv")),
+    Option(("--kernel", "-k"), "kernel", str, ..., _SIZES, ("conv", "tconv", "pool")),
+    Option(("--stride", "-s"), "stride", str, "1", {None: "S, or ShxSw", "pool": "S (default: the kernel)"},
+           ("conv", "tconv", "pool")),
+    Option(("--padding", "-p"), "padding", str, "0",
+           {None: "P, Ph,Pw, top,bottom,left,right, same or valid",
+            "tconv": "P, Ph,Pw, same (O = W·S) or valid", "pool": "P, Ph,Pw, same or valid"},
+           ("conv", "tconv", "pool")),
+    Option(("--output-padding",), "output_padding", str, "0", "extra size on one side (< stride)", ("tconv",)),
+    Option(("--dilation", "-d"), "dilation", str, "1", "d (1 = dense kernel)", ("conv", "tconv")),
+    Option(("--groups", "-g"), "groups", int, 1, "channel groups", ("conv", "tconv")),
+    Option(("--no-bias",), "no_bias", bool, False, "no bias per filter (per output for dense)",
+           ("conv", "tconv", "dense")),
+    Option(("--avg",), "avg", bool, False, "average pooling (default: max)", ("pool",)),
+    Option(("--ceil-mode",), "ceil_mode", bool, False, "round the size up (Caffe)", ("pool",)),
+    Option(("--units", "-u"), "units", int, ..., "number of outputs", ("dense",)),
     # what one network is, and how it is shown
     Option(("--expr", "-e"), "expr", str, None,
            'a network in the one-line DSL: "input 32x32x3 | conv 10 k5 p2 | relu"', ("show",)),
@@ -146,8 +163,9 @@ OPTIONS: Tuple[Option, ...] = (
     Option(("--exact",), "exact_numbers", bool, False, "full integers instead of K/M/G",
            REPORTS + ("compare",)),
     Option(("--explain",), "explain", bool, False,
-           "every figure with its worked formula (with --format json: an \"explain\" list per layer; "
-           "with --depth: the collapsed rows)", REPORTS),
+           {None: "every figure with its worked formula (with --format json: an \"explain\" list per layer)",
+            "show": "every figure with its worked formula (with --format json: an \"explain\" list per layer; "
+                    "with --depth: the collapsed rows)"}, REPORTS),
     Option(("--warnings", "-W"), "warnings", bool, False,
            "print every warning in full (default: one summary line)", ("show",)),
     # the conventions of the figures
@@ -165,23 +183,6 @@ OPTIONS: Tuple[Option, ...] = (
             "check": "optimizer for training_bytes budgets"}, ("show", "check")),
     Option(("--verbose", "-v"), "verbose", bool, False, "also list the checks that hold", ("check",)),
     Option(("--output", "-o"), "output", str, None, "write to this file instead of stdout", ("schema",)),
-    # one layer (the quick commands); -k is the kernel, as in the DSL
-    Option(("--filters",), "filters", int, ..., "number of filters K", ("conv", "tconv")),
-    Option(("--kernel", "-k"), "kernel", str, ..., _SIZES, ("conv", "tconv", "pool")),
-    Option(("--stride", "-s"), "stride", str, "1", {None: "S, or ShxSw", "pool": "S (default: the kernel)"},
-           ("conv", "tconv", "pool")),
-    Option(("--padding", "-p"), "padding", str, "0",
-           {None: "P, Ph,Pw, top,bottom,left,right, same or valid",
-            "tconv": "P, Ph,Pw, same (O = W·S) or valid", "pool": "P, Ph,Pw, same or valid"},
-           ("conv", "tconv", "pool")),
-    Option(("--output-padding",), "output_padding", str, "0", "extra size on one side (< stride)", ("tconv",)),
-    Option(("--dilation", "-d"), "dilation", str, "1", "d (1 = dense kernel)", ("conv", "tconv")),
-    Option(("--groups", "-g"), "groups", int, 1, "channel groups", ("conv", "tconv")),
-    Option(("--no-bias",), "no_bias", bool, False, "no bias per filter (per output for dense)",
-           ("conv", "tconv", "dense")),
-    Option(("--avg",), "avg", bool, False, "average pooling (default: max)", ("pool",)),
-    Option(("--ceil-mode",), "ceil_mode", bool, False, "round the size up (Caffe)", ("pool",)),
-    Option(("--units", "-u"), "units", int, ..., "number of outputs", ("dense",)),
     # every command
     Option(("--debug",), "debug", bool, False, "show a traceback on internal errors", ALL),
 )

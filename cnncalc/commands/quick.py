@@ -65,7 +65,8 @@ def _print_summary(report) -> None:
     lines = [f"{describe(r)} on {'×'.join(str(x) for x in inp.output_shape)}",
              f"  output       {shape}"]
     if report.conventions.count_biases:
-        lines.append(f"  params       {r.params:,}  ({plural(r.weights, 'weight')} + {plural(r.biases, 'bias', 'biases')})")
+        lines.append(f"  params       {r.params:,}  "
+                     f"({plural(r.weights, 'weight')} + {plural(r.biases, 'bias', 'biases')})")
     else:
         lines.append(f"  params       {r.params:,}  (weights only; {plural(r.biases, 'bias', 'biases')} not counted)")
     lines.append(f"  MACs         {r.macs:,}  (FLOPs {r.flops:,})")
