@@ -218,8 +218,10 @@ def conflicting_option(args: List[str]) -> Optional[str]:
 
     >>> conflicting_option(["conv", "8x8x3", "--kernel", "3", "-k", "5", "--filters", "2"])
     "option --kernel given twice with different values ('3' and '5')"
-    >>> conflicting_option(["vgg16", "-f", "json", "--format=JSON"]) is None
+    >>> conflicting_option(["vgg16", "-f", "json", "--format=JSON", "-fjson"]) is None
     True
+    >>> conflicting_option(["vgg16", "-fcsv", "-f", "json"])
+    "option --format given twice with different values ('csv' and 'json')"
     """
     names = {c.name for c in COMMANDS}
     if args and args[0] in names:
@@ -239,6 +241,8 @@ def conflicting_option(args: List[str]) -> Optional[str]:
         if not a.startswith("-") or a == "-":
             continue
         flag, eq, value = a.partition("=")
+        if flag not in table and not a.startswith("--") and a[:2] in table and table[a[:2]][1] is not bool:
+            flag, eq, value = a[:2], "=", a[2:]  # -fjson: a short flag with its value attached
         if flag not in table:
             continue
         key, kind = table[flag]

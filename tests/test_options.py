@@ -115,6 +115,7 @@ def test_k_is_the_kernel_as_in_the_dsl():
     ["conv", "8x8x3", "--filters", "10", "--kernel", "5", "-k", "3"],
     ["vgg16", "--batch", "2", "--batch=4"],
     ["vgg16", "-f", "json", "--format", "csv"],
+    ["vgg16", "-fcsv", "--format", "json"],
     ["check", "vgg16", "--dtype", "float16", "--dtype", "int8"],
 ])
 def test_an_option_given_twice_with_different_values_is_an_error(args):
