@@ -207,6 +207,11 @@ def test_dash_reads_standard_input():
     bad = subprocess.run([sys.executable, "-m", "cnncalc", "-"], input="input: [8, 8]\nlayers: [relu]\n",
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and bad.stderr.startswith("cnncalc: error: <stdin>:1:")
+    for command in ("-", "show-spec"):
+        args = [command] if command == "-" else [command, "-"]
+        binary = subprocess.run([sys.executable, "-m", "cnncalc", *args], input=b"\xff\xfe", capture_output=True,
+                                cwd=ROOT)
+        assert binary.returncode == 2 and binary.stderr == b"cnncalc: error: <stdin>: the input is not UTF-8 text\n"
 
 
 # the library ------------------------------------------------------------------------------------

@@ -14,13 +14,16 @@ STDIN_NAME = "<stdin>"
 
 def read_stdin() -> str:
     """Standard input as spec text, under the same size limit as a file."""
-    from ..errors import LimitError
+    from ..errors import InputError, LimitError
     from ..limits import MAX_SPEC_BYTES
 
     buf = getattr(sys.stdin, "buffer", None)
     if buf is not None:
         data = buf.read(MAX_SPEC_BYTES + 1)
-        text = data.decode("utf-8-sig", errors="strict") if isinstance(data, bytes) else data
+        try:
+            text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+        except UnicodeDecodeError:
+            raise InputError(f"{STDIN_NAME}: the input is not UTF-8 text") from None
     else:  # a text stream (tests)
         text = sys.stdin.read(MAX_SPEC_BYTES + 1)
     if len(text) > MAX_SPEC_BYTES:
@@ -34,14 +37,9 @@ def load_graph(spec: Optional[str], expr: Optional[str] = None, input_size: Opti
     from ..spec.dsl import load_spec_or_expr
 
     if spec == STDIN and expr is None:
-        from ..errors import InputError
         from ..spec import parse_spec
 
-        try:
-            text = read_stdin()
-        except UnicodeDecodeError:
-            raise InputError(f"{STDIN_NAME}: the input is not UTF-8 text") from None
-        graph = parse_spec(text, STDIN_NAME, "stdin")
+        graph = parse_spec(read_stdin(), STDIN_NAME, "stdin")
     else:
         graph = load_spec_or_expr(spec, expr)
     if input_size is not None:
