@@ -270,3 +270,15 @@ def test_plurals():
     assert "(2 weights + 0 biases)" in out
     explained = run_cli("-e", "input 4x4x3 | prelu shared", "--explain").out
     assert "params = 1 weight + 0 biases = 1" in explained  # one shared slope
+
+
+def test_dash_without_a_readable_stdin_is_a_clean_error(monkeypatch):
+    class Unreadable:  # like pytest's captured stdin, or a closed descriptor
+        def read(self, *a):
+            raise OSError(9, "Bad file descriptor")
+
+        buffer = property(lambda self: self)
+
+    monkeypatch.setattr(sys, "stdin", Unreadable())
+    r = run_cli("-")
+    assert r.code == 2 and r.err.startswith("cnncalc: error: <stdin>: cannot read standard input"), r.err

@@ -17,15 +17,19 @@ def read_stdin() -> str:
     from ..errors import InputError, LimitError
     from ..limits import MAX_SPEC_BYTES
 
-    buf = getattr(sys.stdin, "buffer", None)
-    if buf is not None:
-        data = buf.read(MAX_SPEC_BYTES + 1)
-        try:
+    try:
+        buf = getattr(sys.stdin, "buffer", None)
+        if buf is not None:
+            data = buf.read(MAX_SPEC_BYTES + 1)
             text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-        except UnicodeDecodeError:
-            raise InputError(f"{STDIN_NAME}: the input is not UTF-8 text") from None
-    else:  # a text stream (tests)
-        text = sys.stdin.read(MAX_SPEC_BYTES + 1)
+        elif sys.stdin is None:
+            raise InputError(f"{STDIN_NAME}: there is no standard input")
+        else:  # a text stream (tests)
+            text = sys.stdin.read(MAX_SPEC_BYTES + 1)
+    except UnicodeDecodeError:
+        raise InputError(f"{STDIN_NAME}: the input is not UTF-8 text") from None
+    except OSError as e:
+        raise InputError(f"{STDIN_NAME}: cannot read standard input ({e.strerror or e})") from None
     if len(text) > MAX_SPEC_BYTES:
         raise LimitError(f"standard input is over the {MAX_SPEC_BYTES:,}-byte limit (MAX_SPEC_BYTES; set "
                          "CNNCALC_MAX_SPEC_BYTES to raise it)")
