@@ -31,6 +31,12 @@ def test_explain_json_adds_the_worked_lines_to_each_layer():
     c1 = d["layers"][1]
     assert "params = (5·5·1)·6 + 6 = 156" in c1["explain"]  # 5·5·1·6 weights + 6 biases
     assert any(line.startswith("params = ") and line.endswith("= 61,706") for line in d["explain_totals"])
+    for args in (["lenet5"], ["resnet18", "--depth", "1"]):  # otherwise the very document --format json prints
+        d = json.loads(run_cli(*args, "--explain", "-f", "json").out)
+        del d["explain_totals"]
+        for layer in d["layers"]:
+            del layer["explain"]
+        assert d == json.loads(run_cli(*args, "-f", "json").out)
 
 
 def test_explain_with_depth_explains_the_collapsed_rows():

@@ -80,17 +80,28 @@ def explain_text(report, depth=None, width: int = WIDTH) -> str:
 
 
 def explain_json(report, depth=None) -> str:
-    """The JSON report with an ``"explain"`` list of lines in every layer (row)."""
-    from .json_ import report_dict
+    """The JSON report with an ``"explain"`` list of lines in every layer (row), laid out as
+    ``--format json`` is: indented, one layer a line."""
+    from .json_ import layer_dict, report_dict
 
     shown = report
     if depth is not None:
         from ..collapse import collapse
 
         shown = collapse(report, depth)
-    d = report_dict(shown)
     rows = _rows(report, depth)
-    for layer, (_, _, lines) in zip(d["layers"], rows):
-        layer["explain"] = lines
+    d = report_dict(shown, layers=False)
     d["explain_totals"] = [text for _, text in total_lines(report)]
-    return json.dumps(d, indent=2, ensure_ascii=False) + "\n"
+    parts = []
+    for key, value in d.items():
+        if key == "layers":
+            text = "[\n" + ",\n".join("    " + json.dumps({**layer_dict(r), "explain": lines}, ensure_ascii=False)
+                                       for r, (_, _, lines) in zip(shown.layers, rows)) + "\n  ]"
+        elif key in ("warnings", "explain_totals") and value:
+            text = "[\n" + ",\n".join("    " + json.dumps(v, ensure_ascii=False) for v in value) + "\n  ]"
+        elif isinstance(value, list):
+            text = json.dumps(value, ensure_ascii=False)
+        else:
+            text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
