@@ -34,16 +34,9 @@ def emit(report, fmt, exact_numbers: bool, all_warnings: bool = True) -> None:
     from ..options import Format
 
     if fmt is Format.table:
-        from rich.console import Console
-
         from ..render.table import print_table
 
-        tty = sys.stdout.isatty()
-        console = Console(width=None if tty else 200, highlight=False, soft_wrap=False)
-        try:
-            print_table(report, console, exact_numbers, all_warnings=all_warnings)
-        except SystemExit:  # rich's answer to a closed pipe (`cnncalc vgg16 | head`): exit 2, like the rest
-            raise BrokenPipeError from None
+        print_table(report, sys.stdout, exact_numbers, all_warnings=all_warnings)
         return
     from ..render import render
 

@@ -14,13 +14,24 @@ def plural(n: int, word: str, many: str = "") -> str:
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
-def warning_lines(report, full: bool) -> list:
-    """``⚠ layer: warning`` lines (``full``), or one line saying how many and where."""
-    warns = [(r.name, w) for r in report.layers for w in r.warnings]
+def warning_lines(report, full: bool, width: int = 0) -> list:
+    """``⚠ layer: warning`` lines (``full``), or one line saying how many and where.
+
+    ``width`` (the table's; 0: any): full warnings are wrapped at spaces to it, and the summary
+    names fewer layers (down to none) so that it fits."""
+    from .table import clean, cell_width, wrap
+
+    warns = [(clean(r.name), clean(str(w))) for r in report.layers for w in r.warnings]
     if full or not warns:
-        return [f"⚠ {name}: {w}" for name, w in warns]
+        lines = [f"⚠ {name}: {w}" for name, w in warns]
+        return [x for line in lines for x in wrap(line, width, "  ")] if width else lines
     names = list(dict.fromkeys(name for name, _ in warns))
-    shown = ", ".join(names[:3])
-    if len(names) > 3:
-        shown += f" and {plural(len(names) - 3, 'more layer')}"
-    return [f"⚠ {plural(len(warns), 'warning')} ({shown}): run with --warnings (-W) to print them"]
+    for k in range(min(3, len(names)), -1, -1):
+        shown = ", ".join(names[:k])
+        if len(names) > k:
+            rest = plural(len(names) - k, "more layer") if k else plural(len(names), "layer")
+            shown += f" and {rest}" if k else rest
+        line = f"⚠ {plural(len(warns), 'warning')} ({shown}): run with --warnings (-W) to print them"
+        if not width or cell_width(line) <= width:
+            return [line]
+    return wrap(line, width, "  ")
