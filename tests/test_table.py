@@ -211,3 +211,23 @@ def test_table_time_is_linear_in_rows():
     ts, tb = best(small), best(big)
     assert tb / ts < 20, (ts, tb)  # linear is 10×; generous for a shared machine
     assert tb < 2.0, tb  # 10,000 rows: 0.15 s here; rich took 10.9 s
+
+
+@pytest.mark.parametrize("width,specs", [(80, ["vgg16", "resnet50", "googlenet", "mobilenet_v2"]),
+                                         (120, ["vgg16", "resnet50", "googlenet", "mobilenet_v2"]),
+                                         (60, ["vgg16", "resnet50"])])
+def test_compare_fits_without_cutting_a_label(width, specs):
+    p = subprocess.run([sys.executable, "-m", "cnncalc", "compare", *specs], capture_output=True, text=True,
+                       env={**ENV, "COLUMNS": str(width)}, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert max(cell_width(line) for line in lines) <= width
+    assert [line for line in lines if line != line.rstrip()] == []
+    text = p.stdout
+    for label in ("params", "non-trainable", "MACs", "FLOPs", "activations", "param memory",
+                  "activation memory (batch 1)"):
+        assert any(line.split("  ")[0].strip() == label for line in lines), label
+    heading = next(line for line in lines if "vgg16" in line and "resnet50" in line and "/" not in line)
+    assert heading.split() == specs
+    # resnet50 / vgg16 params, 25,557,032 / 138,357,544 = 0.18472 → 3 significant digits
+    assert "(0.185×)" in text

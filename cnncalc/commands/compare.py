@@ -52,53 +52,58 @@ def _ratio(x) -> str:
 
 
 def print_comparison(data: dict, exact_numbers: bool) -> None:
+    """The comparison as two tables, fitted to the width (render.table.output_width): a label or
+    a name is never cut; when the totals do not fit, each ratio moves to a line under its figure."""
     import sys
 
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
     from ..render.common import human_bytes, number, shape_text
+    from ..render.table import DIM, HEADER, TITLE, cell_width, format_lines, grid, output_width, use_colour
 
-    console = Console(width=None if sys.stdout.isatty() else 200, highlight=False, soft_wrap=False)
+    width = output_width(sys.stdout)
     specs = data["specs"]
-    t = Table(box=box.SIMPLE_HEAD, title="totals (ratio to the first)", title_justify="left", pad_edge=False)
-    t.add_column("")
-    for s in specs:
-        t.add_column(s["name"], justify="right", no_wrap=True)
+    names = [s["name"] for s in specs]
     labels = {"params": "params", "non_trainable_params": "non-trainable", "macs": "MACs", "flops": "FLOPs",
               "activations": "activations", "param_bytes": "param memory",
               "activation_bytes": f"activation memory (batch {data['batch']})"}
+    figures, ratios = [], []
     for f in FIGURES:
-        row = [labels[f]]
+        row, under = [labels[f]], [""]
         for s, r in zip(specs, data["ratios_to_first"]):
-            if f in BYTE_FIGURES and not exact_numbers:
-                cell = human_bytes(s[f])
-            else:
-                cell = number(s[f], exact_numbers)
-            if s is not specs[0]:
-                cell += f" ({_ratio(r[f])})"
-            row.append(cell)
-        t.add_row(*row)
-    t.add_row("output", *[shape_text(tuple(s["output_shape"])) for s in specs])
-    t.add_row("layers", *[str(s["layers"]) for s in specs])
-    console.print(t)
-    console.print(f"memory at {data['dtype']}, batch {data['batch']}, forward activations", highlight=False)
+            row.append(human_bytes(s[f]) if f in BYTE_FIGURES and not exact_numbers else number(s[f], exact_numbers))
+            under.append("" if s is specs[0] else f"({_ratio(r[f])})")
+        figures.append(row)
+        ratios.append(under)
+    tail = [["output", *[shape_text(tuple(s["output_shape"])) for s in specs]],
+            ["layers", *[str(s["layers"]) for s in specs]]]
+    right = [False] + [True] * len(specs)
+    heads = [""] + names
+    lines = None
+    for gap in (2, 1):  # the ratio beside its figure, two spaces between columns, then one
+        rows = [[a if not b else f"{a} {b}" for a, b in zip(row, under)] for row, under in zip(figures, ratios)]
+        lines = grid(heads, rows + tail, right, gap)
+        if max(cell_width(x) for x in lines) <= width:
+            break
+    else:  # each ratio on a line of its own under its figure
+        rows = []
+        for row, under in zip(figures, ratios):
+            rows += [row, under] if any(under) else [row]
+        lines = grid(heads, rows + tail, right, 1)
+    out = [("totals (ratio to the first)", TITLE), ("", None), (lines[0], HEADER)] + [(x, None) for x in lines[1:]]
+    out += [("", None), (f"memory at {data['dtype']}, batch {data['batch']}, forward activations", DIM)]
     if data["blocks"]:
-        b = Table(box=box.SIMPLE_HEAD, title="shared structure: params / MACs per block", title_justify="left",
-                  pad_edge=False)
-        b.add_column("block", no_wrap=True)
-        for s in specs:
-            b.add_column(s["name"], justify="right", no_wrap=True)
+        rows = []
         for g in data["blocks"]:
-            cells = []
-            for v in g["values"]:
-                cells.append("—" if v is None else
-                             f"{number(v['params'], exact_numbers)} / {number(v['macs'], exact_numbers)}")
-            b.add_row(g["name"], *cells)
-        console.print(b)
+            rows.append([g["name"]] + ["—" if v is None else
+                                       f"{number(v['params'], exact_numbers)} / {number(v['macs'], exact_numbers)}"
+                                       for v in g["values"]])
+        lines = grid(["block"] + names, rows, right, 2)
+        if max(cell_width(x) for x in lines) > width:
+            lines = grid(["block"] + names, rows, right, 1)
+        out += [("shared structure: params / MACs per block", TITLE), ("", None), (lines[0], HEADER)]
+        out += [(x, None) for x in lines[1:]]
     else:
-        console.print("no shared structure: the specs have no layer or block names in common")
+        out.append(("no shared structure: the specs have no layer or block names in common", None))
+    sys.stdout.write(format_lines(out, use_colour(sys.stdout)))
 
 
 CSV_FIELDS = ("name", "source", "output_shape", "layers") + FIGURES

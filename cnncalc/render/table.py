@@ -211,6 +211,22 @@ def table_lines(report: Report, exact_numbers: bool = False, width: int = 100,
     return out
 
 
+def grid(heads: list, rows: list, right: list, gap: int = 2) -> list:
+    """A simple table as lines: heading, rule, rows; columns as wide as their widest cell
+    (measured in terminal cells), no trailing spaces. Used by ``compare``."""
+    widths = [max(cell_width(c) for c in col) for col in zip(heads, *rows)]
+    sep = " " * gap
+
+    def line(cells):
+        parts = []
+        for c, w, r in zip(cells, widths, right):
+            pad = " " * (w - cell_width(c))
+            parts.append(pad + c if r else c + pad)
+        return (" " + sep.join(parts)).rstrip()
+
+    return [line(heads), " " + "─" * (sum(widths) + gap * (len(widths) - 1))] + [line(r) for r in rows]
+
+
 def use_colour(stream) -> bool:
     """Colours on a terminal, as rich decides: NO_COLOR turns them off, FORCE_COLOR on; TERM=dumb off."""
     env = os.environ
