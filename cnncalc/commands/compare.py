@@ -57,7 +57,7 @@ def print_comparison(data: dict, exact_numbers: bool) -> None:
     import sys
 
     from ..render.common import human_bytes, number, shape_text
-    from ..render.table import DIM, HEADER, TITLE, cell_width, format_lines, grid, output_width, use_colour
+    from ..render.table import DIM, HEADER, TITLE, cell_width, format_lines, grid, output_width, use_colour, wrap
 
     width = output_width(sys.stdout)
     specs = data["specs"]
@@ -89,7 +89,8 @@ def print_comparison(data: dict, exact_numbers: bool) -> None:
             rows += [row, under] if any(under) else [row]
         lines = grid(heads, rows + tail, right, 1)
     out = [("totals (ratio to the first)", TITLE), ("", None), (lines[0], HEADER)] + [(x, None) for x in lines[1:]]
-    out += [("", None), (f"memory at {data['dtype']}, batch {data['batch']}, forward activations", DIM)]
+    out += [("", None)] + [(x, DIM) for x in wrap(f"memory at {data['dtype']}, batch {data['batch']}, "
+                                                   "forward activations", width)]
     if data["blocks"]:
         rows = []
         for g in data["blocks"]:
@@ -102,7 +103,8 @@ def print_comparison(data: dict, exact_numbers: bool) -> None:
         out += [("shared structure: params / MACs per block", TITLE), ("", None), (lines[0], HEADER)]
         out += [(x, None) for x in lines[1:]]
     else:
-        out.append(("no shared structure: the specs have no layer or block names in common", None))
+        out += [(x, None) for x in wrap("no shared structure: the specs have no layer or block names in common",
+                                        width)]
     sys.stdout.write(format_lines(out, use_colour(sys.stdout)))
 
 
