@@ -63,6 +63,7 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
     # infer() is a pure function of the layer type, input shapes and parameters: layers that
     # repeat one configuration (repeat:, ResNet stages, generated chains) are worked out once.
     memo: dict = {}
+    checked: set = set()  # ids of memoised results whose counts passed _too_big
     for spec in graph.layers[1:]:
         layer = registry.REGISTRY[spec.type]
         ins = [shapes[n] for n in spec.inputs]
@@ -120,7 +121,17 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
         rf[spec.name] = (rh, rw, jh, jw, gh, gw)
 
         c = out.counts
-        if _too_big(fm.elements(shape), c.weights, c.biases, c.non_trainable, c.macs, rh, rw, jh, jw):
+        # the layer's own figures are checked once per distinct result (memo keeps it alive);
+        # its receptive field on every layer, by one OR when they are integers
+        try:
+            big = (rh | rw | jh | jw).bit_length() > MAX_FIGURE_BITS
+        except TypeError:  # a fractional jump (upsampling)
+            big = _too_big(rh, rw, jh, jw)
+        if not big and (key is None or id(out) not in checked):
+            big = _too_big(fm.elements(shape), c.weights, c.biases, c.non_trainable, c.macs)
+            if key is not None:
+                checked.add(id(out))
+        if big:
             raise LimitError(TOO_BIG, loc=spec.loc, layer=spec.name, received=f"output {_digits(shape)}",
                              chain=spec.chain)
         results.append(LayerResult(

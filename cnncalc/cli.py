@@ -184,6 +184,9 @@ def main(argv: Optional[List[str]] = None, fast: bool = True) -> int:
 def run() -> None:  # pragma: no cover - the console script
     """``cnncalc``: run, flush, and leave without tearing down the heap (freeing a
     100,000-layer analysis object by object took seconds and served nobody)."""
+    from . import commands
+
+    commands.KEEP_UNTIL_EXIT = True  # the report lives until os._exit: freeing it served nobody too
     rc = main()
     try:
         sys.stdout.flush()

@@ -7,6 +7,7 @@ import sys
 from typing import List, Optional
 
 from ..options import CheckFormat, Dtype
+from . import keep_until_exit
 
 
 def check_format(fmt: Optional[CheckFormat]) -> CheckFormat:
@@ -25,6 +26,7 @@ def check(files: List[str], fmt: Optional[CheckFormat] = None, strict: bool = Fa
 
     conv = Conventions(dtype=dtype.value, batch=batch, optimizer=train.value if train else None)
     run = check_sources(files, conv, strict=strict)
+    keep_until_exit(run)
     chosen = check_format(fmt)
     if chosen is CheckFormat.json:
         text = out.render_json(run)

@@ -6,7 +6,7 @@ import sys
 from typing import Optional
 
 from ..options import EXIT_ERROR, EXIT_OK, Dtype, Format, ListFormat
-from . import conventions, emit, report_error
+from . import conventions, emit, keep_until_exit, report_error
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -88,6 +88,7 @@ def show(spec: Optional[str] = None, expr: Optional[str] = None, input_size: Opt
                 raise err
     except CnnCalcError as err:
         return report_error(err)
+    keep_until_exit(report)
     if explain:
         from ..render.explained import explain_json, explain_text
 
