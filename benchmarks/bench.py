@@ -1,6 +1,6 @@
 """cnncalc speed, as ratios measured in one run (absolute times are noise on shared machines).
 
-    python benchmarks/bench.py [--repeat 5] [--big 100000] [--specs resnet152 vgg16 …]
+    python benchmarks/bench.py [--repeat 5] [--big 100000] [--specs resnet152 vgg16 …] [--baseline DIR]
 
 1. Cold start: `cnncalc SPEC --format json` in a fresh interpreter vs merely importing its
    dependencies (`python -c "import typer, rich.console, rich.table, yaml"`), interleaved,
@@ -10,6 +10,10 @@
    phases inside one process (YAML load, build, analyze, JSON). Target: analysed in < 5 s,
    10k → 100k at most 12×.
 3. With torch and torchinfo installed: torchinfo's summary of the same network (VGG16) side by side.
+4. The default table: cold `cnncalc resnet152` (the table, piped) / its `--format json` run, target
+   ≤ 1.2×; and the table rendered in-process for chains of 1,000 and 10,000 layers (linear: ≈ 10×).
+   With --baseline DIR (another checkout of cnncalc, e.g. the main branch), the same cold runs
+   and the 100,000-layer chain are also timed with DIR's cnncalc, interleaved: before/after ratios.
 """
 
 from __future__ import annotations
@@ -29,19 +33,76 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTH
 ENV.pop("GITHUB_ACTIONS", None)
 
 
-def timed(cmd: list) -> float:
+def env_for(root) -> tuple:
+    """(environment, working directory) that make `python -m cnncalc` run ``root``'s cnncalc."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    for k in ("GITHUB_ACTIONS", "COLUMNS", "FORCE_COLOR"):
+        env.pop(k, None)
+    return env, str(root)  # `python -m` puts the working directory first on sys.path
+
+
+def timed(cmd: list, where: tuple = None) -> float:
+    env, cwd = where or (ENV, str(ROOT))
     t = time.perf_counter()
-    subprocess.run(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return time.perf_counter() - t
 
 
 def medians(cmds: dict, repeat: int) -> dict:
-    """Run the commands interleaved (so that load changes hit all alike); median of each."""
+    """Run the commands interleaved (so that load changes hit all alike); median of each.
+    A command is a list, or (list, env) to run it with another checkout's cnncalc."""
     times: dict = {k: [] for k in cmds}
     for _ in range(repeat):
         for k, cmd in cmds.items():
-            times[k].append(timed(cmd))
+            times[k].append(timed(*cmd) if isinstance(cmd, tuple) else timed(cmd))
     return {k: statistics.median(v) for k, v in times.items()}
+
+
+def table_speed(repeat: int, baseline) -> None:
+    """The default table against the JSON run, cold; and its time per row, in-process."""
+    py = sys.executable
+    names = __import__("cnncalc.spec", fromlist=["builtin_names"]).builtin_names()
+    spec = "resnet152" if "resnet152" in names else "vgg16"
+    cmds = {"json": [py, "-m", "cnncalc", spec, "--format", "json"], "table": [py, "-m", "cnncalc", spec]}
+    if baseline:
+        benv = env_for(baseline)
+        cmds["json (baseline)"] = (cmds["json"], benv)
+        cmds["table (baseline)"] = (cmds["table"], benv)
+    n = max(repeat, 3) * 2
+    m = medians(cmds, n)
+    print(f"\nthe default table, cold, median of {n} interleaved runs (target ≤ 1.2×):")
+    print(f"  cnncalc {spec} (table) / cnncalc {spec} --format json: {m['table'] / m['json']:.2f}×")
+    if baseline:
+        print(f"  baseline ({baseline}): {m['table (baseline)'] / m['json (baseline)']:.2f}×; "
+              f"table now / table before: {m['table'] / m['table (baseline)']:.2f}×; "
+              f"json now / json before: {m['json'] / m['json (baseline)']:.2f}×")
+
+    from cnncalc import analyze, parse_spec
+    from cnncalc.render.json_ import render_json
+    from cnncalc.render.table import render_table_text
+
+    def chain(k):
+        return analyze(parse_spec("input: [8, 8, 4]\nlayers:\n" + "  - conv: {filters: 4, kernel: 3, padding: 1}\n" * k))
+
+    def best(f, r):
+        times = []
+        was = gc.isenabled()
+        gc.disable()  # as in a CLI run
+        try:
+            for _ in range(3):
+                t = time.perf_counter()
+                f(r)
+                times.append(time.perf_counter() - t)
+        finally:
+            if was:
+                gc.enable()
+        return min(times)
+
+    small, big = chain(1000), chain(10_000)
+    ts, tb = best(render_table_text, small), best(render_table_text, big)
+    js, jb = best(render_json, small), best(render_json, big)
+    print(f"  table rendered in-process: 1,000 rows {ts * 1000:.0f} ms, 10,000 rows {tb * 1000:.0f} ms "
+          f"({tb / ts:.1f}×; linear is 10×); the JSON of the same: {js * 1000:.0f} / {jb * 1000:.0f} ms")
 
 
 def write_chain(path: Path, n: int) -> None:
@@ -118,11 +179,16 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--big", type=int, default=100_000)
     ap.add_argument("--specs", nargs="*", default=None)
+    ap.add_argument("--baseline", default=None, help="another checkout of cnncalc to time against (before/after)")
+    ap.add_argument("--only-table", action="store_true", help="only the table measurements (section 4)")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from cnncalc.spec import builtin_names
 
     names = builtin_names()
+    if args.only_table:
+        table_speed(args.repeat, args.baseline)
+        return 0
     specs = args.specs or [n for n in ("resnet152", "vgg16", "alexnet") if n in names]
     py = sys.executable
 
@@ -145,11 +211,16 @@ def main() -> int:
         write_chain(small, small_n)
         write_chain(big, args.big)
         reps = max(1, args.repeat // 2)
-        m = medians({"small": [py, "-m", "cnncalc", str(small), "-f", "json"],
-                     "big": [py, "-m", "cnncalc", str(big), "-f", "json"]}, reps)
+        cmds = {"small": [py, "-m", "cnncalc", str(small), "-f", "json"],
+                "big": [py, "-m", "cnncalc", str(big), "-f", "json"]}
+        if args.baseline:
+            cmds["big (baseline)"] = (cmds["big"], env_for(args.baseline))
+        m = medians(cmds, reps)
         print(f"\nchain of conv layers, whole CLI run (median of {reps}):")
         print(f"  {small_n:,} layers: {m['small']:.2f} s    {args.big:,} layers: {m['big']:.2f} s    "
               f"ratio {m['big'] / m['small']:.1f}× (target ≤ 12×; < 5 s)")
+        if args.baseline:
+            print(f"  {args.big:,} layers now / with the baseline: {m['big'] / m['big (baseline)']:.2f}×")
         ps, pb = phases(small), phases(big)
         print("  phases (s)     " + "".join(f"{k:>9}" for k in pb))
         print(f"  {small_n:>7,}       " + "".join(f"{ps[k]:9.2f}" for k in ps))
@@ -158,6 +229,7 @@ def main() -> int:
         print(f"  analysis (build + analyze) of {args.big:,} layers: {ana_b:.2f} s, {ana_b / ana_s:.1f}× the "
               f"{small_n:,}-layer chain")
 
+    table_speed(args.repeat, args.baseline)
     torchinfo_side_by_side(args.repeat)
     return 0
 
