@@ -64,6 +64,14 @@ def test_vgg16_at_80_columns_keeps_every_column():
     assert len(row) <= 80
 
 
+@pytest.mark.parametrize("name", builtin_names())
+def test_at_80_columns_every_shipped_network_keeps_every_column(name):
+    text = render_table_text(_report(name), width=80)
+    heading = next(line for line in text.splitlines() if line.lstrip().startswith("layer")).split()
+    assert heading[:5] == ["layer", "type", "output", "params", "MACs"] and heading[6] == "RF"
+    assert heading[5] in ("activations", "acts")
+
+
 def test_columns_go_in_the_documented_order():
     heading = lambda w: next(line for line in render_table_text(_report("resnet152"), exact_numbers=True,
                                                                  width=w).splitlines()
@@ -189,6 +197,7 @@ def test_wrap_breaks_only_at_spaces():
     assert wrap("aaa bbb ccc", 7) == ["aaa bbb", "ccc"]
     assert wrap("aaaaaaaaaa b", 4, "  ") == ["aaaaaaaaaa", "  b"]  # a long word stays whole
     assert wrap("x  (y)", 80) == ["x  (y)"]
+    assert wrap("   + a b", 6, "  ") == ["   + a", "  b"]  # a line's own indent is kept
 
 
 def test_table_time_is_linear_in_rows():
@@ -231,3 +240,15 @@ def test_compare_fits_without_cutting_a_label(width, specs):
     assert heading.split() == specs
     # resnet50 / vgg16 params, 25,557,032 / 138,357,544 = 0.18472 → 3 significant digits
     assert "(0.185×)" in text
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_training_lines_and_collapsed_rows_fit(width):
+    from cnncalc.collapse import collapse
+    from cnncalc.model import Conventions
+
+    report = analyze(load_spec("resnet50"), Conventions(optimizer="adam", batch=32))
+    for r in (report, collapse(report, 1)):
+        text = render_table_text(r, width=width, all_warnings=True)
+        assert max(cell_width(line) for line in text.splitlines()) <= width
+        assert "             + optimizer state" in text  # the continuation keeps its indent

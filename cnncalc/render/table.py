@@ -52,18 +52,21 @@ def wrap(text: str, width: int, indent: str = "") -> list:
     if cell_width(text) <= width:
         return [text]
     out: list = []
-    line, line_w = "", 0
+    body = text.lstrip(" ")
+    line = text[:len(text) - len(body)]  # a line's own indent is kept
+    line_w = len(line)
     gap = ""
-    for word in _words(text):
+    for word in _words(body):
         if word.startswith(" "):
             gap = word
             continue
         w = cell_width(word)
-        if line and line_w + len(gap) + w > width:
+        if line.strip() and line_w + len(gap) + w > width:
             out.append(line)
             line, line_w = indent + word, len(indent) + w
         else:
-            line, line_w = line + (gap if line else "") + word, line_w + (len(gap) if line else 0) + w
+            sep = gap if line.strip() else ""
+            line, line_w = line + sep + word, line_w + len(sep) + w
         gap = ""
     out.append(line)
     return out
