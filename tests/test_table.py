@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from cnncalc import analyze, load_spec, parse_spec
-from cnncalc.render.table import cell_width, render_table_text, warning_lines, wrap
+from cnncalc.render.table import cell_width, render_table_text, wrap
+from cnncalc.render.warnings import warning_lines
 from cnncalc.spec import builtin_names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,25 +158,26 @@ def test_warnings_one_summary_line_by_default():
     report = _report("resnet50")
     # the stride-2 layers on even sizes: conv1 (224 → 112.5), maxpool (112 → 56.5) and, in
     # layer2, layer3, layer4, the first block's conv2 and downsample.0: 2 + 3 × 2 = 8
-    (line,) = warning_lines(report, verbose=False, width=100)
-    assert line.startswith("⚠ 8 warnings on conv1, maxpool") and "--warnings" in line and len(line) <= 100
-    text = render_table_text(report)
+    (line,) = warning_lines(report, False, 120)
+    assert line.startswith("⚠ 8 warnings (conv1, maxpool, layer2.0.conv2 and 5 more layers)")
+    text = render_table_text(report, all_warnings=False)
     assert sum(line.startswith("⚠") for line in text.splitlines()) == 1
-    full = warning_lines(report, verbose=True, width=100)
+    full = warning_lines(report, True, 100)
     heads = [line for line in full if line.startswith("⚠")]
-    assert len(heads) == 8 and all(len(line) <= 100 for line in full)
+    assert len(heads) == 8 and all(len(line) <= 100 for line in full) and len(full) > 8  # wrapped
     assert heads[0].startswith("⚠ conv1: H and W: (224 − 7 + 2·3)/2 + 1 = 112.5")
     assert len(render_table_text(report, all_warnings=True).splitlines()) == len(text.splitlines()) - 1 + len(full)
-    assert warning_lines(_report("vgg16"), verbose=False) == []
+    assert warning_lines(_report("vgg16"), False, 80) == []
 
 
-def test_summary_names_as_many_layers_as_fit():
+def test_summary_names_fewer_layers_to_fit():
     report = _report("resnet50")
-    (line,) = warning_lines(report, verbose=False, width=75)
-    assert len(line) <= 75 and line.startswith("⚠ 8 warnings on conv1, maxpool and 6 more layers")
-    (line,) = warning_lines(report, verbose=False, width=50)
-    assert line == "⚠ 8 warnings on 8 layers (--warnings prints them)"
-    assert warning_lines(report, verbose=False, width=200)[0].endswith("(--warnings prints them)")
+    fits = {w: warning_lines(report, False, w) for w in (200, 90, 80, 70, 40)}
+    assert all(len(lines) == 1 for w, lines in fits.items() if w >= 70)
+    assert all(len(line) <= w for w, lines in fits.items() for line in lines)
+    assert fits[200][0].startswith("⚠ 8 warnings (conv1, maxpool, layer2.0.conv2 and 5 more layers)")
+    assert fits[70][0].startswith("⚠ 8 warnings (8 layers)")
+    assert warning_lines(report, False)[0] == fits[200][0]  # width 0: any
 
 
 def test_control_characters_in_names_are_escaped():
