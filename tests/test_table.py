@@ -213,14 +213,14 @@ def test_table_time_is_linear_in_rows():
 
     def best(r):
         times = []
-        for _ in range(3):
+        for _ in range(5):
             t = time.perf_counter()
             render_table_text(r)
             times.append(time.perf_counter() - t)
         return min(times)
 
     ts, tb = best(small), best(big)
-    assert tb / ts < 20, (ts, tb)  # linear is 10×; generous for a shared machine
+    assert tb / ts < 25, (ts, tb)  # linear is 10× (quadratic would be 100×); generous for a shared machine
     assert tb < 2.0, tb  # 10,000 rows: 0.15 s here; rich took 10.9 s
 
 
