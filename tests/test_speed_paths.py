@@ -1,4 +1,5 @@
-"""The shortcuts taken for speed give the same answers and errors as the full checks."""
+"""The shortcuts taken for speed give the same answers and errors as the full checks (and the
+checks they sit beside keep working)."""
 
 from __future__ import annotations
 

@@ -285,14 +285,6 @@ class _Expander:
 
     def repeat_count(self, entry: RawEntry, env: dict, chain: tuple, shown=None) -> tuple:
         """Pop ``repeat`` / ``first`` / ``if`` from an entry's params; check them."""
-        params = entry.params
-        if "repeat" not in params and "first" not in params and "if" not in params and entry.type not in self.blocks:
-            # one plain layer (most entries): the checks below reduce to this
-            if len(self.out) + 1 > limits.MAX_LAYERS:
-                raise LimitError(f"repeat 1 would make more than {limits.MAX_LAYERS:,} layers (MAX_LAYERS; set "
-                                 "CNNCALC_MAX_LAYERS to raise it)", loc=entry.param_locs.get("repeat", entry.loc),
-                                 layer=shown, chain=chain)
-            return 1, {}, entry.param_locs.get("first", entry.loc), True
         loc = entry.param_locs.get("repeat", entry.loc)
         n = substitute(entry.params.pop("repeat", 1), env, loc, "repeat", chain, shown)
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
