@@ -82,7 +82,8 @@ def table_speed(repeat: int, baseline) -> None:
     from cnncalc.render.table import render_table_text
 
     def chain(k):
-        return analyze(parse_spec("input: [8, 8, 4]\nlayers:\n" + "  - conv: {filters: 4, kernel: 3, padding: 1}\n" * k))
+        layer = "  - conv: {filters: 4, kernel: 3, padding: 1}\n"
+        return analyze(parse_spec("input: [8, 8, 4]\nlayers:\n" + layer * k))
 
     def best(f, r):
         times = []

@@ -113,7 +113,8 @@ def test_concat_inputs_wrap_at_names():
 
 def test_merge_inputs_from_a_spec():
     spec = parse_spec("input: [8, 8, 4]\nlayers:\n  - conv: {name: a, filters: 4, kernel: 3, padding: 1}\n"
-                      "  - conv: {name: b, filters: 4, kernel: 1}\n  - conv: {name: c, filters: 4, kernel: 1, from: a}\n"
+                      "  - conv: {name: b, filters: 4, kernel: 1}\n"
+                      "  - conv: {name: c, filters: 4, kernel: 1, from: a}\n"
                       "  - add: {name: s, from: [b, c]}\n  - relu: {}\n")
     lines = render_table_text(analyze(spec)).splitlines()
     follows = {line.split()[0]: lines[k + 1].split() for k, line in enumerate(lines[:-1])
@@ -207,7 +208,8 @@ def test_table_time_is_linear_in_rows():
     import time
 
     def chain(n):
-        return analyze(parse_spec("input: [8, 8, 4]\nlayers:\n" + "  - conv: {filters: 4, kernel: 3, padding: 1}\n" * n))
+        layer = "  - conv: {filters: 4, kernel: 3, padding: 1}\n"
+        return analyze(parse_spec("input: [8, 8, 4]\nlayers:\n" + layer * n))
 
     small, big = chain(1000), chain(10_000)
 

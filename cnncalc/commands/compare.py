@@ -57,11 +57,11 @@ def print_comparison(data: dict, exact_numbers: bool) -> None:
     import sys
 
     from ..render.common import human_bytes, number, shape_text
-    from ..render.table import DIM, HEADER, TITLE, cell_width, format_lines, grid, output_width, use_colour, wrap
+    from ..render.table import DIM, HEADER, TITLE, cell_width, clean, format_lines, grid, output_width, use_colour, wrap
 
     width = output_width(sys.stdout)
     specs = data["specs"]
-    names = [s["name"] for s in specs]
+    names = [clean(s["name"]) for s in specs]
     labels = {"params": "params", "non_trainable_params": "non-trainable", "macs": "MACs", "flops": "FLOPs",
               "activations": "activations", "param_bytes": "param memory",
               "activation_bytes": f"activation memory (batch {data['batch']})"}
@@ -94,7 +94,7 @@ def print_comparison(data: dict, exact_numbers: bool) -> None:
     if data["blocks"]:
         rows = []
         for g in data["blocks"]:
-            rows.append([g["name"]] + ["—" if v is None else
+            rows.append([clean(g["name"])] + ["—" if v is None else
                                        f"{number(v['params'], exact_numbers)} / {number(v['macs'], exact_numbers)}"
                                        for v in g["values"]])
         lines = grid(["block"] + names, rows, right, 2)

@@ -17,7 +17,7 @@ import os
 import sys
 
 from ..model import Report
-from .common import conventions_line, describe, exact, human, human_bytes, number, shape_text
+from .common import conventions_line, describe, exact, human, human_bytes, shape_text
 
 # styles of the lines written with colour on a terminal (ANSI SGR codes)
 TITLE, HEADER, TOTAL, WARN, DIM = "3", "1", "1", "33", "2"
