@@ -35,8 +35,8 @@ from .layers.base import show
 from .model import DTYPE_BYTES, Conventions, SourceLoc
 from .spec.yamlio import LocDict
 
-SHEET_KEYS = ("title", "description", "source", "dtype", "batch", "count_biases", "questions")
-QUESTION_KEYS = ("id", "text", "network", "answers", "dtype", "batch", "count_biases", "note", "source")
+SHEET_KEYS = ("title", "description", "source", "dtype", "batch", "count_biases", "rounding", "questions")
+QUESTION_KEYS = ("id", "text", "network", "answers", "dtype", "batch", "count_biases", "rounding", "note", "source")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class Answer:
     work: Optional[str] = None  # the worked formula (shown when wrong)
     note: Optional[str] = None  # e.g. "the true value truncates to 37M but rounds to 38M"
     loc: Optional[SourceLoc] = None
+    cells: tuple = ()  # a matrix answer (cnncalc.values.grade): one Cell per value, each a mark
 
 
 @dataclass(frozen=True)
@@ -66,18 +67,24 @@ class Graded:
     questions: tuple
 
     @property
-    def right(self) -> int:
-        return sum(a.ok for q in self.questions for a in q.answers)
+    def right(self) -> int:  # a matrix answer counts one mark per cell
+        return sum(sum(c.ok for c in a.cells) if a.cells else a.ok for q in self.questions for a in q.answers)
 
     @property
     def total(self) -> int:
-        return sum(len(q.answers) for q in self.questions)
+        return sum(len(a.cells) or 1 for q in self.questions for a in q.answers)
 
     def to_dict(self) -> dict:
+        def one(a):
+            d = {"figure": a.figure, "layer": a.layer, "given": a.given, "correct": a.correct, "ok": a.ok}
+            if a.cells:
+                from .values.grade import cells_dict
+
+                d["cells"] = cells_dict(a)
+            return d
+
         return {
-            "questions": [{"id": q.id, "answers": [{"figure": a.figure, "layer": a.layer, "given": a.given,
-                                                    "correct": a.correct, "ok": a.ok} for a in q.answers]}
-                          for q in self.questions],
+            "questions": [{"id": q.id, "answers": [one(a) for a in q.answers]} for q in self.questions],
             "score": {"right": self.right, "total": self.total},
         }
 
@@ -186,7 +193,7 @@ def _grade_one(report, figure, raw, layer, loc) -> Answer:
     return Answer(figure, layer, _given_text(raw), _json_value(true), ok, work, rounding_note(given, true), loc)
 
 
-def _answers(report, answers, aloc, names) -> list:
+def _answers(report, answers, aloc, names, ctx=None) -> list:
     out = []
     if not isinstance(answers, dict) or not answers:
         raise AnswerError("'answers' is a mapping of figures (output_shape, params, …) to answers",
@@ -206,6 +213,9 @@ def _answers(report, answers, aloc, names) -> list:
                     raise AnswerError(f"layer '{lname_s}' needs a mapping of figures to answers",
                                       loc=_loc(raw, lname, lloc), received=show(figs))
                 for f2, raw2 in figs.items():
+                    if ctx is not None and _is_values(f2):
+                        out.append(_grade_values(ctx, lname_s, f2, raw2, _loc(figs, f2, lloc)))
+                        continue
                     if f2 not in FIGURES:
                         raise AnswerError(f"unknown figure '{f2}'" + did_you_mean(str(f2), FIGURES)
                                           + f" (known: {', '.join(FIGURES)})", loc=_key_loc(figs, f2, lloc))
@@ -216,6 +226,35 @@ def _answers(report, answers, aloc, names) -> list:
                               + f" (known: {', '.join(FIGURES)}, layers)", loc=_key_loc(answers, fig, aloc))
         out.append(_grade_one(report, fig, raw, None, floc))
     return out
+
+
+def _is_values(figure) -> bool:
+    from .values.grade import is_values_figure
+
+    return is_values_figure(figure)
+
+
+def _grade_values(ctx, layer, figure, raw, loc) -> Answer:
+    """A matrix answer (values of a layer's output): cnncalc.values.grade."""
+    from .values.grade import grade_matrix
+    from .values.run import run
+
+    if "values" not in ctx:
+        try:
+            ctx["values"] = run(ctx["report"])
+        except CnnCalcError as e:
+            raise e.located(loc, f"{layer}.{figure}") from None
+    return grade_matrix(ctx["values"], ctx["report"], layer, figure, raw, loc, ctx["rounding"])
+
+
+def _rounding(sheet, q, loc) -> str:
+    from .values.grade import ROUNDING
+
+    where = q if "rounding" in q else sheet
+    value = where.get("rounding", "round")
+    if value not in ROUNDING:
+        raise AnswerError("rounding must be round or truncate", loc=_loc(where, "rounding", loc), received=show(value))
+    return value
 
 
 def grade_doc(doc, filename: str, base: Path) -> Graded:
@@ -254,7 +293,8 @@ def grade_doc(doc, filename: str, base: Path) -> Graded:
         graph = load_network(q["network"], base, _loc(q, "network", loc), filename, qid)
         report = analyze(graph, conv)
         names = [r.name for r in report.layers]
-        answers = _answers(report, q["answers"], _loc(q, "answers", loc), names)
+        ctx = {"report": report, "rounding": _rounding(doc, q, loc)}
+        answers = _answers(report, q["answers"], _loc(q, "answers", loc), names, ctx)
         text = q.get("text")
         graded.append(Question(qid, None if text is None else str(text), graph.name, tuple(answers)))
     return Graded(None if title is None else str(title), filename, tuple(graded))

@@ -55,6 +55,11 @@ class ListFormat(str, Enum):
     json = "json"
 
 
+class ValuesFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
 class Arg(NamedTuple):
     """A command's positional argument(s)."""
 
@@ -89,7 +94,7 @@ class Option(NamedTuple):
 
 QUICK = ("conv", "tconv", "pool", "dense")
 REPORTS = ("show",) + QUICK  # the commands that print one network
-ALL = ("show", "list", "show-spec") + QUICK + ("grade", "check", "schema", "compare")
+ALL = ("show", "list", "show-spec") + QUICK + ("grade", "check", "schema", "compare", "values")
 
 COMMANDS: Tuple[Command, ...] = (
     Command("show", "commands.show:show",
@@ -124,6 +129,10 @@ COMMANDS: Tuple[Command, ...] = (
     Command("compare", "commands.compare:compare",
             "Compare networks: totals side by side with ratios, and shared blocks.",
             Arg("specs", "two or more spec files or built-in names", most=None)),
+    Command("values", "commands.values:values",
+            "Compute every layer's output from the spec's values: (the input's numbers), exactly: grids per "
+            "channel, the worked dot product of any cell, or JSON.",
+            Arg("spec", "a spec file with values: (or a built-in name: xo_toy)")),
 )
 
 _SIZES = "F, or FhxFw"
@@ -158,6 +167,8 @@ OPTIONS: Tuple[Option, ...] = (
     Option(("--format", "-f"), "fmt", CheckFormat, None,
            "text (default), json, or github (the default when GITHUB_ACTIONS=true)", ("check",)),
     Option(("--format", "-f"), "fmt", GradeFormat, GradeFormat.text, "text, or json for tools", ("grade",)),
+    Option(("--format", "-f"), "fmt", ValuesFormat, ValuesFormat.text,
+           "text grids, or json (integers where integral, floats otherwise)", ("values",)),
     Option(("--format", "-f"), "fmt", ListFormat, ListFormat.text,
            "text (one name a line), or json (name, network, input, output, params, MACs)", ("list",)),
     Option(("--exact",), "exact_numbers", bool, False, "full integers instead of K/M/G",
@@ -165,7 +176,14 @@ OPTIONS: Tuple[Option, ...] = (
     Option(("--explain",), "explain", bool, False,
            {None: "every figure with its worked formula (with --format json: an \"explain\" list per layer)",
             "show": "every figure with its worked formula (with --format json: an \"explain\" list per layer; "
-                    "with --depth: the collapsed rows)"}, REPORTS),
+                    "with --depth: the collapsed rows)",
+            "values": "every output cell with its worked arithmetic (the dot product as the slides write it)"},
+           REPORTS + ("values",)),
+    Option(("--cell",), "cell", str, None, "explain one cell: conv1[0,0,1] (row, column, channel, from 0)",
+           ("values",)),
+    Option(("--digits",), "digits", int, None, "round values to N decimals", ("values",)),
+    Option(("--truncate",), "truncate", int, None, "truncate values to N decimals (as the X/O slides do)",
+           ("values",)),
     Option(("--warnings", "-W"), "warnings", bool, False,
            "print every warning in full (default: one summary line)", ("show",)),
     # the conventions of the figures

@@ -170,6 +170,11 @@ TOP_LEVEL: dict = {
     "expect": expect_schema,
     "budget": budget_schema,
     "blocks": lambda: block_schemas()["blocks"],
+    "values": lambda: {"type": "object", "description": "numbers for `cnncalc values`: the input tensor",
+                       "properties": {"input": {"type": "array", "minItems": 1,
+                                                "description": "nested lists in H, W, C order (H×W when C = 1; "
+                                                               "a flat list for a vector)"}},
+                       "required": ["input"], "additionalProperties": False},
 }
 
 

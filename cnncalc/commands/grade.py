@@ -53,6 +53,13 @@ def render_text(graded) -> str:
         for a in q.answers:
             what = a.figure if a.layer is None else f"{a.layer}.{a.figure}"
             mark = "✓" if a.ok else "✗"
+            if a.cells:  # a matrix answer (cnncalc.values.grade): a mark per cell
+                from ..values.grade import cell_lines
+
+                right = sum(c.ok for c in a.cells)
+                lines.append(f"  {mark} {pad(what, what_w)} given {a.given}: {right}/{len(a.cells)} cells right")
+                lines.extend(cell_lines(a))
+                continue
             row = f"  {mark} {pad(what, what_w)} given {pad(str(a.given), given_w)}"
             correct = _value_text(a.correct)
             if a.figure in ("memory", "activation_bytes", "param_bytes"):

@@ -156,6 +156,75 @@ SHAPE = Kind("shape", _shape, {"oneOf": [{"type": "integer", "minimum": 1},
              "a list of positive integers")
 
 
+def exact_number(v):
+    """A number written in a spec as an exact value: an int, a decimal (``0.5`` is 1/2, not the
+    float nearest it) or a fraction string (``"1/9"``); integral values come back as ints."""
+    if isinstance(v, bool):
+        raise ParamError("must be a number", v)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            raise ParamError("must be a finite number", v)
+        x = Fraction(repr(v))
+    elif isinstance(v, str):
+        try:
+            x = Fraction(v.strip().replace("−", "-"))
+        except (ValueError, ZeroDivisionError):
+            raise ParamError("must be a number like 1, -0.5 or '1/9'", v) from None
+    else:
+        raise ParamError("must be a number", v)
+    return x.numerator if x.denominator == 1 else x
+
+
+def _numbers(v, depth=0):
+    if isinstance(v, (list, tuple)):
+        if not v:
+            raise ParamError("must not contain an empty list", v)
+        if depth > 4:
+            raise ParamError("nests lists too deeply", v)
+        return tuple(_numbers(x, depth + 1) for x in v)
+    return exact_number(v)
+
+
+def _number_lists(v):
+    if not isinstance(v, (list, tuple)):
+        raise ParamError("must be a list (of numbers, or of lists of numbers)", v)
+    return _numbers(v)
+
+
+NUMBERS = Kind("numbers", _number_lists,
+               {"type": "array", "minItems": 1,
+                "items": {"anyOf": [{"type": "number"}, {"type": "string"}, {"type": "array", "minItems": 1}]}},
+               "nested lists of numbers")
+
+
+def nested_shape(v) -> tuple:
+    """The sizes of a rectangular nest of tuples, or None when it is ragged or mixes numbers and lists.
+
+    >>> nested_shape(((1, 2), (3, 4), (5, 6))), nested_shape(((1, 2), (3,))), nested_shape(7)
+    ((3, 2), None, ())
+    """
+    if not isinstance(v, tuple):
+        return ()
+    subs = {nested_shape(x) for x in v}
+    if len(subs) != 1 or None in subs:
+        return None
+    return (len(v),) + subs.pop()
+
+
+def flat(v) -> list:
+    """The numbers of a nest of tuples in row-major order."""
+    if not isinstance(v, tuple):
+        return [v]
+    if v and not isinstance(v[0], tuple):
+        return list(v)
+    out = []
+    for x in v:
+        out.extend(flat(x))
+    return out
+
+
 def choice(*values: str) -> Kind:
     def check(v):
         if isinstance(v, str) and v.strip().lower() in values:
@@ -213,6 +282,21 @@ class Layer:
 
     def infer(self, ins: list, p: Mapping[str, Any]) -> Out:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def forward(self, p: Mapping[str, Any], ins: list, out_shape: tuple) -> list:
+        """Numeric forward for ``cnncalc values``: ``ins`` is a list of ``(shape, data)`` with
+        ``data`` the flat list of values in H, W, C row-major order (ints, Fractions, floats);
+        returns the output's flat data. A type without one says so."""
+        raise NoForward(f"{self.type} has no numeric forward: cnncalc values cannot compute it")
+
+
+class NoForward(Exception):
+    """A layer cannot compute values (no forward, or numbers it was not given); one line."""
+
+    def __init__(self, message: str, param: Optional[str] = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from .. import formulas as fm
 from ..errors import ShapeError
 from ..model import Counts
 from .activations import FUSABLE
-from .base import (BOOL, PADDING, PAIR, POS_INT, Layer, Out, Param, ParamError, choice, need_spatial,
+from .base import (BOOL, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, choice, need_spatial,
                    shape_text)
 from .spatial import window
 
@@ -40,6 +40,10 @@ class Depthwise(Layer):
         rf = (fm.effective_kernel(fh, p["dilation"][0]), fm.effective_kernel(fw, p["dilation"][1]),
               p["stride"][0], p["stride"][1])
         return Out((oh, ow, c * m), counts, warns, rf)
+
+    def forward(self, p, ins, out_shape):
+        raise NoForward("depthwise takes no weights: write it as a conv with groups: C_in and 'weights:' "
+                        "to compute values", "weights")
 
 
 class SeparableConv(Layer):
@@ -73,6 +77,10 @@ class SeparableConv(Layer):
               p["stride"][0], p["stride"][1])
         return Out((oh, ow, k), Counts(weights=dw_w + pw_w, biases=k if p["bias"] else 0, macs=macs), warns, rf)
 
+    def forward(self, p, ins, out_shape):
+        raise NoForward("separable_conv takes no weights: write it as a conv with groups: C_in then a 1×1 conv, "
+                        "each with 'weights:', to compute values", "weights")
+
 
 class Upsample(Layer):
     type = "upsample"
@@ -102,6 +110,19 @@ class Upsample(Layer):
             oh, ow = p["size"]
         # receptive field: a 1-wide window, the jump shrinks by the scale (Fraction: exact)
         return Out((oh, ow, c), Counts(), [], (1, 1, Fraction(h, oh), Fraction(w, ow)))
+
+    def forward(self, p, ins, out_shape):
+        if p["mode"] != "nearest":
+            raise NoForward("upsample computes values in mode: nearest only", "mode")
+        (h, w, c), x = ins[0]
+        oh, ow, _ = out_shape
+        out = []
+        for y in range(oh):  # PyTorch 'nearest': source index floor(dst·in/out)
+            r = (y * h) // oh
+            for q in range(ow):
+                s0 = (r * w + (q * w) // ow) * c
+                out.extend(x[s0:s0 + c])
+        return out
 
 
 def broadcast(shapes) -> tuple:
@@ -133,6 +154,22 @@ class Multiply(Layer):
     def infer(self, ins, p) -> Out:
         return Out(broadcast([tuple(s) for s in ins]))
 
+    def forward(self, p, ins, out_shape):
+        from itertools import product
+
+        rank = len(out_shape)
+        out = []
+        for idx in product(*(range(n) for n in out_shape)):
+            v = 1
+            for shape, data in ins:
+                sub = idx[rank - len(shape):]
+                k = 0
+                for i, n in zip(sub, shape):
+                    k = k * n + (i if n > 1 else 0)
+                v = v * data[k]
+            out.append(v.numerator if type(v) is Fraction and v.denominator == 1 else v)
+        return out
+
 
 class ChannelShuffle(Layer):
     type = "channel_shuffle"
@@ -148,6 +185,17 @@ class ChannelShuffle(Layer):
             raise ShapeError(f"groups={p['groups']} does not divide the {shape[2]} channels",
                              received=f"input {shape_text(shape)}")
         return Out(tuple(shape))
+
+    def forward(self, p, ins, out_shape):  # PyTorch: view (g, C/g), transpose, flatten
+        (h, w, c), x = ins[0]
+        g = p["groups"]
+        n = c // g
+        order = [(j % g) * n + j // g for j in range(c)]
+        out = []
+        for pos in range(h * w):
+            row = x[pos * c:(pos + 1) * c]
+            out.extend(row[i] for i in order)
+        return out
 
 
 LAYERS = (Depthwise, SeparableConv, Upsample, Multiply, ChannelShuffle)

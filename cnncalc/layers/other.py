@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from operator import mul
+
 from .. import formulas as fm
 from ..errors import ShapeError
 from ..model import Counts
 from .activations import FUSABLE
-from .base import (BOOL, NUMBER, PADDING, POS_INT, SHAPE, Layer, Out, Param, ParamError, Warn, choice,
-                   need_spatial, need_vector, shape_text)
+from .base import (BOOL, NUMBER, NUMBERS, PADDING, POS_INT, SHAPE, Layer, NoForward, Out, Param, ParamError, Warn,
+                   choice, flat, need_spatial, need_vector, nested_shape, shape_text)
+from .numeric import need, scaled, unscale
 
 
 class Dense(Layer):
@@ -19,15 +22,43 @@ class Dense(Layer):
         "units": Param(POS_INT, doc="number of outputs N_out"),
         "bias": Param(BOOL, True, "learnable bias per output"),
         "activation": Param(choice(*FUSABLE), None, "activation fused into this layer (adds no row)"),
+        "weights": Param(NUMBERS, None, "values only: N_out rows of N_in numbers; changes no figure"),
+        "biases": Param(NUMBERS, None, "values only: N_out numbers, where bias is true"),
     }
+
+    def configure(self, p):
+        from .spatial import check_numbers
+
+        check_numbers(p, p["units"])
+        return p
 
     def infer(self, ins, p) -> Out:
         shape = ins[0]
         need_vector(self, shape)
         n_in, n_out = shape[0], p["units"]
+        if p.get("weights") is not None and nested_shape(p["weights"]) != (n_out, n_in):
+            got = nested_shape(p["weights"])
+            raise ShapeError(f"weights must be {n_out} rows of {n_in} numbers (N_out × N_in)",
+                             received="ragged lists" if got is None else shape_text(got))
         counts = Counts(weights=fm.dense_weights(n_in, n_out), biases=n_out if p["bias"] else 0,
                         macs=fm.dense_macs(n_in, n_out))
         return Out((n_out,), counts, [], ("global",))
+
+    def forward(self, p, ins, out_shape):
+        from .spatial import bias_values, exact_div, fused
+
+        (n_in,), x = ins[0]
+        n_out = out_shape[0]
+        ws, dw = scaled(flat(need(self, p, "weights", f"{n_out} rows of {n_in} numbers")))
+        bias = bias_values(self, p, n_out)
+        xs, dx = scaled(x)
+        out = [sum(map(mul, ws[i * n_in:(i + 1) * n_in], xs)) for i in range(n_out)]
+        if dx is None:
+            out = [v + float(bias[i]) if bias else v for i, v in enumerate(out)]
+        else:
+            den = dx * dw
+            out = [exact_div(v + bias[i] * den, den) if bias else unscale(v, den) for i, v in enumerate(out)]
+        return fused(p, out, out_shape)
 
 
 class BatchNorm(Layer):
@@ -47,6 +78,10 @@ class BatchNorm(Layer):
         return Out(shape, Counts(weights=c if p["affine"] else 0, biases=c if p["affine"] else 0,
                                  non_trainable=2 * c if p["track_running_stats"] else 0))
 
+    def forward(self, p, ins, out_shape):
+        raise NoForward("batchnorm needs its running mean, variance, γ and β, which a spec cannot give: "
+                        "cnncalc values cannot compute it", "weights")
+
 
 class LRN(Layer):
     type = "lrn"
@@ -64,6 +99,18 @@ class LRN(Layer):
         need_spatial(self, ins[0])
         return Out(tuple(ins[0]))
 
+    def forward(self, p, ins, out_shape):  # b = a/(k + α/n·Σa²)^β over n neighbouring channels (PyTorch)
+        (h, w, c), x = ins[0]
+        n, alpha, beta, k = p["size"], float(p["alpha"]), float(p["beta"]), float(p["k"])
+        out = []
+        for pos in range(h * w):
+            v = [float(a) for a in x[pos * c:(pos + 1) * c]]
+            for ch in range(c):
+                lo, hi = ch - n // 2, ch + (n - 1) // 2
+                sq = sum(v[i] ** 2 for i in range(max(lo, 0), min(hi, c - 1) + 1))
+                out.append(v[ch] / (k + alpha / n * sq) ** beta)
+        return out
+
 
 class Dropout(Layer):
     type = "dropout"
@@ -80,6 +127,9 @@ class Dropout(Layer):
     def infer(self, ins, p) -> Out:
         return Out(tuple(ins[0]))
 
+    def forward(self, p, ins, out_shape):
+        return list(ins[0][1])  # inference: the identity
+
 
 class Flatten(Layer):
     type = "flatten"
@@ -89,6 +139,9 @@ class Flatten(Layer):
 
     def infer(self, ins, p) -> Out:
         return Out((fm.elements(ins[0]),))
+
+    def forward(self, p, ins, out_shape):
+        return list(ins[0][1])  # H, W, C row-major, as Keras Flatten on channels-last
 
 
 class Reshape(Layer):
@@ -107,6 +160,9 @@ class Reshape(Layer):
         if len(new) == 2:
             raise ShapeError("a shape is H×W×C or a vector [N]", received=shape_text(new))
         return Out(tuple(new))
+
+    def forward(self, p, ins, out_shape):
+        return list(ins[0][1])
 
 
 class ZeroPad(Layer):
@@ -127,6 +183,16 @@ class ZeroPad(Layer):
         t, b, left, right = p["padding"]
         return Out((h + t + b, w + left + right, c))
 
+    def forward(self, p, ins, out_shape):
+        (h, w, c), x = ins[0]
+        oh, ow, _ = out_shape
+        t, _b, left, _r = p["padding"]
+        out = [0] * (oh * ow * c)
+        for r in range(h):
+            s0 = ((r + t) * ow + left) * c
+            out[s0:s0 + w * c] = x[r * w * c:(r + 1) * w * c]
+        return out
+
 
 class Add(Layer):
     type = "add"
@@ -141,6 +207,9 @@ class Add(Layer):
                 raise ShapeError("add needs inputs of the same shape",
                                  received=", ".join(shape_text(s) for s in ins))
         return Out(first)
+
+    def forward(self, p, ins, out_shape):
+        return [exact_sum(vs) for vs in zip(*(data for _, data in ins))]
 
 
 class Concat(Layer):
@@ -158,6 +227,14 @@ class Concat(Layer):
         first = tuple(ins[0])
         return Out(first[:-1] + (sum(s[-1] for s in ins),))
 
+    def forward(self, p, ins, out_shape):
+        out = []
+        sizes = [shape[-1] for shape, _ in ins]
+        for pos in range(len(ins[0][1]) // sizes[0]):
+            for (_, data), c in zip(ins, sizes):
+                out.extend(data[pos * c:(pos + 1) * c])
+        return out
+
 
 class PositionBias(Layer):
     type = "position_bias"
@@ -167,6 +244,16 @@ class PositionBias(Layer):
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])
         return Out(shape, Counts(biases=fm.elements(shape)))
+
+    def forward(self, p, ins, out_shape):
+        raise NoForward("position_bias needs a bias for every position, which a spec cannot give: "
+                        "cnncalc values cannot compute it", "biases")
+
+
+def exact_sum(vs):
+    """A sum of exact values as an int where integral."""
+    s = sum(vs)
+    return s.numerator if type(s) is not int and type(s) is not float and s.denominator == 1 else s
 
 
 LAYERS = (Dense, BatchNorm, LRN, Dropout, Flatten, Reshape, ZeroPad, Add, Concat, PositionBias)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from operator import mul
 from typing import Any, Mapping
 
 from .. import formulas as fm
 from ..errors import ShapeError
 from ..model import Counts
 from .activations import FUSABLE
-from .base import (BOOL, PADDING, PAIR, POS_INT, Layer, Out, Param, Warn, choice, frac_text,
-                   need_spatial, shape_text, size_expr)
+from .base import (BOOL, NUMBERS, PADDING, PAIR, POS_INT, Layer, Out, Param, ParamError, Warn, choice, flat,
+                   frac_text, need_spatial, nested_shape, shape_text, size_expr)
+from .base import NoForward
+from .numeric import need, scaled, unscale
 
 
 def _axis_pads(padding, h: int, w: int, kernel, stride, dilation):
@@ -74,7 +77,16 @@ class Conv(Layer):
         "groups": Param(POS_INT, 1, "channel groups (C_in for depthwise)"),
         "bias": Param(BOOL, True, "learnable bias per filter"),
         "activation": Param(choice(*FUSABLE), None, "activation fused into this layer (adds no row)"),
+        "weights": Param(NUMBERS, None, "values only: one F_h×F_w list per filter (F_h×F_w×C_in/groups when "
+                                        "C_in/groups > 1); changes no figure"),
+        "biases": Param(NUMBERS, None, "values only: K numbers, where bias is true"),
+        "reduce": Param(choice("sum", "mean"), "sum", "values only: mean divides each dot product by "
+                                                      "F_h·F_w·C_in/groups (the X/O deck's filtering)"),
     }
+
+    def configure(self, p: dict) -> dict:
+        check_numbers(p, p["filters"], p["kernel"])
+        return p
 
     def infer(self, ins, p: Mapping[str, Any]) -> Out:
         shape = ins[0]
@@ -83,6 +95,15 @@ class Conv(Layer):
         if c_in % g or k % g:
             bad = f"{c_in} input channels" if c_in % g else f"{k} filters"
             raise ShapeError(f"groups={g} does not divide the {bad}", received=f"input {shape_text(shape)}")
+        if p.get("weights") is not None:
+            fh, fw = p["kernel"]
+            want = (k, fh, fw, c_in // g)
+            got = nested_shape(p["weights"])
+            if got != want and not (c_in // g == 1 and got == want[:3]):
+                raise ShapeError(f"weights must be {k} filters of {fh}×{fw}"
+                                 + (f"×{c_in // g} (C_in/groups)" if c_in // g > 1 else "")
+                                 + f" numbers for a {shape_text(shape)} input",
+                                 received="ragged lists" if got is None else shape_text(got))
         oh, ow, _, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"])
         fh, fw = p["kernel"]
         counts = Counts(
@@ -93,6 +114,106 @@ class Conv(Layer):
         rf = (fm.effective_kernel(fh, p["dilation"][0]), fm.effective_kernel(fw, p["dilation"][1]),
               p["stride"][0], p["stride"][1])
         return Out((oh, ow, k), counts, warns, rf)
+
+    def forward(self, p, ins, out_shape):
+        (h, w, c), x = ins[0]
+        oh, ow, k = out_shape
+        fh, fw = p["kernel"]
+        (sh, sw), (dh, dw), g = p["stride"], p["dilation"], p["groups"]
+        cg, kg = c // g, k // g
+        wts = flat(need(self, p, "weights", f"{k} filters of {fh}×{fw}" + (f"×{cg}" if cg > 1 else "")))
+        bias = bias_values(self, p, k)
+        t, b, left, right = _axis_pads(p["padding"], h, w, p["kernel"], p["stride"], p["dilation"])
+        xs, dx = scaled(x)
+        ws, dwt = scaled(wts)
+        n = fh * fw * cg
+        per = [ws[i * n:(i + 1) * n] for i in range(k)]  # filter i: (row, col, channel) order
+        pw = w + left + right
+        zero = 0 if dx is not None else 0.0
+        xp = [zero] * ((h + t + b) * pw * c)  # the padded input, H×W×C rows
+        for r in range(h):
+            start = ((r + t) * pw + left) * c
+            xp[start:start + w * c] = xs[r * w * c:(r + 1) * w * c]
+        den = None if dx is None or dwt is None else dx * dwt * (n if p["reduce"] == "mean" else 1)
+        out = [0] * (oh * ow * k)
+        for oy in range(oh):
+            for ox in range(ow):
+                base = oy * ow * k + ox * k
+                for gi in range(g):
+                    patch = []
+                    for i in range(fh):
+                        row = ((oy * sh + i * dh) * pw + ox * sw) * c + gi * cg
+                        for j in range(fw):
+                            s0 = row + j * dw * c
+                            patch.extend(xp[s0:s0 + cg])
+                    for kk in range(gi * kg, (gi + 1) * kg):
+                        out[base + kk] = sum(map(mul, per[kk], patch))
+        if den is None:  # floats
+            div = n if p["reduce"] == "mean" else 1
+            out = [v / div for v in out]
+            if bias:
+                out = [v + float(bias[i % k]) for i, v in enumerate(out)]
+        else:
+            if bias:
+                out = [v + bias[i % k] * den for i, v in enumerate(out)]
+            out = [unscale(v, den) if type(v) is int else exact_div(v, den) for v in out]
+        return fused(p, out, out_shape)
+
+
+def exact_div(v, den):
+    """``v/den`` for a Fraction ``v`` (a bias with a new denominator), an int when integral."""
+    q = v / den
+    return q.numerator if q.denominator == 1 else q
+
+
+def bias_values(layer, p, k: int):
+    """The biases to add (a list of K numbers), [] when the layer has none; an error when bias is
+    true and none were given."""
+    if not p.get("bias"):
+        return []
+    if p.get("biases") is None:
+        raise NoForward(f"{layer.type} has bias: true: give 'biases:' ({k} numbers) or set bias: false "
+                        "to compute values", "biases")
+    return list(p["biases"])
+
+
+def check_numbers(p: dict, k: int, kernel=None) -> None:
+    """Checks of weights/biases that need no input shape: counts, kernel size, bias: false."""
+    if p.get("biases") is not None:
+        if not p.get("bias", True):
+            raise ParamError("biases given but bias is false", "biases")
+        got = nested_shape(p["biases"])
+        if got != (k,):
+            raise ParamError(f"biases must be a list of {k} numbers (one per output)",
+                             "ragged lists" if got is None else shape_text(got) + " numbers")
+    if p.get("weights") is not None:
+        got = nested_shape(p["weights"])
+        if got is None or not got or got[0] != k or (kernel is not None and (len(got) < 3 or got[1:3] != tuple(kernel))):
+            want = f"{k} filters of {kernel[0]}×{kernel[1]}" if kernel is not None else f"{k} rows"
+            raise ParamError(f"weights must be {want} numbers",
+                             "ragged lists" if got is None else shape_text(got) + " numbers")
+
+
+def fused(p, out: list, out_shape) -> list:
+    """Apply a fused ``activation:`` to a layer's output values."""
+    if not p.get("activation"):
+        return out
+    from .activations import elementwise
+
+    return elementwise(p["activation"], {}, out, out_shape)
+
+
+def _windows(size: int, out: int, f: int, s: int, d: int, pb: int):
+    """Per output index along one axis: the input positions a max-pool window covers (PyTorch:
+    clipped to the input, padding never wins a max)."""
+    spans = []
+    for o in range(out):
+        start = o * s - pb
+        end = min(start + (f - 1) * d + 1, size)
+        while start < 0:
+            start += d
+        spans.append(range(start, end, d))
+    return spans
 
 
 class _Pool(Layer):
@@ -128,12 +249,47 @@ class MaxPool(_Pool):
     doc = "max pooling over F×F windows"
     params = {**_Pool.params, "dilation": Param(PAIR, 1, "d (PyTorch MaxPool2d dilation)")}
 
+    def forward(self, p, ins, out_shape):
+        (h, w, c), x = ins[0]
+        oh, ow, _ = out_shape
+        t, _b, left, _r = _axis_pads(p["padding"], h, w, p["kernel"], p["stride"], p["dilation"])
+        rows = _windows(h, oh, p["kernel"][0], p["stride"][0], p["dilation"][0], t)
+        cols = _windows(w, ow, p["kernel"][1], p["stride"][1], p["dilation"][1], left)
+        xs, den = scaled(x)
+        out = []
+        for rr in rows:
+            for cc in cols:
+                for ch in range(c):
+                    out.append(max(xs[(r * w + q) * c + ch] for r in rr for q in cc))
+        return [unscale(v, den) for v in out]
+
 
 class AvgPool(_Pool):
     type = "avgpool"
     aliases = ("avgpool2d", "avg_pool")
     doc = "average pooling over F×F windows"
     params = {**_Pool.params, "count_include_pad": Param(BOOL, True, "average includes padding (no effect on shapes)")}
+
+    def forward(self, p, ins, out_shape):
+        (h, w, c), x = ins[0]
+        oh, ow, _ = out_shape
+        (kh, kw), (sh, sw) = p["kernel"], p["stride"]
+        t, b, left, right = _axis_pads(p["padding"], h, w, p["kernel"], p["stride"], (1, 1))
+        xs, den = scaled(x)
+        out = []
+        for oy in range(oh):  # PyTorch's avg_pool2d: the divisor counts padding, not what lies beyond it
+            h0 = oy * sh - t
+            h1 = min(h0 + kh, h + b)
+            for ox in range(ow):
+                w0 = ox * sw - left
+                w1 = min(w0 + kw, w + right)
+                size = (h1 - h0) * (w1 - w0)
+                r0, r1, q0, q1 = max(h0, 0), min(h1, h), max(w0, 0), min(w1, w)
+                div = size if p["count_include_pad"] else (r1 - r0) * (q1 - q0)
+                for ch in range(c):
+                    s_ = sum(xs[(r * w + q) * c + ch] for r in range(r0, r1) for q in range(q0, q1))
+                    out.append(unscale(s_, None if den is None else den * div) if den is not None else s_ / div)
+        return out
 
 
 class _GlobalPool(Layer):
@@ -150,11 +306,22 @@ class GlobalAvgPool(_GlobalPool):
     aliases = ("gap", "globalaveragepooling2d")
     doc = "average over all of H×W; output is a vector of C (Keras GlobalAveragePooling2D)"
 
+    def forward(self, p, ins, out_shape):
+        (h, w, c), x = ins[0]
+        xs, den = scaled(x)
+        sums = [sum(xs[ch::c]) for ch in range(c)]
+        return [unscale(v, den * h * w) if den is not None else v / (h * w) for v in sums]
+
 
 class GlobalMaxPool(_GlobalPool):
     type = "global_maxpool"
     aliases = ("globalmaxpooling2d",)
     doc = "maximum over all of H×W; output is a vector of C"
+
+    def forward(self, p, ins, out_shape):
+        (h, w, c), x = ins[0]
+        xs, den = scaled(x)
+        return [unscale(max(xs[ch::c]), den) for ch in range(c)]
 
 
 class _AdaptivePool(Layer):
@@ -178,16 +345,39 @@ class _AdaptivePool(Layer):
         return Out((oh, ow, c), Counts(), warns, (fh, fw, h // oh, w // ow))
 
 
+def _adaptive(p, ins, out_shape, reduce_):
+    """PyTorch's adaptive windows: rows floor(i·H/O) to ceil((i+1)·H/O)."""
+    (h, w, c), x = ins[0]
+    oh, ow = out_shape[0], out_shape[1]
+    xs, den = scaled(x)
+    out = []
+    for i in range(oh):
+        r0, r1 = (i * h) // oh, -(-((i + 1) * h) // oh)
+        for j in range(ow):
+            q0, q1 = (j * w) // ow, -(-((j + 1) * w) // ow)
+            for ch in range(c):
+                vals = [xs[(r * w + q) * c + ch] for r in range(r0, r1) for q in range(q0, q1)]
+                out.append(reduce_(vals, den))
+    return out
+
+
 class AdaptiveAvgPool(_AdaptivePool):
     type = "adaptive_avgpool"
     aliases = ("adaptiveavgpool2d",)
     doc = "average pooling to a fixed output size (PyTorch AdaptiveAvgPool2d)"
+
+    def forward(self, p, ins, out_shape):
+        return _adaptive(p, ins, out_shape, lambda v, den: unscale(sum(v), den * len(v)) if den is not None
+                         else sum(v) / len(v))
 
 
 class AdaptiveMaxPool(_AdaptivePool):
     type = "adaptive_maxpool"
     aliases = ("adaptivemaxpool2d",)
     doc = "max pooling to a fixed output size (PyTorch AdaptiveMaxPool2d)"
+
+    def forward(self, p, ins, out_shape):
+        return _adaptive(p, ins, out_shape, lambda v, den: unscale(max(v), den))
 
 
 LAYERS = (Conv, MaxPool, AvgPool, GlobalAvgPool, GlobalMaxPool, AdaptiveAvgPool, AdaptiveMaxPool)

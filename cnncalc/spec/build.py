@@ -15,7 +15,7 @@ from .yamlio import LocDict
 
 # Top-level keys of a spec. Keys other features read are passed through in Graph.meta.
 TOP_LEVEL_KEYS = ("name", "description", "source", "input", "layers")
-META_TOP_LEVEL_KEYS: list = ["expect", "budget", "blocks"]  # read by cnncalc.check and spec/expand.py
+META_TOP_LEVEL_KEYS: list = ["expect", "budget", "blocks", "values"]  # read by check, spec/expand.py, values
 
 # Expansion of the layer list into flat entries (blocks / repeat hook in here):
 # fn(doc, layers_value, layers_loc) -> list[RawEntry]
@@ -78,6 +78,10 @@ def build_graph(doc: Any, filename: str, default_name: str = "network") -> Graph
     specs = _layer_specs(entries, input_loc)
     ordered = _toposort(specs)
     meta = {k: doc[k] for k in doc if k in META_TOP_LEVEL_KEYS}
+    if "values" in doc:  # numbers for `cnncalc values`, checked against the input here
+        from ..values.tensor import parse_values
+
+        meta["values"] = parse_values(doc["values"], input_shape, _loc(doc, "values", doc_loc))
     if isinstance(doc, LocDict):
         meta["_locs"] = {k: doc.val_loc(k) for k in doc}
     input_spec = LayerSpec(name="input", type="input", params={"shape": input_shape}, inputs=(), loc=input_loc)
