@@ -162,6 +162,8 @@ class Conv(Layer):
 
 def exact_div(v, den):
     """``v/den`` for a Fraction ``v`` (a bias with a new denominator), an int when integral."""
+    if type(v) is int:
+        return unscale(v, den)
     q = v / den
     return q.numerator if q.denominator == 1 else q
 
