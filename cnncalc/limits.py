@@ -34,6 +34,6 @@ def raise_hint(env: str) -> str:
     """``"set CNNCALC_X to raise it"`` — the tail of a limit message."""
     return f"set {env} to raise it"
 # cnncalc values: numbers in one tensor, and multiply-accumulates of one run (a calculator, not a
-# framework: pure Python does about 20 million exact MACs a second)
+# framework: pure Python does about 18 million exact MACs a second)
 MAX_VALUE_ELEMENTS = _env_int("CNNCALC_MAX_VALUE_ELEMENTS", 1_048_576)
 MAX_VALUE_MACS = _env_int("CNNCALC_MAX_VALUE_MACS", 50_000_000)

@@ -522,3 +522,21 @@ def test_bad_matrix_answers_are_located():
         with pytest.raises(CnnCalcError) as e:
             grade_text(f"questions:\n  - network: xo_toy\n    answers: {answers}\n", "s.yaml")
         assert message in e.value.format() and "s.yaml:3:" in e.value.format(), e.value.format()
+
+
+def test_readme_values_example_is_the_programs_output(cli, tmp_path, monkeypatch):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    part = text.split("<!-- values-example:", 1)[1]
+    spec = part.split("```yaml\n", 1)[1].split("```", 1)[0]
+    shown = part.split("```text\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "six_by_six.yaml").write_text(spec, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    expected = ""
+    for chunk in shown.split("$ cnncalc ")[1:]:
+        command, _, output = chunk.partition("\n")
+        args = [a.strip("'") for a in command.split()]
+        r = cli(*args)
+        assert r.code == 0, r.err
+        assert r.out == output, command
+        expected += output
+    assert expected.count("\n") == 29  # every line of the block was compared
