@@ -242,8 +242,8 @@ def _grade_values(ctx, layer, figure, raw, loc) -> Answer:
     if "values" not in ctx:
         try:
             ctx["values"] = run(ctx["report"])
-        except CnnCalcError as e:
-            raise e.located(loc, f"{layer}.{figure}") from None
+        except CnnCalcError as e:  # located at the answer: the network is the sheet's question
+            raise AnswerError(f"{layer}.{figure}: " + e.message, loc=loc, received=e.received) from None
     return grade_matrix(ctx["values"], ctx["report"], layer, figure, raw, loc, ctx["rounding"])
 
 

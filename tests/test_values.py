@@ -441,6 +441,49 @@ def test_every_forward_fills_the_analysed_shape():
     assert set(REGISTRY) - covered == without  # every other type has a forward and is exercised here
 
 
+try:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - hypothesis is a test dependency
+    given = None
+
+
+@pytest.mark.skipif(given is None, reason="hypothesis not installed")
+@pytest.mark.skipif(not has_torch(), reason="PyTorch not installed")
+def test_property_conv_and_pool_values_equal_torch_and_the_shape_analysis():
+    import torch
+    import torch.nn.functional as F
+
+    @settings(max_examples=40, deadline=None, derandomize=True, database=None)
+    @given(st.integers(3, 9), st.integers(3, 9), st.sampled_from([1, 2, 3, 4]), st.sampled_from([1, 2, 4]),
+           st.integers(1, 3), st.integers(1, 3), st.integers(1, 2), st.integers(0, 2), st.integers(1, 2),
+           st.integers(1, 3), st.booleans(), st.randoms(use_true_random=False))
+    def check(h, w, c, k, fh, fw, s, p, d, pk, ceil, rng):
+        g = max(x for x in (1, 2, 4) if c % x == 0 and k % x == 0)
+        x = rand_input(rng, h, w, c)
+        wt = torch.tensor([[[[rng.randint(-2, 2) for _ in range(fw)] for _ in range(fh)] for _ in range(c // g)]
+                           for _ in range(k)], dtype=torch.float64)
+        try:
+            ref = F.conv2d(x, wt, None, s, p, d, g)
+            ref2 = F.max_pool2d(ref, pk, pk, min(p, pk // 2), 1, ceil_mode=ceil)
+        except RuntimeError:  # a kernel larger than the padded input: no network to compare
+            return
+        spec = {"input": [h, w, c], "values": {"input": nested_hwc(x)}, "layers": [
+            {"conv": {"filters": k, "kernel": [fh, fw], "stride": s, "padding": p, "dilation": d, "groups": g,
+                      "bias": False, "weights": wt.permute(0, 2, 3, 1).tolist()}},
+            {"maxpool": {"kernel": pk, "stride": pk, "padding": min(p, pk // 2), "ceil_mode": ceil}}]}
+        report = analyze(parse_spec(json.dumps(spec)))
+        vals = run(report)
+        for lv, r in zip(vals, report.layers):
+            assert lv.shape == tuple(r.output_shape) and len(lv.data) == fm.elements(lv.shape)
+        assert vals[1].shape == (ref.shape[2], ref.shape[3], ref.shape[1])
+        same(vals[1].data, hwc(ref))
+        assert vals[2].shape == (ref2.shape[2], ref2.shape[3], ref2.shape[1])
+        same(vals[2].data, hwc(ref2))
+
+    check()
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_random_conv_pool_stacks_fill_their_shapes(seed):
     rng = random.Random(seed)
