@@ -42,6 +42,7 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
     ShapeError instead of a warning.
     """
     shapes: dict = {}
+    depth: dict = {}  # name -> weight layers on the longest path to its output
     rf: dict = {}  # name -> (rh, rw, jh, jw, grid_h, grid_w)
     results = []
     graph_warnings = []
@@ -55,6 +56,7 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
         raise LimitError(TOO_BIG, loc=inp.loc, layer=inp.name, received=f"input {_digits(in_shape)}")
     grid = (in_shape[0], in_shape[1]) if len(in_shape) == 3 else (1, 1)
     rf[inp.name] = (1, 1, 1, 1) + grid
+    depth[inp.name] = 0
     results.append(LayerResult(
         name=inp.name, type="input", inputs=(), output_shape=in_shape, weights=0, biases=0,
         non_trainable_params=0, macs=0, flops=0, activations=fm.elements(in_shape), params=0,
@@ -90,6 +92,8 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
             warnings.append(w.message)
         shape = tuple(out.shape)
         shapes[spec.name] = shape
+        d = max([depth[n] for n in spec.inputs]) + layer.weight_layers
+        depth[spec.name] = d
 
         # receptive field (Araujo et al.): the largest field over all inputs
         states = [rf[n] for n in spec.inputs]
@@ -140,7 +144,7 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
             macs=c.macs, flops=c.macs * flops_per_mac,
             activations=0 if layer.view else fm.elements(shape),
             params=c.weights + (c.biases if count_biases else 0),
-            receptive_field=(rh, rw), jump=(jh, jw), warnings=tuple(warnings), spec=spec))
+            receptive_field=(rh, rw), jump=(jh, jw), warnings=tuple(warnings), spec=spec, depth=d))
 
     return Report(name=graph.name, input_shape=in_shape, layers=tuple(results),
                   totals=totals_of(results, conventions), conventions=conventions, graph=graph,
@@ -162,7 +166,8 @@ def totals_of(results, conventions: Conventions) -> Totals:
         macs=macs, flops=macs * conventions.flops_per_mac, activations=activations,
         # storage of every parameter value, biases and running statistics included
         param_bytes=(weights + biases + non_trainable) * bpv,
-        activation_bytes=act_bytes, activation_bytes_fwd_bwd=2 * act_bytes)
+        activation_bytes=act_bytes, activation_bytes_fwd_bwd=2 * act_bytes,
+        depth=max([r.depth for r in results], default=0))
     if conventions.optimizer:
         from dataclasses import replace
 

@@ -192,6 +192,7 @@ FIGURES = {
     "param_bytes": "bytes",
     "receptive_field": "field",
     "valid": "bool",
+    "depth": "number",  # weight layers on the longest path, as papers count a network's depth
 }
 
 

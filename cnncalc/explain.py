@@ -270,6 +270,8 @@ def total_lines(report: Report) -> list:
 def figure_work(report: Report, figure: str, layer: Optional[str] = None) -> Optional[str]:
     """One worked formula for a graded figure (``None`` when there is nothing to show)."""
     key = {"weights": "params", "biases": "params", "valid": "output_shape", "activation_bytes": "memory"}
+    if figure == "depth":
+        return depth_work(report, layer)
     if layer is None:
         if figure in ("valid",):
             bad = [r for r in report.layers if any("do not fit" in w for w in r.warnings)]
@@ -291,6 +293,25 @@ def figure_work(report: Report, figure: str, layer: Optional[str] = None) -> Opt
     wanted = key.get(figure, figure)
     texts = [t for f, t in layer_lines(report, r) if f == wanted]
     return "; ".join(texts) or None
+
+
+def depth_work(report: Report, layer: Optional[str] = None) -> str:
+    """``depth = 8: conv1 → conv2 → … → fc8`` — the weight layers on the longest path."""
+    by = {r.name: r for r in report.layers}
+    r = by[layer] if layer is not None else max(report.layers, key=lambda x: x.depth)
+    path = []
+    while r.inputs:
+        if r.depth > max(by[n].depth for n in r.inputs):
+            path.append(r.name)
+        r = max((by[n] for n in r.inputs), key=lambda x: x.depth)
+    path.reverse()
+    names = path if len(path) <= 12 else path[:5] + ["…"] + path[-5:]
+    return f"depth = {r_depth(report, layer)}: " + (" → ".join(names) if names else "no weight layer") + \
+        " (weight layers on the longest path)"
+
+
+def r_depth(report: Report, layer: Optional[str]) -> int:
+    return report.layer(layer).depth if layer is not None else report.totals.depth
 
 
 def explain_report(report: Report, width: int = WIDTH) -> str:

@@ -96,6 +96,7 @@ class LayerResult:
     jump: tuple
     warnings: tuple = ()
     spec: Optional[LayerSpec] = None
+    depth: int = 0  # weight layers (conv, dense, …) on the longest path from the input to this layer's output
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class Totals:
     activation_bytes: int
     activation_bytes_fwd_bwd: int
     training: Optional["TrainingMemory"] = None  # with Conventions.optimizer
+    depth: int = 0  # weight layers on the longest path (AlexNet 8, VGG16 16, GoogLeNet 22, ResNet-152 152)
 
 
 @dataclass(frozen=True)

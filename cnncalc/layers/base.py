@@ -274,6 +274,7 @@ class Layer:
     min_inputs: int = 1
     max_inputs: Optional[int] = 1
     view: bool = False  # re-views its input: adds no activations (flatten, dropout, reshape)
+    weight_layers: int = 0  # layers of weights it adds to a path, as papers count depth (conv, dense: 1)
     aliases: tuple = ()
 
     def configure(self, p: dict) -> dict:

@@ -16,6 +16,7 @@ from .spatial import window
 
 class Depthwise(Layer):
     type = "depthwise"
+    weight_layers = 1
     aliases = ("depthwise_conv", "dwconv")
     doc = "depthwise conv: one F×F filter per input channel (× multiplier); a conv with groups = C_in"
     primary = "kernel"
@@ -48,6 +49,7 @@ class Depthwise(Layer):
 
 class SeparableConv(Layer):
     type = "separable_conv"
+    weight_layers = 2  # depthwise, then pointwise (MobileNet counts them as two layers)
     aliases = ("sepconv", "separable", "separableconv2d", "dwsconv")
     doc = ("depthwise-separable conv (Keras SeparableConv2D): an F×F depthwise conv without bias, "
            "then a 1×1 pointwise conv to K filters with bias; one row, the intermediate "

@@ -15,6 +15,7 @@ from .numeric import need, scaled, unscale
 
 class Dense(Layer):
     type = "dense"
+    weight_layers = 1
     aliases = ("fc", "linear", "fully_connected")
     doc = "fully connected layer on a vector (PyTorch Linear, Keras Dense)"
     primary = "units"

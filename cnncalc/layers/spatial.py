@@ -65,6 +65,7 @@ def window(layer: Layer, shape, kernel, stride, padding, dilation=(1, 1), ceil_m
 
 class Conv(Layer):
     type = "conv"
+    weight_layers = 1
     aliases = ("conv2d",)
     doc = "2-D convolution (cross-correlation); groups=C_in with filters=C_in·m is depthwise"
     primary = "filters"

@@ -47,6 +47,7 @@ def input_span(f: int, d: int, s: int) -> int:
 
 class ConvTranspose(Layer):
     type = "conv_transpose"
+    weight_layers = 1
     aliases = ("tconv", "deconv", "convtranspose2d", "conv2dtranspose", "conv_transpose2d")
     doc = "transposed convolution: O = (W − 1)·S − 2P + d·(F − 1) + output_padding + 1"
     primary = "filters"

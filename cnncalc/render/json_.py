@@ -67,6 +67,7 @@ def report_dict(report: Report, layers: bool = True) -> dict:
             "param_bytes": t.param_bytes,
             "activation_bytes": t.activation_bytes,
             "activation_bytes_fwd_bwd": t.activation_bytes_fwd_bwd,
+            "depth": t.depth,
             **_training(t),
         },
         "conventions": {

@@ -194,7 +194,8 @@ def table_lines(report: Report, exact_numbers: bool = False, width: int = 100,
         f"MACs         {exact(t.macs)}  ({human(t.macs)})   FLOPs {exact(t.flops)}",
         f"activations  {exact(t.activations)}  → {human_bytes(t.activation_bytes)} forward, "
         f"{human_bytes(t.activation_bytes_fwd_bwd)} with activation gradients",
-        f"param memory {human_bytes(t.param_bytes)}   output {shape_text(report.output_shape)}",
+        f"param memory {human_bytes(t.param_bytes)}   output {shape_text(report.output_shape)}   "
+        f"depth {t.depth} weight layer{'s' if t.depth != 1 else ''}",
     ]
     m = t.training
     if m is not None:
