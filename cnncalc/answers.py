@@ -142,12 +142,73 @@ def parse_number(raw: Any, *, want_bytes: bool = False) -> Number:
 _SHAPE_SEP = re.compile(r"\s*[x×X*,]\s*")
 
 
+class BatchShape(tuple):
+    """A shape written with a batch dimension first, ``(None, 64, 32, 32)``: Keras's notation,
+    channels first or last; it equals the H×W×C shape in either order.
+
+    >>> BatchShape((64, 32, 32)) == (32, 32, 64), BatchShape((32, 32, 64)) == (32, 32, 64)
+    (True, True)
+    """
+
+    def __eq__(self, other):
+        t = tuple(self)
+        return t == tuple(other) or (len(t) == 3 and (t[1], t[2], t[0]) == tuple(other))
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+
+class VectorShape(tuple):
+    """A vector written as a product, ``19*19`` or ``19×19 vector``: it equals the vector of 361
+    (and the 19×19 shape it spells).
+
+    >>> VectorShape((19, 19)) == (361,), VectorShape((19, 19)) == (19, 19)
+    (True, True)
+    """
+
+    def __eq__(self, other):
+        other = tuple(other)
+        if tuple(self) == other:
+            return True
+        n = 1
+        for x in self:
+            n *= x
+        return len(other) == 1 and other[0] == n
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+
+_BATCH = re.compile(r"^\s*[(\[]?\s*(None|null|N|batch|\?)\s*,", re.IGNORECASE)
+_VECTOR_WORD = re.compile(r"\s*(-?\s*d(imensional)?\s*)?(vector|向量)\s*$", re.IGNORECASE)
+
+
 def parse_shape(raw: Any) -> tuple:
-    """``55x55x96``, ``55×55×96``, ``(55, 55, 96)``, ``[55, 55, 96]``, ``1000`` → a tuple.
+    """``55x55x96``, ``55×55×96``, ``(55, 55, 96)``, ``[55, 55, 96]``, ``1000`` → a tuple;
+    ``(None, 64, 32, 32)`` (a batch dimension first, Keras) and ``19*19`` / ``19×19 vector`` (a
+    vector of 361) as the shapes they stand for.
 
     >>> parse_shape("(55, 55, 96)"), parse_shape("55×55×96"), parse_shape(1000)
     ((55, 55, 96), (55, 55, 96), (1000,))
+    >>> parse_shape("(None, 64, 32, 32)") == (32, 32, 64), parse_shape("19×19 vector") == (361,)
+    (True, True)
     """
+    if isinstance(raw, str):
+        m = _BATCH.match(raw)
+        if m:
+            rest = raw[m.end():].strip().rstrip(")]").strip()
+            return BatchShape(parse_shape(rest))
+        v = _VECTOR_WORD.search(raw)
+        if v:
+            return VectorShape(parse_shape(raw[:v.start()]))
+        if "*" in raw:
+            return VectorShape(parse_shape(raw.replace("*", "x")))
+    if isinstance(raw, (list, tuple)) and len(raw) == 4 and raw[0] is None:
+        return BatchShape(parse_shape(list(raw[1:])))
     if isinstance(raw, bool):
         raise AnswerError("a shape like 55x55x96 was expected", received=str(raw).lower())
     if isinstance(raw, int):

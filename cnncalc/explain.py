@@ -166,6 +166,17 @@ def layer_lines(report: Report, r: LayerResult) -> list:
     if r.type == "conv":
         lines += _window_lines(report, r, p)
         lines += _conv_counts(report, r, p)
+    elif r.type == "locally_connected":  # a conv without weight sharing: one filter bank per position
+        lines += _window_lines(report, r, p)
+        c_in = _inputs(report, r)[0].output_shape[2]
+        (fh, fw), k = p["kernel"], p["filters"]
+        oh, ow, _ = r.output_shape
+        w = f"{oh}·{ow}·({fh}·{fw}·{c_in})·{k}"
+        if r.biases and report.conventions.count_biases:
+            lines.append(("params", f"params = {w} + {oh}·{ow}·{k} = {_n(r.params)}  (no weight sharing)"))
+        else:
+            lines.append(("params", f"params = {w} = {_n(r.params)}  (no weight sharing)"))
+        lines.append(("macs", f"MACs = {_prod(oh, ow, k)}·({fh}·{fw}·{c_in}) = {_n(r.macs)}"))
     elif r.type == "conv_transpose":
         lines += _tconv_size(report, r, p)
         lines += _conv_counts(report, r, p, transposed=True)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -180,9 +181,57 @@ def _conventions(sheet, q, loc) -> Conventions:
     return Conventions(count_biases=cb, dtype=dtype, batch=batch)
 
 
-def _grade_one(report, figure, raw, layer, loc) -> Answer:
+_RATIO = re.compile(r"^\s*(?:[x×]\s*)?(?P<n>[0-9]+(?:\.[0-9]+)?)\s*(?:[x×]|times)?\s*"
+                    r"(?P<dir>fewer|less|smaller|more|larger|bigger|greater)\b(?:\s+\w+)?\s+than\s+"
+                    r"(?P<net>\S(?:.*\S)?)\s*$", re.IGNORECASE)
+
+
+def _grade_ratio(ctx, report, figure, raw, layer, loc, m) -> Answer:
+    """``12x fewer than alexnet``: the ratio of this network's figure to another network's, right
+    when the true ratio rounds to the number written (12 → 11.5 up to 12.5)."""
+    from fractions import Fraction
+
+    from .analysis import analyze
+
+    if FIGURES.get(figure) not in ("number", "bytes"):
+        raise AnswerError(f"a ratio compares numbers; {figure} is not one", loc=loc, received=show(raw))
+    other_name = m.group("net").strip().rstrip(".")
+    cache = ctx.setdefault("others", {})
+    if other_name not in cache:
+        graph = load_network(other_name.lower() if other_name.lower() in _builtin_names() else other_name,
+                             ctx["base"], loc, ctx["filename"], other_name)
+        cache[other_name] = analyze(graph, report.conventions)
+    other = cache[other_name]
+    true = figure_value(report, figure, layer)
+    theirs = figure_value(other, figure, None)
+    fewer = m.group("dir").lower() in ("fewer", "less", "smaller")
+    num, den = (theirs, true) if fewer else (true, theirs)
+    if den == 0:
+        raise AnswerError(f"the ratio divides by {figure} = 0", loc=loc, received=show(raw))
+    ratio = Fraction(num, den)
+    n = Fraction(m.group("n"))
+    decimals = len(m.group("n").split(".")[1]) if "." in m.group("n") else 0
+    ok = abs(ratio - n) * 2 <= Fraction(1, 10**decimals)
+    shown = f"{float(ratio):.{max(decimals, 1) + 1}f}"
+    word = "fewer" if fewer else "more"
+    work = (f"{other.name} {figure} {theirs:,} / {report.name} {figure} {true:,} = {shown}× {word}" if fewer else
+            f"{report.name} {figure} {true:,} / {other.name} {figure} {theirs:,} = {shown}× {word}")
+    return Answer(figure, layer, _given_text(raw), f"{shown}x {word} than {other.name}", ok, None if ok else work,
+                  None, loc)
+
+
+def _builtin_names() -> list:
+    from .spec import builtin_names
+
+    return builtin_names()
+
+
+def _grade_one(report, figure, raw, layer, loc, ctx=None) -> Answer:
     from .explain import figure_work
 
+    m = _RATIO.match(raw) if isinstance(raw, str) and ctx is not None else None
+    if m:
+        return _grade_ratio(ctx, report, figure, raw, layer, loc, m)
     try:
         given = parse_figure(figure, raw)
     except AnswerError as e:
@@ -219,12 +268,12 @@ def _answers(report, answers, aloc, names, ctx=None) -> list:
                     if f2 not in FIGURES:
                         raise AnswerError(f"unknown figure '{f2}'" + did_you_mean(str(f2), FIGURES)
                                           + f" (known: {', '.join(FIGURES)})", loc=_key_loc(figs, f2, lloc))
-                    out.append(_grade_one(report, f2, raw2, lname_s, _loc(figs, f2, lloc)))
+                    out.append(_grade_one(report, f2, raw2, lname_s, _loc(figs, f2, lloc), ctx))
             continue
         if fig not in FIGURES:
             raise AnswerError(f"unknown figure '{fig}'" + did_you_mean(str(fig), list(FIGURES) + ["layers"])
                               + f" (known: {', '.join(FIGURES)}, layers)", loc=_key_loc(answers, fig, aloc))
-        out.append(_grade_one(report, fig, raw, None, floc))
+        out.append(_grade_one(report, fig, raw, None, floc, ctx))
     return out
 
 
@@ -293,7 +342,7 @@ def grade_doc(doc, filename: str, base: Path) -> Graded:
         graph = load_network(q["network"], base, _loc(q, "network", loc), filename, qid)
         report = analyze(graph, conv)
         names = [r.name for r in report.layers]
-        ctx = {"report": report, "rounding": _rounding(doc, q, loc)}
+        ctx = {"report": report, "rounding": _rounding(doc, q, loc), "base": base, "filename": filename}
         answers = _answers(report, q["answers"], _loc(q, "answers", loc), names, ctx)
         text = q.get("text")
         graded.append(Question(qid, None if text is None else str(text), graph.name, tuple(answers)))

@@ -200,4 +200,35 @@ class ChannelShuffle(Layer):
         return out
 
 
-LAYERS = (Depthwise, SeparableConv, Upsample, Multiply, ChannelShuffle)
+class LocallyConnected(Layer):
+    type = "locally_connected"
+    aliases = ("locallyconnected2d", "local", "unshared_conv")
+    doc = ("convolution without weight sharing (Keras LocallyConnected2D): every output position has "
+           "its own F_h×F_w×C_in×K weights and its own K biases")
+    primary = "filters"
+    weight_layers = 1
+    params = {
+        "filters": Param(POS_INT, doc="number of output channels K"),
+        "kernel": Param(PAIR, doc="F, or [F_h, F_w]"),
+        "stride": Param(PAIR, 1, "S, or [S_h, S_w]"),
+        "padding": Param(PADDING, 0, "P, [P_h, P_w], [top, bottom, left, right] or valid (Keras: valid only)"),
+        "bias": Param(BOOL, True, "a bias per output position and channel (Keras: H_out·W_out·K)"),
+        "activation": Param(choice(*FUSABLE), None, "activation fused into this layer (adds no row)"),
+    }
+
+    def infer(self, ins, p) -> Out:
+        shape = ins[0]
+        need_spatial(self, shape)
+        c, k = shape[2], p["filters"]
+        oh, ow, _, warns = window(self, shape, p["kernel"], p["stride"], p["padding"])
+        fh, fw = p["kernel"]
+        per_position = fm.conv_weights(fh, fw, c, k)
+        counts = Counts(weights=oh * ow * per_position, biases=oh * ow * k if p["bias"] else 0,
+                        macs=fm.conv_macs(oh, ow, k, fh, fw, c))
+        return Out((oh, ow, k), counts, warns, (fh, fw, p["stride"][0], p["stride"][1]))
+
+    def forward(self, p, ins, out_shape):
+        raise NoForward("locally_connected takes no weights: cnncalc values cannot compute it", "weights")
+
+
+LAYERS = (Depthwise, SeparableConv, Upsample, Multiply, ChannelShuffle, LocallyConnected)
