@@ -584,3 +584,18 @@ def test_readme_values_example_is_the_programs_output(cli, tmp_path, monkeypatch
         assert r.out == output, command
         expected += output
     assert expected.count("\n") == 29  # every line of the block was compared
+
+
+def test_schema_knows_values_weights_biases_reduce():
+    import jsonschema
+
+    from cnncalc.schema import build_schema
+
+    v = jsonschema.Draft7Validator(build_schema())
+    good = {"input": [2, 2, 1], "values": {"input": [[1, 2], [3, 4]]},
+            "layers": [{"conv": {"filters": 1, "kernel": 1, "weights": [[[2]]], "biases": [1], "reduce": "mean"}},
+                       "flatten", {"dense": {"units": 1, "weights": [[1, 2, 3, 4]], "biases": ["1/2"]}}]}
+    assert v.is_valid(good)
+    assert not v.is_valid({**good, "values": {"inputs": [[1]]}})
+    assert not v.is_valid({**good, "layers": [{"conv": {"filters": 1, "kernel": 1, "reduce": "avg"}}]})
+    assert not v.is_valid({**good, "layers": [{"conv": {"filters": 1, "kernel": 1, "weights": 3}}]})
