@@ -132,7 +132,7 @@ COMMANDS: Tuple[Command, ...] = (
     Command("values", "commands.values:values",
             "Compute every layer's output from the spec's values: (the input's numbers), exactly: grids per "
             "channel, the worked dot product of any cell, or JSON.",
-            Arg("spec", "a spec file with values: (or a built-in name: xo_toy)")),
+            Arg("spec", "a spec file with values: (or a built-in name: xo_toy), or - for standard input")),
 )
 
 _SIZES = "F, or FhxFw"

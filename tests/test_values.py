@@ -599,3 +599,13 @@ def test_schema_knows_values_weights_biases_reduce():
     assert not v.is_valid({**good, "values": {"inputs": [[1]]}})
     assert not v.is_valid({**good, "layers": [{"conv": {"filters": 1, "kernel": 1, "reduce": "avg"}}]})
     assert not v.is_valid({**good, "layers": [{"conv": {"filters": 1, "kernel": 1, "weights": 3}}]})
+
+
+def test_values_reads_standard_input(monkeypatch, cli):
+    import io
+
+    text = json.dumps({"input": [6, 6, 1], "values": {"input": SIX}, "layers": [
+        {"conv": {"filters": 1, "kernel": 3, "bias": False, "weights": [FILTER1]}}]})
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    r = cli("values", "-", "--cell", "conv1[3,0,0]")
+    assert r.code == 0 and r.out.endswith("= 3\n"), r.err  # the slide's map: row 3 starts with 3

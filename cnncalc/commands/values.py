@@ -13,17 +13,17 @@ def values(spec: str, fmt: ValuesFormat = ValuesFormat.text, explain: bool = Fal
     """Grids per channel (or JSON, or worked cells); the exit code."""
     from ..analysis import analyze
     from ..errors import CnnCalcError
-    from ..spec.dsl import load_spec_or_expr
     from ..values import show as out
     from ..values.run import run
     from . import report_error
+    from .show import load_graph
 
     if digits is not None and truncate is not None:
         sys.stderr.write("cnncalc: error: --digits and --truncate exclude each other\n")
         return EXIT_ERROR
     display = out.Display(digits=digits, truncate=truncate)
     try:
-        report = analyze(load_spec_or_expr(spec, None))
+        report = analyze(load_graph(spec))
         vals = run(report)
         if fmt is ValuesFormat.json:
             text = out.render_json(report.name, vals)
