@@ -292,8 +292,8 @@ def test_six_by_six_cell_and_pool_explained(cli, tmp_path):
         {"conv": {"filters": 2, "kernel": 3, "bias": False, "weights": [FILTER1, FILTER2]}},
         {"maxpool": {"kernel": 2}}]}))
     r = cli("values", str(f), "--cell", "conv1[0,0,0]")
-    assert r.out == ("conv1[0,0,0] = 1·1 + 0·(−1) + 0·(−1) + 0·(−1) + 1·1 + 0·(−1) + 0·(−1) + 0·(−1) + 1·1"
-                     " = 3\n")
+    assert r.out == ("conv1[0,0,0] = 1·1 + 0·(−1) + 0·(−1) + 0·(−1) + 1·1 + 0·(−1) + 0·(−1) + 0·(−1)"
+                     " + 1·1 = 3\n")
     r = cli("values", str(f), "--cell", "maxpool1[0,1,0]")
     assert r.out.startswith("maxpool1[0,1,0] = max(−3, −1, 0, −3) = 0")
     assert "conv1[1,2,0]" in r.out
@@ -418,7 +418,8 @@ def _every_type_spec():
                {"avgpool": {"kernel": 2, "padding": 1}}, {"upsample": 2}, {"adaptive_avgpool": 3},
                {"adaptive_maxpool": 2}, {"name": "a", "reshape": [1, 4, 2]},
                {"conv": {"filters": 2, "kernel": 1, "bias": False, "weights": [[[[1, 0]]], [[[0, 1]]]]}},
-               {"name": "c", "concat": None, "from": ["a", "conv1"]}, {"name": "s", "add": None, "from": ["a", "conv1"]},
+               {"name": "c", "concat": None, "from": ["a", "conv1"]},
+               {"name": "s", "add": None, "from": ["a", "conv1"]},
                {"multiply": None, "from": ["s", "a"]}, {"global_maxpool": None, "from": "c"},
                {"name": "g2", "global_avgpool": None, "from": "s"}, {"flatten": None},
                {"dense": {"units": 3, "bias": False, "weights": [[1, 2], [3, 4], [5, 6]]}}]
@@ -530,7 +531,8 @@ def test_exam_xo_flags_exactly_the_slides_two_misprints(cli):
                      ("relu-layer", "features", (5, 6, 1), "0.55", Fraction(-5, 9))]
     r = cli("grade", str(EXAMS / "xo_values.yaml"))
     assert r.code == 1
-    assert "✗ [0,5,0] given 0.11, true −1/9: features[0,5,0] = (−1 + 1 + 1 + 1 − 1 − 1 + 1 − 1 − 1)/9" in r.out
+    assert ("✗ [0,5,0] given 0.11, true −1/9: features[0,5,0] = (−1 + 1 + 1 + 1 − 1 − 1 + 1 − 1 − 1)/9"
+            in r.out)
     data = json.loads(cli("grade", str(EXAMS / "xo_values.yaml"), "-f", "json").out)
     cells = data["questions"][1]["answers"][0]["cells"]
     assert [c["index"] for c in cells if not c["ok"]] == [[0, 5, 0]]

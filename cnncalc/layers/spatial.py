@@ -191,7 +191,8 @@ def check_numbers(p: dict, k: int, kernel=None) -> None:
                              "ragged lists" if got is None else shape_text(got) + " numbers")
     if p.get("weights") is not None:
         got = nested_shape(p["weights"])
-        if got is None or not got or got[0] != k or (kernel is not None and (len(got) < 3 or got[1:3] != tuple(kernel))):
+        bad_kernel = kernel is not None and (len(got or ()) < 3 or got[1:3] != tuple(kernel))
+        if got is None or not got or got[0] != k or bad_kernel:
             want = f"{k} filters of {kernel[0]}×{kernel[1]}" if kernel is not None else f"{k} rows"
             raise ParamError(f"weights must be {want} numbers",
                              "ragged lists" if got is None else shape_text(got) + " numbers")
