@@ -12,6 +12,8 @@ from ..model import Graph, SourceLoc
 from .build import build_graph
 from .yamlio import load_yaml
 
+MODEL_SUFFIXES = (".prototxt", ".onnx", ".keras", ".h5", ".hdf5", ".json")  # cnncalc.importers.SUFFIXES
+
 
 def builtin_dir() -> Path:
     """Where the shipped specs are: inside the installed package, or the repo's specs/."""
@@ -79,6 +81,10 @@ def resolve(source: str) -> tuple:
     """A spec argument → (text, display name). Paths win over built-in names."""
     path = Path(source)
     if path.is_file() or path.is_dir() or path.exists():
+        if path.suffix.lower() in MODEL_SUFFIXES:  # a model file of another framework → its spec
+            from ..importers import load_model
+
+            return load_model(source), source
         return read_text(path, source), source
     names = builtin_names()
     key = source.strip().lower()
