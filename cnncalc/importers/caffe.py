@@ -181,11 +181,11 @@ def read_caffe(path: Path, display: str, size: Optional[tuple]) -> Net:
             for t in tops:
                 poisoned.add(t)
             if _mapping(ltype, layer) is None:
-                missing.append((lname, ltype))
+                missing.append((lname, _label(ltype, layer), loc))
             continue
         mapped = _mapping(ltype, layer)
         if mapped is None:
-            missing.append((lname, ltype))
+            missing.append((lname, _label(ltype, layer), loc))
             for t in tops:
                 poisoned.add(t)
             continue
@@ -198,7 +198,7 @@ def read_caffe(path: Path, display: str, size: Optional[tuple]) -> Net:
         except SpecError as err:
             raise err.located(loc=loc, layer=lname) from None
         if made is None:
-            missing.append((lname, f"{ltype} ({_why(ltype, layer)})"))
+            missing.append((lname, f"{ltype} ({_why(ltype, layer)})", loc))
             for t in tops:
                 poisoned.add(t)
             continue
@@ -207,7 +207,7 @@ def read_caffe(path: Path, display: str, size: Optional[tuple]) -> Net:
         for t in tops:
             blobs[t] = made
     if missing:
-        raise unsupported(missing, "Caffe layer", root.loc)
+        raise unsupported([m[:2] for m in missing], "Caffe layer", missing[0][2])
     if net.input_shape is None:
         raise ModelError("the network has no input: give input/input_dim, an Input layer, or --input HxWxC",
                          loc=root.loc)
@@ -217,7 +217,22 @@ def read_caffe(path: Path, display: str, size: Optional[tuple]) -> Net:
 
 
 def _mapping(ltype: str, layer: Msg) -> Optional[str]:
-    """The cnncalc type a Caffe layer type maps to (None: no cnncalc type matches)."""
+    """The cnncalc type a Caffe layer maps to (None: no cnncalc type matches it, or this
+    configuration of it)."""
+    if ltype == "Eltwise" and str(layer.msg("eltwise_param").first("operation", "SUM")).upper() not in (
+            "SUM", "1", "PROD", "0"):
+        return None
+    if ltype == "Concat" and layer.msg("concat_param").first("axis",
+                                                             layer.msg("concat_param").first("concat_dim", 1)) != 1:
+        return None
+    if ltype == "InnerProduct" and (layer.msg("inner_product_param").first("axis", 1) != 1
+                                    or layer.msg("inner_product_param").first("transpose", False)):
+        return None
+    if ltype in ("Flatten",) and (layer.msg("flatten_param").first("axis", 1) != 1
+                                  or layer.msg("flatten_param").first("end_axis", -1) != -1):
+        return None
+    if ltype == "Scale" and not layer.msg("scale_param").first("bias_term", False):
+        return None
     table = {"Convolution": "conv", "Deconvolution": "conv_transpose", "Pooling": "pool", "InnerProduct": "dense",
              "LRN": "lrn", "Dropout": "dropout", "Concat": "concat", "Eltwise": "eltwise", "Flatten": "flatten",
              "BatchNorm": "batchnorm", "Scale": "scale", "PReLU": "prelu", "Reshape": "reshape"}
@@ -226,10 +241,15 @@ def _mapping(ltype: str, layer: Msg) -> Optional[str]:
     return table.get(ltype)
 
 
+def _label(ltype: str, layer: Msg) -> str:
+    known = ("Eltwise", "Concat", "InnerProduct", "Flatten", "Scale")
+    return f"{ltype} ({_why(ltype, layer)})" if ltype in known else ltype
+
+
 def _why(ltype: str, layer: Msg) -> str:
     return {"Scale": "a Scale not after a BatchNorm, or without bias_term: γ alone has no cnncalc type",
-            "Eltwise": "only SUM and PROD map (add, multiply)",
-            "Concat": "only the channel axis", "InnerProduct": "only axis 1",
+            "Eltwise": "only SUM and PROD map: add, multiply",
+            "Concat": "only the channel axis", "InnerProduct": "only axis 1", "Flatten": "only axis 1 to the end",
             "Pooling": "Caffe's rounding differs from ceil_mode here",
             "Reshape": "only to N×C×H×W or N×D"}.get(ltype, "not mapped")
 

@@ -28,6 +28,10 @@ MAPPED = set(ACTS) | {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormaliza
                       "PRelu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean",
                       "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Add", "Mul", "Concat", "Dropout", "Identity",
                       "Pad", "Resize", "Upsample", "LRN"}
+FOLDED = {"Shape", "Size", "Constant", "Identity", "Cast", "Gather", "Unsqueeze", "Squeeze", "Concat", "Add", "Sub",
+          "Mul", "Div", "Pow", "Max", "Min", "Equal", "Greater", "Less", "Mod", "Floor", "Ceil", "Sqrt", "Neg", "Abs",
+          "Not", "Reciprocal", "Slice", "Reshape", "Transpose", "ConstantOfShape", "Range", "ReduceProd", "Expand",
+          "Where"}  # side-graph ops: folded when their inputs are constant
 
 
 def _name(node, fallback: str) -> str:
@@ -160,7 +164,7 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
         outs = [o for o in node.output]
         if any(t in poisoned for t in ins if t):
             poisoned.update(outs)
-            if op not in MAPPED and not all(is_const(t) or t in poisoned for t in ins):
+            if op not in MAPPED and op not in FOLDED:
                 missing.append((lname, op))
             continue
         try:
@@ -182,7 +186,7 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
                 continue
             # ---- layers
             made = _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shape_of_const, consts,
-                        pending_pad, dense_nobias, consumers, nchw, loc)
+                        pending_pad, dense_nobias, consumers, nchw, loc, inits)
         except CnnCalcError as err:
             raise err.located(loc=loc, layer=lname) from None
         if made is None or made is False:
@@ -324,7 +328,7 @@ def _window_params(a: dict, tblr: list, kernel, stride_default=1) -> dict:
 
 
 def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shape_of_const, consts,
-         pending_pad, dense_nobias, consumers, nchw, loc):
+         pending_pad, dense_nobias, consumers, nchw, loc, inits):
     """Add the layer(s) for one op whose first input is an activation; None when unmappable."""
     import numpy as np
 
@@ -409,6 +413,11 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
             spec = next(s for s in reversed(net.layers) if s["name"] == layer)
             spec["params"].pop("bias", None)
             return done(layer)
+        full = tuple(nchw(src))
+        if ins[1] in inits and shape_of_const(ins[1]) in (full, full[1:]) and len(full) == 4:
+            # a weight of the activation's whole shape added to it: a bias for every position
+            # (AlphaGo's policy output); a constant that broadcasts is not a parameter cnncalc has
+            return done(net.add("position_bias", lname, {}, [src], loc))
         return None
     if op in ("Add", "Mul"):
         if len(ins) != 2 or not all(t in acts or t in pending_pad for t in ins):
