@@ -413,6 +413,21 @@ def test_keras3_saved_models_equal_count_params(keras, tmp_path):
     assert (rep.totals.params, rep.totals.non_trainable_params, rep.output_shape) == (params, nt, shape)
 
 
+KERAS_APPS = [("MobileNet", "mobilenet_v1")] + [pytest.param(n, None, marks=pytest.mark.slow) for n in (
+    "MobileNetV2", "ResNet50", "ResNet50V2", "VGG16", "DenseNet121", "Xception")]
+
+
+@pytest.mark.parametrize("app, spec", KERAS_APPS)
+def test_keras_applications_equal_count_params(keras, tmp_path, app, spec):
+    m = getattr(keras.applications, app)(weights=None)
+    m.save(tmp_path / "m.keras")
+    params, nt, shape = keras_counts(m)
+    rep, _ = report_of(tmp_path / "m.keras")
+    assert (rep.totals.params, rep.totals.non_trainable_params, rep.output_shape) == (params, nt, shape)
+    if spec:  # REFERENCE.md's MobileNet 1.0 figures: the same network as Keras builds it
+        assert (params, nt) == (4_231_976, 21_888) and rep.totals.macs == 568_740_352
+
+
 # -------------------------------------------------------------------------------------- ONNX
 
 
@@ -503,9 +518,9 @@ def torch_onnx():
 
 
 # the bigger ones take 10–15 s each on a shared CPU: in the slow suite
-ROUND_TRIP = ["lenet5", "pytorch_cifar_net", "mnist_cnn", "xo_toy", "inception_naive", "inception_bottleneck",
-              "alphago_policy"] + [pytest.param(n, marks=pytest.mark.slow)
-                                   for n in ("alexnet", "googlenet", "mobilenet_v2", "resnet18")]
+ROUND_TRIP = ["lenet5", "pytorch_cifar_net", "mnist_cnn", "xo_toy", "inception_naive", "inception_bottleneck"] + [
+    pytest.param(n, marks=pytest.mark.slow) for n in ("alphago_policy", "alexnet", "googlenet", "mobilenet_v2",
+                                                      "resnet18")]
 
 
 def exportable_lrn(torch, p):
@@ -581,6 +596,49 @@ def test_onnx_export_of_shipped_spec_reads_back(torch_onnx, tmp_path, name):
     # and the same figures cnncalc gives for the spec itself
     own = analyze(graph)
     assert (own.totals.params, own.totals.macs) == (want_params, want_macs)
+
+
+def test_onnx_export_of_many_torch_ops(torch_onnx, tmp_path):
+    """Activations, upsampling (nearest, bilinear), a transposed conv, pools with padding, a
+    channel concat, torch.flatten, BatchNorm, PReLU per channel — against PyTorch's own counts."""
+    import warnings
+
+    torch = torch_onnx
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+            self.hs, self.silu, self.prelu, self.lrelu = nn.Hardswish(), nn.SiLU(), nn.PReLU(8), nn.LeakyReLU(0.2)
+            self.bn = nn.BatchNorm2d(8)
+            self.up, self.upb = nn.Upsample(scale_factor=2), nn.Upsample(scale_factor=2, mode="bilinear")
+            self.t = nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1)
+            self.pool, self.ap = nn.MaxPool2d(3, 2, padding=1), nn.AvgPool2d(2)
+            self.gap, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(20, 5, bias=False)
+
+        def forward(self, x):
+            x = self.bn(self.lrelu(self.prelu(self.silu(self.hs(self.c1(x))))))
+            y = torch.cat([self.up(x), self.upb(x), self.t(x)], 1)
+            y = self.ap(self.pool(y))
+            return self.fc(torch.flatten(self.gap(y), 1))
+
+    m = M().eval()
+    x = torch.zeros(1, 3, 32, 32)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        y = m(x)
+    path = tmp_path / "ops.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(m, (x,), str(path), dynamo=False, input_names=["x"], dynamic_axes={"x": {0: "b"}},
+                          training=torch.onnx.TrainingMode.PRESERVE)
+    rep, text = report_of(path)
+    assert rep.totals.params == sum(p.numel() for p in m.parameters())
+    assert rep.totals.non_trainable_params == 16
+    assert rep.totals.macs == counter.get_total_flops() // 2
+    assert rep.output_shape == tuple(y.shape[1:])
+    assert "negative_slope: 0.2}" in text and "mode: bilinear" in text and "conv_transpose" in text
 
 
 def test_not_a_model_suffix_and_missing_file(tmp_path):

@@ -55,6 +55,14 @@ def _attrs(node) -> dict:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
+def _f32(v) -> float:
+    """An ONNX float attribute (stored as float32) as the decimal it was written as: 0.2, not
+    0.20000000298023224."""
+    import numpy as np
+
+    return float(str(np.float32(v)))
+
+
 def _as_list(v) -> list:
     return [int(x) for x in (v.tolist() if hasattr(v, "tolist") else v)]
 
@@ -429,9 +437,9 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
             return None
         return done(net.add(ACTS[op], lname, {}, [src], loc))
     if op == "LeakyRelu":
-        return done(net.add("leaky_relu", lname, {"negative_slope": float(a.get("alpha", 0.01))}, [src], loc))
+        return done(net.add("leaky_relu", lname, {"negative_slope": _f32(a.get("alpha", 0.01))}, [src], loc))
     if op == "Elu":
-        return done(net.add("elu", lname, {"alpha": float(a.get("alpha", 1.0))}, [src], loc))
+        return done(net.add("elu", lname, {"alpha": _f32(a.get("alpha", 1.0))}, [src], loc))
     if op == "Gelu":
         approx = a.get("approximate", b"none")
         approx = approx.decode() if isinstance(approx, bytes) else str(approx)
@@ -456,8 +464,8 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
     if op == "BatchNormalization":
         return done(net.add("batchnorm", lname, {}, [src], loc))
     if op == "LRN":
-        return done(net.add("lrn", lname, {"size": int(a["size"]), "alpha": float(a.get("alpha", 1e-4)),
-                                           "beta": float(a.get("beta", 0.75)), "k": float(a.get("bias", 1.0))},
+        return done(net.add("lrn", lname, {"size": int(a["size"]), "alpha": _f32(a.get("alpha", 1e-4)),
+                                           "beta": _f32(a.get("beta", 0.75)), "k": _f32(a.get("bias", 1.0))},
                             [src], loc))
     if op in ("MaxPool", "AveragePool"):
         if len(shape) != 3:
@@ -530,7 +538,7 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
         return done(srcs[0] if len(srcs) == 1 else net.add("concat", lname, {}, srcs, loc))
     if op == "Dropout":
         ratio = value(ins[1]) if len(ins) > 1 and ins[1] else a.get("ratio", 0.5)
-        return done(net.add("dropout", lname, {"rate": float(np.asarray(ratio))}, [src], loc))
+        return done(net.add("dropout", lname, {"rate": _f32(np.asarray(ratio))}, [src], loc))
     if op == "Identity":
         return done(src)
     if op in ("Resize", "Upsample"):
