@@ -340,7 +340,8 @@ def test_keras_dynamic_input_needs_input_size(tmp_path):
     ("a.keras", b"PK\x03\x04 truncated", "not a Keras .keras file"),
     ("b.keras", None, "holds no config.json"),
     ("c.json", b'{"class_name": "Sequential", "config": {"layers": [', "c.json:1:"),
-    ("d.json", b'{"a": 1}', "not a Keras model config"),
+    ("d.json", b'{"a": 1}', "d.json:1:2: unknown top-level key 'a'"),  # no class_name: read as a JSON spec
+    ("f.json", b'[1, 2]', "not a Keras model config"),
     ("e.json", b'{"class_name": "Dense", "config": {}}', "not a Sequential or Functional model"),
 ])
 def test_keras_bad_files(tmp_path, name, data, words):
@@ -351,6 +352,14 @@ def test_keras_bad_files(tmp_path, name, data, words):
     else:
         p.write_bytes(data)
     assert words in error_of(str(p))
+
+
+def test_a_json_spec_is_still_a_spec(tmp_path):
+    p = write(tmp_path, "net.json", '{"input": [8, 8, 1], "layers": [{"conv": {"filters": 2, "kernel": 3}}]}')
+    r = run_cli(str(p), "--format", "json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["totals"]["params"] == 3 * 3 * 1 * 2 + 2
+    assert "a cnncalc spec written in JSON" in error_of("import", str(p))
 
 
 def test_keras_checked_in_files_equal_keras_figures():

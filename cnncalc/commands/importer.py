@@ -14,7 +14,7 @@ def import_model(file: str, output: Optional[str] = None, input_size: Optional[s
 
     from ..cli import error_line
     from ..errors import CnnCalcError, InputError
-    from ..importers import load_model
+    from ..importers import NotAModel, load_model
     from ..spec import parse_spec
 
     try:
@@ -22,7 +22,11 @@ def import_model(file: str, output: Optional[str] = None, input_size: Optional[s
             raise InputError(f"{file}: no such file")
         if Path(file).is_dir():
             raise InputError(f"{file}: is a directory, not a model file")
-        text = load_model(file, input_size)
+        try:
+            text = load_model(file, input_size)
+        except NotAModel:
+            raise InputError(f"{file}: a cnncalc spec written in JSON, not a Keras model: nothing to import") \
+                from None
         parse_spec(text, file)  # the spec written must build: the same checks as any spec
         if output is None:
             sys.stdout.write(text)

@@ -19,6 +19,10 @@ SUFFIXES = {".prototxt": "caffe", ".keras": "keras", ".h5": "keras", ".hdf5": "k
             ".onnx": "onnx"}
 
 
+class NotAModel(Exception):
+    """The file is a cnncalc spec after all (a ``.json`` spec: JSON is YAML), not a model file."""
+
+
 def model_format(path: str) -> Optional[str]:
     """The importer for a file name by its extension, or None for a spec (YAML) or a name."""
     return SUFFIXES.get(Path(path).suffix.lower())
@@ -41,8 +45,13 @@ def load_model(path: str, input_size: Optional[str] = None, display: Optional[st
         from .keras import read_keras as reader
     else:
         from .onnx_ import read_onnx as reader
-    net = reader(Path(path), display, size)
+    from .keras import NotKeras
+
+    try:
+        net = reader(Path(path), display, size)
+    except NotKeras:
+        raise NotAModel(display) from None
     return net.to_yaml()
 
 
-__all__ = ["load_model", "model_format", "SUFFIXES"]
+__all__ = ["load_model", "model_format", "SUFFIXES", "NotAModel"]

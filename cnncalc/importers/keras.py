@@ -161,8 +161,15 @@ def _pair(v):
     return v
 
 
+class NotKeras(Exception):
+    """A ``.json`` file that is a cnncalc spec written in JSON (YAML reads JSON), not a Keras model."""
+
+
 def read_keras(path: Path, display: str, size: Optional[tuple]) -> Net:
     doc = _read_config(path, display)
+    if (path.suffix.lower() == ".json" and isinstance(doc, dict) and "class_name" not in doc
+            and "model_config" not in doc):
+        raise NotKeras(display)
     if isinstance(doc, dict) and "model_config" in doc and "class_name" not in doc:
         doc = doc["model_config"]  # a training config saved beside the model
     cls, mname, layers, cfg = _model_parts(doc, display)

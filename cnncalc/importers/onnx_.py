@@ -186,6 +186,9 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
             if op == "Size" and ins[0] in acts:
                 consts[outs[0]] = np.array(int(np.prod(nchw(act_in(ins[0])))), dtype=np.int64)
                 continue
+            if op == "Identity" and ins[0] in inits:  # exporters share one weight under two names
+                inits[outs[0]] = inits[ins[0]]
+                continue
             if all(is_const(t) for t in ins) and (op not in ("Dropout", "Identity") or ins[0] not in acts):
                 vals = [None if t == "" else value(t) for t in ins]
                 got = _fold(op, a, vals, node)

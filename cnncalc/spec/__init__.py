@@ -82,9 +82,12 @@ def resolve(source: str) -> tuple:
     path = Path(source)
     if path.is_file() or path.is_dir() or path.exists():
         if path.suffix.lower() in MODEL_SUFFIXES:  # a model file of another framework → its spec
-            from ..importers import load_model
+            from ..importers import NotAModel, load_model
 
-            return load_model(source), source
+            try:
+                return load_model(source), source
+            except NotAModel:  # a spec written in JSON: read as YAML below
+                pass
         return read_text(path, source), source
     names = builtin_names()
     key = source.strip().lower()
