@@ -655,3 +655,53 @@ def test_not_a_model_suffix_and_missing_file(tmp_path):
     assert "no such file" in error_of(str(tmp_path / "none.prototxt"))
     with pytest.raises(CnnCalcError):
         load_model(str(tmp_path / "x.txt"))
+
+
+def test_keras_dense_on_a_feature_map_is_refused_with_the_reason(tmp_path):
+    L = keras3_layer
+    doc = {"class_name": "Sequential", "config": {"name": "d", "layers": [
+        L("InputLayer", "i", {"batch_shape": [None, 4, 4, 3]}), L("Dense", "head", {"units": 2})]}}
+    line = error_of(str(write(tmp_path, "d.json", json.dumps(doc))))
+    assert "Dense (on an H×W×C input: Keras applies it to the last axis" in line and "'head'" in line
+
+
+def test_mutated_model_files_give_one_line_or_a_report(tmp_path):
+    """Truncated, bit-flipped and token-spliced copies of the checked-in files: a report or one
+    `cnncalc: error:` line with exit code 2, never an internal error (a seeded sample)."""
+    import random
+
+    rng = random.Random(13)
+    names = ["alexnet_v1.prototxt", "googlenet_3b_v2.prototxt", "small_functional.keras"]
+    try:
+        import onnx  # noqa: F401
+
+        names.append("small_cnn.onnx")
+    except ImportError:
+        pass
+    datas = {n: (MODELS / n).read_bytes() for n in names}
+    datas["config.json"] = zipfile.ZipFile(MODELS / "small_functional.keras").read("config.json")
+    tokens = [b"{", b"}", b":", b'"', b"layer", b"top", b"bottom", b"-1", b"0", b"1e400", b"[", b"]", b"null"]
+    for _ in range(150):
+        name = rng.choice(sorted(datas))
+        d = bytearray(datas[name])
+        how = rng.random()
+        if how < 0.3:
+            d = d[: rng.randrange(len(d))]
+        elif how < 0.6:
+            for _ in range(rng.randint(1, 5)):
+                d[rng.randrange(len(d))] = rng.randrange(256)
+        else:
+            i = rng.randrange(len(d))
+            d[i:i] = rng.choice(tokens)
+        p = tmp_path / ("x" + Path(name).suffix)
+        if name.endswith(".keras") and how >= 0.3:  # a sound zip around a damaged config.json
+            cfg = datas["config.json"]
+            with zipfile.ZipFile(p, "w") as z:
+                z.writestr("config.json", cfg[: rng.randrange(len(cfg))])
+        else:
+            p.write_bytes(bytes(d))
+        r = run_cli(str(p), "--format", "json")
+        assert r.code in (0, 2), (name, r.err)
+        assert "internal error" not in r.err, (name, r.err)
+        if r.code:
+            assert len(r.err.strip().splitlines()) == 1, r.err

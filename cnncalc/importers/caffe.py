@@ -91,6 +91,13 @@ def read_caffe(path: Path, display: str, size: Optional[tuple]) -> Net:
 
     text = read_text(path, display)
     root = parse(text, display)
+    try:
+        return _read(root, path, display, size)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError) as e:
+        raise ModelError(f"the network cannot be read ({type(e).__name__}: {e})", loc=root.loc) from None
+
+
+def _read(root: Msg, path: Path, display: str, size: Optional[tuple]) -> Net:
     name = root.first("name") or path.stem
     net = Net(display, "Caffe prototxt", str(name))
     if root.fields.get("layer") and root.fields.get("layers"):
@@ -197,6 +204,9 @@ def read_caffe(path: Path, display: str, size: Optional[tuple]) -> Net:
             made = _build(net, layer, ltype, lname, bottoms, tops, blobs, read, loc)
         except SpecError as err:
             raise err.located(loc=loc, layer=lname) from None
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError) as e:
+            raise ModelError(f"this {ltype} layer cannot be read ({type(e).__name__}: {e})", loc=loc,
+                             layer=lname) from None
         if made is None:
             missing.append((lname, f"{ltype} ({_why(ltype, layer)})", loc))
             for t in tops:

@@ -167,6 +167,14 @@ class NotKeras(Exception):
 
 def read_keras(path: Path, display: str, size: Optional[tuple]) -> Net:
     doc = _read_config(path, display)
+    try:
+        return _read(doc, path, display, size)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError) as e:
+        raise ModelError(f"the Keras config cannot be read ({type(e).__name__}: {e})", loc=file_loc(display)) \
+            from None
+
+
+def _read(doc, path: Path, display: str, size: Optional[tuple]) -> Net:
     if (path.suffix.lower() == ".json" and isinstance(doc, dict) and "class_name" not in doc
             and "model_config" not in doc):
         raise NotKeras(display)
@@ -257,8 +265,11 @@ def read_keras(path: Path, display: str, size: Optional[tuple]) -> Net:
             out = _build(net, kcls, lcfg, lname, ins)
         except CnnCalcError as err:
             raise err.located(loc=file_loc(display), layer=lname) from None
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError) as e:
+            raise ModelError(f"this {kcls} layer's config cannot be read ({type(e).__name__}: {e})",
+                             loc=file_loc(display), layer=lname) from None
         if out is None:
-            missing.append((lname, _label(kcls, lcfg)))
+            missing.append((lname, f"{kcls} ({REFUSED.get(kcls, 'this configuration')})"))
             prev = None
             continue
         where[lname] = out
@@ -279,6 +290,11 @@ def read_keras(path: Path, display: str, size: Optional[tuple]) -> Net:
     return net
 
 
+REFUSED = {  # why a mapped layer can still be refused once shapes are known
+    "Dense": "on an H×W×C input: Keras applies it to the last axis, cnncalc's dense needs a vector",
+    "ReLU": "a max_value other than 6", "Reshape": "to a shape other than H×W×C or N",
+    "UpSampling2D": "interpolation other than nearest or bilinear",
+}
 _SIMPLE = {"Flatten", "Dropout", "SpatialDropout2D", "Add", "Multiply", "Activation", "ReLU", "LeakyReLU", "ELU",
            "Softmax", "PReLU", "ZeroPadding2D", "Concatenate", "Reshape", "UpSampling2D", "Identity",
            "Conv2D", "Convolution2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D", "Dense",

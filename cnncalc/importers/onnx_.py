@@ -28,6 +28,18 @@ MAPPED = set(ACTS) | {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormaliza
                       "PRelu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean",
                       "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Add", "Mul", "Concat", "Dropout", "Identity",
                       "Pad", "Resize", "Upsample", "LRN"}
+REFUSED = {  # why a mapped op can still be refused
+    "Add": "an activation plus a constant that is neither a dense layer's bias nor a weight of its whole shape",
+    "Mul": "an activation times a constant", "Reshape": "to a shape other than N×C×H×W or N×D",
+    "Squeeze": "to a shape other than N×C×H×W or N×D", "Unsqueeze": "to a shape other than N×C×H×W or N×D",
+    "Concat": "not along the channels", "Gemm": "a transposed input, or not on a vector",
+    "MatMul": "not a vector times a weight matrix", "Clip": "bounds other than [0, 6] or [0, ∞)",
+    "Pad": "not zeros on H and W", "Resize": "not an integer scale or a size on H and W",
+    "Upsample": "not an integer scale", "PRelu": "slopes neither shared nor per channel",
+    "Softmax": "not over the channels", "Flatten": "axis other than 1", "ReduceMean": "not over H and W",
+    "Conv": "weights that are not a constant 4-D tensor", "ConvTranspose": "an output_shape, or non-constant weights",
+    "MaxPool": "not on H×W×C, or its indices are used", "AveragePool": "not on H×W×C, or dilated",
+}
 FOLDED = {"Shape", "Size", "Constant", "Identity", "Cast", "Gather", "Unsqueeze", "Squeeze", "Concat", "Add", "Sub",
           "Mul", "Div", "Pow", "Max", "Min", "Equal", "Greater", "Less", "Mod", "Floor", "Ceil", "Sqrt", "Neg", "Abs",
           "Not", "Reciprocal", "Slice", "Reshape", "Transpose", "ConstantOfShape", "Range", "ReduceProd", "Expand",
@@ -37,7 +49,7 @@ FOLDED = {"Shape", "Size", "Constant", "Identity", "Cast", "Gather", "Unsqueeze"
 def _name(node, fallback: str) -> str:
     """A readable layer name from an exporter's node name: PyTorch writes
     ``/layer1/layer1.0/conv1/Conv`` for module ``layer1.0.conv1``."""
-    raw = node.name or ""
+    raw = _text(node.name)
     parts = [p for p in raw.split("/") if p]
     if raw.startswith("/") and parts:
         if parts[-1].split("_")[0] == node.op_type:
@@ -47,6 +59,11 @@ def _name(node, fallback: str) -> str:
             qual = p if (not qual or p.startswith(qual + ".")) else f"{qual}.{p}"
         return qual or fallback
     return raw or fallback
+
+
+def _text(v) -> str:
+    """A protobuf string field (bytes when the file holds invalid UTF-8)."""
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v or "")
 
 
 def _attrs(node) -> dict:
@@ -165,9 +182,13 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
         return acts[t]
 
     for i, node in enumerate(g.node):
-        op = node.op_type
-        a = _attrs(node)
-        lname = _name(node, op.lower())
+        op = _text(node.op_type)
+        lname = _name(node, op.lower() or f"node{i}")
+        try:
+            a = _attrs(node)
+        except Exception as e:  # noqa: BLE001 - a damaged attribute
+            raise ModelError(f"the attributes of this {op} node cannot be read ({type(e).__name__})", loc=loc,
+                             layer=lname) from None
         ins = list(node.input)
         outs = [o for o in node.output]
         if any(t in poisoned for t in ins if t):
@@ -200,9 +221,11 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
                         pending_pad, dense_nobias, consumers, nchw, loc, inits)
         except CnnCalcError as err:
             raise err.located(loc=loc, layer=lname) from None
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError, StopIteration) as e:
+            raise ModelError(f"this {op} node cannot be read ({type(e).__name__}: {e})", loc=loc,
+                             layer=lname) from None
         if made is None or made is False:
-            why = op if made is None else op
-            missing.append((lname, why))
+            missing.append((lname, f"{op} ({REFUSED.get(op, 'this configuration')})" if op in MAPPED else op))
             poisoned.update(outs)
             continue
     if missing:
