@@ -650,6 +650,45 @@ def test_onnx_export_of_many_torch_ops(torch_onnx, tmp_path):
     assert "negative_slope: 0.2}" in text and "mode: bilinear" in text and "conv_transpose" in text
 
 
+def test_onnx_dynamo_exporter(torch_onnx, tmp_path):
+    """PyTorch's default (dynamo) exporter, when onnxscript is installed: other node names (the
+    module scopes are in metadata), the shapes side graph optimised differently."""
+    pytest.importorskip("onnxscript")
+    import warnings
+
+    torch = torch_onnx
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+            self.branch = nn.Conv2d(8, 8, 1, bias=False)
+            self.pool = nn.AvgPool2d(2, ceil_mode=True)
+            self.head = nn.Linear(8 * 4 * 4, 6)
+
+        def forward(self, x):
+            x = torch.relu(self.stem(x))
+            x = self.pool(x + self.branch(x))
+            return self.head(x.flatten(1))
+
+    m = M().eval()
+    x = torch.zeros(2, 3, 15, 15)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        y = m(x[:1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(m, (x,), str(tmp_path / "d.onnx"), dynamo=True, input_names=["x"],
+                          dynamic_shapes={"x": {0: torch.export.Dim("batch")}}, verbose=False)
+    rep, text = report_of(tmp_path / "d.onnx")
+    assert rep.totals.params == sum(p.numel() for p in m.parameters())
+    assert rep.totals.macs == counter.get_total_flops() // 2
+    assert rep.output_shape == tuple(y.shape[1:])
+    for name in ("stem", "branch", "pool", "head"):
+        assert f"name: {name}," in text, text
+
+
 def test_not_a_model_suffix_and_missing_file(tmp_path):
     assert "no such file" in error_of("import", str(tmp_path / "none.onnx"))
     assert "no such file" in error_of(str(tmp_path / "none.prototxt"))

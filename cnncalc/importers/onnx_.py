@@ -47,8 +47,26 @@ FOLDED = {"Shape", "Size", "Constant", "Identity", "Cast", "Gather", "Unsqueeze"
 
 
 def _name(node, fallback: str) -> str:
-    """A readable layer name from an exporter's node name: PyTorch writes
-    ``/layer1/layer1.0/conv1/Conv`` for module ``layer1.0.conv1``."""
+    """A readable layer name: the module of a layer's weight (``layer1.0.conv1.weight``), the
+    module scope PyTorch's dynamo exporter records (``pkg.torch.onnx.name_scopes``), or the node
+    name of the TorchScript exporter (``/layer1/layer1.0/conv1/Conv``: ``layer1.0.conv1``)."""
+    ins = list(node.input)
+    if node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul", "PRelu") and len(ins) > 1:
+        w = _text(ins[1])
+        if w.endswith(".weight") and len(w) > 7 and not w.startswith("onnx::"):
+            return w[:-7]
+    for prop in node.metadata_props:
+        if prop.key == "pkg.torch.onnx.name_scopes" and len(prop.value) < 4000:
+            try:
+                import ast
+
+                scopes = [str(x) for x in ast.literal_eval(prop.value) if x]
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                break
+            if len(scopes) > 1:
+                scopes = scopes[:-1]  # the last scope is the function called
+            if scopes:
+                return ".".join(scopes)
     raw = _text(node.name)
     parts = [p for p in raw.split("/") if p]
     if raw.startswith("/") and parts:
