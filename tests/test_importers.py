@@ -138,10 +138,12 @@ layer { name: "r" type: "ReLU" bottom: "c" top: "c" }
 
 def test_caffe_misc_layers(tmp_path):
     p = write(tmp_path, "m.prototxt", CAFFE_HEAD + """
-layer { name: "a" type: "Convolution" bottom: "data" top: "a" convolution_param { num_output: 8 kernel_size: 3 pad: 1 } }
+layer { name: "a" type: "Convolution" bottom: "data" top: "a"
+        convolution_param { num_output: 8 kernel_size: 3 pad: 1 } }
 layer { name: "s" type: "Eltwise" bottom: "a" bottom: "data" top: "s" }
 layer { name: "p" type: "Pooling" bottom: "s" top: "p" pooling_param { pool: AVE global_pooling: true } }
-layer { name: "d" type: "Deconvolution" bottom: "s" top: "d" convolution_param { num_output: 2 kernel_size: 4 stride: 2 pad: 1 } }
+layer { name: "d" type: "Deconvolution" bottom: "s" top: "d"
+        convolution_param { num_output: 2 kernel_size: 4 stride: 2 pad: 1 } }
 layer { name: "loss" type: "SoftmaxWithLoss" bottom: "d" bottom: "label" top: "loss" include { phase: TRAIN } }
 layer { name: "f" type: "Flatten" bottom: "d" top: "f" }
 layer { name: "ip" type: "InnerProduct" bottom: "f" top: "ip" inner_product_param { num_output: 3 bias_term: false } }

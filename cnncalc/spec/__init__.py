@@ -94,7 +94,8 @@ def resolve(source: str) -> tuple:
     if key in names:
         p = builtin_dir() / f"{key}.yaml"
         return read_text(p, f"{key}.yaml"), f"{key}.yaml"
-    if any(sep in source for sep in ("/", "\\")) or source.endswith((".yaml", ".yml")):
+    if (any(sep in source for sep in ("/", "\\")) or source.endswith((".yaml", ".yml"))
+            or source.lower().endswith(MODEL_SUFFIXES)):
         raise InputError(f"{source}: no such file")
     raise InputError(f"no spec file or built-in network called '{source}'" + did_you_mean(key, names)
                      + f" (built-in: {', '.join(names)})")
