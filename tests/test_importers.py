@@ -746,3 +746,13 @@ def test_mutated_model_files_give_one_line_or_a_report(tmp_path):
         assert "internal error" not in r.err, (name, r.err)
         if r.code:
             assert len(r.err.strip().splitlines()) == 1, r.err
+
+
+def test_keras_bad_h5_files(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    data = (MODELS / "small_sequential.h5").read_bytes()
+    (tmp_path / "cut.h5").write_bytes(data[:2000])
+    assert "not an HDF5 file h5py can open" in error_of(str(tmp_path / "cut.h5"))
+    with h5py.File(tmp_path / "weights.h5", "w") as f:
+        f.create_dataset("w", data=[1.0, 2.0])
+    assert "holds no model_config" in error_of(str(tmp_path / "weights.h5"))
