@@ -312,6 +312,20 @@ def test_keras2_functional_and_sequential_layouts(tmp_path):
     assert rep.layer("p").output_shape == (3, 3, 3)
 
 
+def test_keras_nested_model_by_hand(tmp_path):
+    inner = {"class_name": "Sequential", "config": {"name": "block", "layers": [
+        {"class_name": "Conv2D", "config": {"name": "c", "filters": 4, "kernel_size": [3, 3], "padding": "same"}},
+        {"class_name": "Rescaling", "config": {"name": "r", "scale": 2.0}}]}}
+    doc = {"class_name": "Sequential", "config": {"name": "outer", "layers": [
+        {"class_name": "InputLayer", "config": {"name": "i", "batch_input_shape": [None, 8, 8, 2]}},
+        inner, {"class_name": "Flatten", "config": {"name": "f"}}]}}
+    line = error_of(str(write(tmp_path, "n.json", json.dumps(doc))))
+    assert "Rescaling ('block.r')" in line
+    inner["config"]["layers"].pop()
+    rep, text = report_of(write(tmp_path, "n.json", json.dumps(doc)))
+    assert rep.layer("block.c").params == 3 * 3 * 2 * 4 + 4 and rep.output_shape == (8 * 8 * 4,)
+
+
 def test_keras_unsupported_layers_in_one_message(tmp_path):
     L = keras3_layer
     doc = {"class_name": "Sequential", "config": {"name": "u", "layers": [
@@ -437,6 +451,23 @@ def test_keras_applications_equal_count_params(keras, tmp_path, app, spec):
     assert (rep.totals.params, rep.totals.non_trainable_params, rep.output_shape) == (params, nt, shape)
     if spec:  # REFERENCE.md's MobileNet 1.0 figures: the same network as Keras builds it
         assert (params, nt) == (4_231_976, 21_888) and rep.totals.macs == 568_740_352
+
+
+def test_keras_nested_models_are_flattened(keras, tmp_path):
+    """Transfer learning's shape: a base model inside a Sequential, and that inside a Functional."""
+    layers = keras.layers
+    base = keras.applications.MobileNet(input_shape=(64, 64, 3), include_top=False, weights=None, alpha=0.25)
+    seq = keras.Sequential([keras.Input((64, 64, 3)), base, layers.GlobalAveragePooling2D(), layers.Dense(4)],
+                           name="classifier")
+    inp = keras.Input((64, 64, 3), name="image")
+    out = layers.Dense(2, name="top")(seq(inp))
+    outer = keras.Model(inp, out)
+    for m, name in ((seq, "seq.keras"), (outer, "outer.keras")):
+        m.save(tmp_path / name)
+        params, nt, shape = keras_counts(m)
+        rep, text = report_of(tmp_path / name)
+        assert (rep.totals.params, rep.totals.non_trainable_params, rep.output_shape) == (params, nt, shape)
+    assert f"name: classifier.{base.name}.conv1," in text
 
 
 # -------------------------------------------------------------------------------------- ONNX

@@ -193,18 +193,34 @@ def _read(doc, path: Path, display: str, size: Optional[tuple]) -> Net:
         version = None
     net.kind = f"Keras {cls}" + (f", {version} layout" if version else "")
     missing: list = []
+    out = _walk(net, cls, layers, cfg, display, size, missing, "", None, 0)
+    if missing:
+        raise unsupported(missing, "Keras layer", file_loc(display))
+    if net.input_shape is None:
+        raise ModelError("the model has no InputLayer", loc=file_loc(display))
+    if out is not None and net.layers and out != net.layers[-1]["name"]:
+        net.notes.append(f"the model's output is layer {out}")
+    return net
+
+
+MODELS = ("Sequential", "Functional", "Model")
+
+
+def _walk(net: Net, cls: str, layers: list, cfg: dict, display: str, size: Optional[tuple], missing: list,
+          prefix: str, entry: Optional[str], depth: int) -> Optional[str]:
+    """Add the layers of a (sub)model; ``entry`` is the cnncalc layer feeding a nested model
+    (None at the top, where the input comes from the model). Nested models are flattened, their
+    layers named ``model.layer``. Returns the layer holding the model's output."""
+    if depth > 32:
+        raise ModelError("models nested more than 32 deep", loc=file_loc(display))
     where: dict = {}  # Keras layer name → cnncalc layer name holding its output
     sequential = cls == "Sequential"
-    prev = None
-    if sequential:
+    prev = entry
+    if sequential and entry is None:
         shape = size
         first = layers[0] if layers and isinstance(layers[0], dict) else {}
         if shape is None:
-            raw = None
-            if first.get("class_name") == "InputLayer":
-                raw = _input_shape_of(first.get("config") or {})
-            elif first:
-                raw = _input_shape_of(first.get("config") or {})
+            raw = _input_shape_of(first.get("config") or {}) if first else None
             if raw is None and cfg.get("build_input_shape") is not None:
                 raw = cfg["build_input_shape"]
             shape = _shape_of(raw, display, "input")
@@ -212,16 +228,21 @@ def _read(doc, path: Path, display: str, size: Optional[tuple]) -> Net:
             raise ModelError("the model's input size is not fixed (None in its shape, or not built): give "
                              "--input HxWxC", loc=file_loc(display))
         prev = net.set_input(shape)
-    pending = [lay for lay in layers]
     done_names: set = set()
-    for layer in pending:
+    for layer in layers:
         if not isinstance(layer, dict) or not isinstance(layer.get("config"), dict):
             raise ModelError("a layer entry is not a mapping with a 'config'", loc=file_loc(display))
         kcls = layer.get("class_name")
         lcfg = layer["config"]
         lname = str(layer.get("name") or lcfg.get("name") or kcls)
         if kcls == "InputLayer":
+            done_names.add(lname)
             if sequential:
+                continue
+            if entry is not None:
+                if where:
+                    missing.append((prefix + lname, "a second input of a nested model"))
+                where[lname] = entry
                 continue
             if net.input_shape is not None:
                 missing.append((lname, "a second InputLayer (cnncalc networks have one input)"))
@@ -231,63 +252,86 @@ def _read(doc, path: Path, display: str, size: Optional[tuple]) -> Net:
                 raise ModelError("the input size is not fixed (None in its shape): give --input HxWxC",
                                  loc=file_loc(display), layer=lname)
             where[lname] = net.set_input(shape)
-            done_names.add(lname)
             continue
+        nested = kcls in MODELS and isinstance(lcfg.get("layers"), list)
         if sequential:
             ins = [prev]
         else:
             names, calls = _inbound(layer)
             if calls > 1:
-                missing.append((lname, f"{kcls} applied {calls} times (shared layer)"))
+                missing.append((prefix + lname, f"{kcls} applied {calls} times (shared layer)"))
                 continue
             if any(n not in where for n in names):
                 if any(n not in done_names for n in names):
                     raise ModelError("the layer reads a layer defined after it, or none: "
                                      + ", ".join(n for n in names if n not in done_names),
-                                     loc=file_loc(display), layer=lname)
+                                     loc=file_loc(display), layer=prefix + lname)
                 done_names.add(lname)  # behind an unsupported layer
-                if _supported(kcls, lcfg) is not True:
-                    missing.append((lname, _label(kcls, lcfg)))
+                if not nested and _supported(kcls, lcfg) is not True:
+                    missing.append((prefix + lname, _label(kcls, lcfg)))
                 continue
             ins = [where[n] for n in names]
             if not ins:
-                raise ModelError("the layer reads no input", loc=file_loc(display), layer=lname)
+                raise ModelError("the layer reads no input", loc=file_loc(display), layer=prefix + lname)
         done_names.add(lname)
+        if nested:
+            if len(ins) != 1:
+                missing.append((prefix + lname, f"a nested {kcls} model with {len(ins)} inputs"))
+                continue
+            sub_in = ins[0] if ins[0] is not None and not missing else None
+            if sub_in is None:  # still look for unsupported layers inside, without building
+                _check_only(lcfg["layers"], prefix + lname + ".", missing)
+                prev = None
+                continue
+            out = _walk(net, kcls, lcfg["layers"], lcfg, display, None, missing, prefix + lname + ".", sub_in,
+                        depth + 1)
+            where[lname] = out
+            prev = out
+            continue
         ok = _supported(kcls, lcfg)
         if ok is not True or missing:
             if ok is not True:
-                missing.append((lname, _label(kcls, lcfg)))
+                missing.append((prefix + lname, _label(kcls, lcfg)))
             prev = None  # later layers cannot be built; keep checking that they are supported
             continue
         if sequential and prev is None:
             continue
         try:
-            out = _build(net, kcls, lcfg, lname, ins)
+            out = _build(net, kcls, lcfg, prefix + lname, ins)
         except CnnCalcError as err:
-            raise err.located(loc=file_loc(display), layer=lname) from None
+            raise err.located(loc=file_loc(display), layer=prefix + lname) from None
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError) as e:
             raise ModelError(f"this {kcls} layer's config cannot be read ({type(e).__name__}: {e})",
-                             loc=file_loc(display), layer=lname) from None
+                             loc=file_loc(display), layer=prefix + lname) from None
         if out is None:
-            missing.append((lname, f"{kcls} ({REFUSED.get(kcls, 'this configuration')})"))
+            missing.append((prefix + lname, f"{kcls} ({REFUSED.get(kcls, 'this configuration')})"))
             prev = None
             continue
         where[lname] = out
         prev = out
-    if missing:
-        raise unsupported(missing, "Keras layer", file_loc(display))
-    if net.input_shape is None:
-        raise ModelError("the model has no InputLayer", loc=file_loc(display))
-    if not sequential:
-        outs = cfg.get("output_layers")
-        if isinstance(outs, list) and outs:
-            first = outs[0] if isinstance(outs[0], list) else outs
-            if isinstance(outs[0], list) and len(outs) > 1:
-                net.notes.append(f"the model has {len(outs)} outputs; the spec's output is the last layer")
-            out_name = first[0] if first and isinstance(first[0], str) else None
-            if out_name in where and net.layers and where[out_name] != net.layers[-1]["name"]:
-                net.notes.append(f"the model's output is layer {where[out_name]}")
-    return net
+    if sequential:
+        return prev
+    outs = cfg.get("output_layers")
+    if isinstance(outs, list) and outs:
+        first = outs[0] if isinstance(outs[0], list) else outs
+        if isinstance(outs[0], list) and len(outs) > 1 and entry is None:
+            net.notes.append(f"the model has {len(outs)} outputs; the spec's output is the last layer")
+        out_name = first[0] if first and isinstance(first[0], str) else None
+        if out_name in where:
+            return where[out_name]
+    return net.layers[-1]["name"] if net.layers else None
+
+
+def _check_only(layers: list, prefix: str, missing: list) -> None:
+    """Name the unsupported layers of a nested model that cannot be built."""
+    for layer in layers:
+        if isinstance(layer, dict) and isinstance(layer.get("config"), dict):
+            kcls, lcfg = layer.get("class_name"), layer["config"]
+            lname = prefix + str(layer.get("name") or lcfg.get("name") or kcls)
+            if kcls in MODELS and isinstance(lcfg.get("layers"), list):
+                _check_only(lcfg["layers"], lname + ".", missing)
+            elif kcls != "InputLayer" and _supported(kcls, lcfg) is not True:
+                missing.append((lname, _label(kcls, lcfg)))
 
 
 REFUSED = {  # why a mapped layer can still be refused once shapes are known
