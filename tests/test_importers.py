@@ -562,7 +562,7 @@ def torch_onnx():
 # the bigger ones take 10–15 s each on a shared CPU: in the slow suite
 ROUND_TRIP = ["lenet5", "pytorch_cifar_net", "mnist_cnn", "xo_toy", "inception_naive", "inception_bottleneck"] + [
     pytest.param(n, marks=pytest.mark.slow) for n in ("alphago_policy", "alexnet", "googlenet", "mobilenet_v2",
-                                                      "resnet18")]
+                                                      "mobilenet_v1", "resnet18", "resnet50", "vgg16")]
 
 
 def exportable_lrn(torch, p):
