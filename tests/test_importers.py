@@ -1,5 +1,5 @@
 """Model files of other frameworks (cnncalc.importers): Caffe .prototxt, Keras .keras / .json /
-.h5, ONNX. Expected figures come from REFERENCE.md, hand arithmetic written here, the
+.h5, ONNX. Expected figures come from docs/REFERENCE.md, hand arithmetic written here, the
 frameworks' own counts recorded by tests/models/make_fixtures.py (fixtures.json), and
 PyTorch 2.13 measuring the same network (tests/torch_oracle.py)."""
 
@@ -532,6 +532,9 @@ def test_onnx_unsupported_ops_named_and_dynamic_shapes(tmp_path):
     assert r.code == 0, r.err
     rep = analyze(parse_spec(r.out, "x.yaml"))
     assert rep.output_shape == (8, 8, 4) and rep.totals.params == 3 * 3 * 3 * 4
+    r = run_cli(str(tmp_path / "dyn.onnx"), "--input", "10x10x3", "--format", "json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["output_shape"] == [8, 8, 4]
 
 
 def test_onnx_matmul_add_and_constant_folding(tmp_path):

@@ -1,18 +1,19 @@
 """`cnncalc import FILE [-o OUT.yaml] [--input HxWxC]`: a model file of another framework
 (Caffe .prototxt, ONNX .onnx, Keras .keras / .h5 / .json) → an equivalent spec (cnncalc.importers)."""
 
-# no `from __future__ import annotations`: typer reads the option types from the annotations
+from __future__ import annotations
+
+import sys
 from typing import Optional
 
-import typer
+from . import report_error
 
 
-def import_model(file: str, output: Optional[str] = None, input_size: Optional[str] = None) -> int:
+def import_model(file: str, output: Optional[str] = None, input_size: Optional[str] = None,
+                 debug: bool = False) -> int:
     """Write the spec of ``file`` to ``output`` (stdout when None); the exit code."""
-    import sys
     from pathlib import Path
 
-    from ..cli import error_line
     from ..errors import CnnCalcError, InputError
     from ..importers import NotAModel, load_model
     from ..spec import parse_spec
@@ -36,22 +37,5 @@ def import_model(file: str, output: Optional[str] = None, input_size: Optional[s
             except OSError as e:
                 raise InputError(f"{output}: cannot write ({e.strerror or e})") from None
     except CnnCalcError as err:
-        sys.stderr.write(error_line(err) + "\n")
-        return err.exit_code
+        return report_error(err)
     return 0
-
-
-def register(app) -> None:
-    @app.command("import")
-    def import_cmd(
-        file: str = typer.Argument(..., help="a model file: .prototxt (Caffe), .onnx, .keras, .h5 or .json (Keras)"),
-        output: Optional[str] = typer.Option(None, "--output", "-o", help="write the spec to this file instead of "
-                                                                          "stdout"),
-        input_size: Optional[str] = typer.Option(None, "--input", help="the input size HxWxC (or N), needed when "
-                                                                       "the file leaves it open"),
-    ) -> None:
-        """Convert a model file (Caffe, ONNX, Keras) into a cnncalc spec: the model's own layer names, sizes
-        in H×W×C, from: where the graph branches."""
-        rc = import_model(file, output, input_size)
-        if rc:
-            raise typer.Exit(rc)
