@@ -94,7 +94,7 @@ class Option(NamedTuple):
 
 QUICK = ("conv", "tconv", "pool", "dense")
 REPORTS = ("show",) + QUICK  # the commands that print one network
-ALL = ("show", "list", "show-spec") + QUICK + ("grade", "check", "schema", "compare", "values")
+ALL = ("show", "list", "show-spec") + QUICK + ("grade", "check", "schema", "compare", "values", "import")
 
 COMMANDS: Tuple[Command, ...] = (
     Command("show", "commands.show:show",
@@ -133,6 +133,10 @@ COMMANDS: Tuple[Command, ...] = (
             "Compute every layer's output from the spec's values: (the input's numbers), exactly: grids per "
             "channel, the worked dot product of any cell, or JSON.",
             Arg("spec", "a spec file with values: (or a built-in name: xo_toy), or - for standard input")),
+    Command("import", "commands.importer:import_model",
+            "Convert a model file (Caffe .prototxt, ONNX .onnx, Keras .keras/.h5/.json) into a cnncalc spec: the "
+            "model's own layer names, sizes in H×W×C, from: where the graph branches.",
+            Arg("file", "a model file: .prototxt, .onnx, .keras, .h5 or .json")),
 )
 
 _SIZES = "F, or FhxFw"
@@ -158,7 +162,9 @@ OPTIONS: Tuple[Option, ...] = (
     Option(("--expr", "-e"), "expr", str, None,
            'a network in the one-line DSL: "input 32x32x3 | conv 10 k5 p2 | relu"', ("show",)),
     Option(("--input",), "input_size", str, None,
-           "replace the spec's input size: 299x299x3, or N for a vector", ("show", "compare")),
+           {None: "replace the spec's input size: 299x299x3, or N for a vector",
+            "import": "the input size HxWxC (or N): needed when the file leaves it open, or to replace it"},
+           ("show", "compare", "import")),
     Option(("--depth",), "depth", int, None,
            "one row per block instance at name depth N (layer3 = 1, layer3.4 = 2)", ("show",)),
     Option(("--format", "-f"), "fmt", Format, Format.table,
@@ -200,7 +206,7 @@ OPTIONS: Tuple[Option, ...] = (
            {None: "add training memory: params + gradients + optimizer state + stored activations",
             "check": "optimizer for training_bytes budgets"}, ("show", "check")),
     Option(("--verbose", "-v"), "verbose", bool, False, "also list the checks that hold", ("check",)),
-    Option(("--output", "-o"), "output", str, None, "write to this file instead of stdout", ("schema",)),
+    Option(("--output", "-o"), "output", str, None, "write to this file instead of stdout", ("schema", "import")),
     # every command
     Option(("--debug",), "debug", bool, False, "show a traceback on internal errors", ALL),
 )

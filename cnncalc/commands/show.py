@@ -44,11 +44,32 @@ def load_graph(spec: Optional[str], expr: Optional[str] = None, input_size: Opti
         from ..spec import parse_spec
 
         graph = parse_spec(read_stdin(), STDIN_NAME, "stdin")
+    elif expr is None and spec is not None and input_size is not None and model_file(spec):
+        graph = load_model_graph(spec, input_size)  # the size may be what the file leaves open
     else:
         graph = load_spec_or_expr(spec, expr)
     if input_size is not None:
         graph = with_input(graph, input_size)
     return graph
+
+
+def model_file(spec: str) -> bool:
+    from pathlib import Path
+
+    from ..importers import model_format
+
+    return model_format(spec) is not None and Path(spec).is_file()
+
+
+def load_model_graph(spec: str, input_size: str):
+    """A model file of another framework read with ``--input`` as its input size."""
+    from ..importers import NotAModel, load_model
+    from ..spec import load_spec, parse_spec
+
+    try:
+        return parse_spec(load_model(spec, input_size), spec)
+    except NotAModel:  # a spec written in JSON
+        return load_spec(spec)
 
 
 def with_input(graph, text: str):

@@ -12,6 +12,8 @@ from ..model import Graph, SourceLoc
 from .build import build_graph
 from .yamlio import load_yaml
 
+MODEL_SUFFIXES = (".prototxt", ".onnx", ".keras", ".h5", ".hdf5", ".json")  # cnncalc.importers.SUFFIXES
+
 
 def builtin_dir() -> Path:
     """Where the shipped specs are: inside the installed package, or the repo's specs/."""
@@ -79,13 +81,21 @@ def resolve(source: str) -> tuple:
     """A spec argument → (text, display name). Paths win over built-in names."""
     path = Path(source)
     if path.is_file() or path.is_dir() or path.exists():
+        if path.suffix.lower() in MODEL_SUFFIXES:  # a model file of another framework → its spec
+            from ..importers import NotAModel, load_model
+
+            try:
+                return load_model(source), source
+            except NotAModel:  # a spec written in JSON: read as YAML below
+                pass
         return read_text(path, source), source
     names = builtin_names()
     key = source.strip().lower()
     if key in names:
         p = builtin_dir() / f"{key}.yaml"
         return read_text(p, f"{key}.yaml"), f"{key}.yaml"
-    if any(sep in source for sep in ("/", "\\")) or source.endswith((".yaml", ".yml")):
+    if (any(sep in source for sep in ("/", "\\")) or source.endswith((".yaml", ".yml"))
+            or source.lower().endswith(MODEL_SUFFIXES)):
         raise InputError(f"{source}: no such file")
     raise InputError(f"no spec file or built-in network called '{source}'" + did_you_mean(key, names)
                      + f" (built-in: {', '.join(names)})")

@@ -1,0 +1,179 @@
+"""What every importer shares: a network being built layer by layer (shapes inferred by the
+layer registry as it grows, so a reader can decide on shapes — an implicit flatten, a reshape
+that is a flatten), the one error for unmapped layers, and the YAML writer.
+
+An importer turns a model file into a :class:`Net`; :meth:`Net.to_yaml` writes the spec a
+person would write (the model's own layer names, ``from:`` only where the graph branches,
+sizes in H×W×C, one comment line saying where it came from).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Optional
+
+from ..errors import CnnCalcError, InputError, SpecError
+from ..model import SourceLoc
+
+
+class FileLoc(SourceLoc):
+    """A location in a binary or JSON model file: the file only (the layer name says where)."""
+
+    def __str__(self) -> str:
+        return self.file
+
+
+def file_loc(display: str) -> SourceLoc:
+    return FileLoc(display, 1, 1)
+
+
+class ModelError(SpecError):
+    """A model file that cannot be read or mapped onto cnncalc's layer types."""
+
+
+def unsupported(items: list, what: str, loc: SourceLoc, hint: str = "") -> ModelError:
+    """One error naming every layer / op that has no cnncalc layer type.
+
+    ``items`` holds (name, kind) pairs: the layer's name and its type in the model."""
+    seen: dict = {}
+    for name, kind in items:
+        seen.setdefault(kind, []).append(name)
+    parts = []
+    for kind, names in seen.items():
+        shown = ", ".join(repr(n) for n in names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        parts.append(f"{kind} ({shown})")
+    n = len(items)
+    return ModelError(f"{n} {what}{'s' if n != 1 else ''} cnncalc cannot count: " + "; ".join(parts)
+                      + " — nothing was counted (no cnncalc layer type matches" + (f"; {hint}" if hint else "")
+                      + ")", loc=loc)
+
+
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./\-]*$")
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+
+
+def yaml_scalar(v: Any) -> str:
+    """One value in YAML flow style, read back by cnncalc's loader as the same value."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        r = repr(v)
+        if "e" in r and "." not in r.split("e")[0]:  # PyYAML reads 1e-05 as a string: write 1.0e-05
+            m, e = r.split("e")
+            r = f"{m}.0e{e}"
+        return r
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(yaml_scalar(x) for x in v) + "]"
+    if v is None:
+        return "null"
+    s = str(v)
+    if _PLAIN.match(s) and s.lower() not in _YAML_WORDS:
+        return s
+    return json.dumps(s, ensure_ascii=False)
+
+
+class Net:
+    """A network being imported: the input, then layers in a topological order."""
+
+    def __init__(self, display: str, kind: str, name: str):
+        self.display = display  # the file as the user named it
+        self.kind = kind  # "Caffe prototxt", "ONNX", …
+        self.name = name
+        self.input_shape: Optional[tuple] = None
+        self.layers: list = []  # dicts: type, name, params, inputs
+        self.shapes: dict = {}  # layer name → output shape (H, W, C) or (N,)
+        self.notes: list = []  # comment lines under the header
+
+    # -- names
+    def unique(self, name: str, fallback: str) -> str:
+        name = str(name).strip() or fallback
+        name = "".join(ch if ch.isprintable() else "_" for ch in name)[:150]
+        if name == "input" or name in self.shapes:
+            base, n = name, 1
+            while f"{base}_{n}" in self.shapes or f"{base}_{n}" == "input":
+                n += 1
+            name = f"{base}_{n}"
+        return name
+
+    # -- building
+    def set_input(self, shape: tuple) -> str:
+        self.input_shape = tuple(int(x) for x in shape)
+        if not self.input_shape or any(x < 1 for x in self.input_shape) or len(self.input_shape) not in (1, 3):
+            raise ModelError(f"the input size must be H×W×C or N, all positive (received {self.input_shape}); "
+                             "give it with --input HxWxC", loc=file_loc(self.display))
+        self.shapes["input"] = self.input_shape
+        return "input"
+
+    def add(self, type_: str, name: str, params: dict, inputs: list, loc: Optional[SourceLoc] = None) -> str:
+        """Add a layer; its output shape is inferred at once by the layer type (errors name the
+        layer and where it is in the model file). Returns the layer's (unique) name."""
+        from .. import layers as registry
+        from ..layers.base import ParamError
+
+        name = self.unique(name, type_)
+        layer = registry.get(type_)
+        where = loc or file_loc(self.display)
+        p = {}
+        try:
+            for key, spec in layer.params.items():
+                if key in params and params[key] is not None:
+                    p[key] = spec.kind.check(params[key])
+                elif spec.required:
+                    raise ParamError(f"needs '{key}'")
+                else:
+                    p[key] = None if spec.default is None else spec.kind.check(spec.default)
+            extra = set(params) - set(layer.params)
+            if extra:
+                raise ParamError(f"internal: unknown parameters {sorted(extra)} for {layer.type}")
+            p = layer.configure(p)
+        except ParamError as e:
+            raise ModelError(f"{layer.type}: {e.message}", loc=where, layer=name,
+                             received=None if e.received is None else str(e.received)) from None
+        try:
+            out = layer.infer([self.shapes[i] for i in inputs], p)
+        except CnnCalcError as err:
+            err.loc, err.layer = where, name
+            raise
+        self.layers.append({"type": layer.type, "name": name, "params": dict(params), "inputs": list(inputs)})
+        self.shapes[name] = tuple(out.shape)
+        return name
+
+    # -- writing
+    def to_yaml(self) -> str:
+        if self.input_shape is None:
+            raise InputError(f"{self.display}: the model has no input")
+        if not self.layers:
+            raise ModelError("the model has no layer cnncalc can show", loc=file_loc(self.display))
+        lines = [f"# imported by cnncalc from {self.display} ({self.kind})"]
+        lines += [f"# {n}" for n in self.notes]
+        lines.append(f"name: {yaml_scalar(self.name)}")
+        shape = self.input_shape
+        lines.append(f"input: {yaml_scalar(list(shape) if len(shape) == 3 else shape[0])}")
+        lines.append("layers:")
+        prev = "input"
+        for layer in self.layers:
+            items = [("name", layer["name"])]
+            items += [(k, v) for k, v in layer["params"].items() if v is not None]
+            ins = layer["inputs"]
+            if ins != [prev]:
+                items.append(("from", ins[0] if len(ins) == 1 else ins))
+            body = ", ".join(f"{k}: {yaml_scalar(v)}" for k, v in items)
+            lines.append(f"  - {layer['type']}: {{{body}}}")
+            prev = layer["name"]
+        return "\n".join(lines) + "\n"
+
+
+def parse_input_size(text: Optional[str]) -> Optional[tuple]:
+    """``--input 224x224x3`` → (224, 224, 3); None stays None."""
+    if text is None:
+        return None
+    from ..layers.base import ParamError
+    from ..sizes import parse_size
+
+    try:
+        return parse_size(text)
+    except ParamError as e:
+        raise InputError(f"--input {e.message}", received=repr(text)) from None

@@ -1,0 +1,613 @@
+"""ONNX ``.onnx`` → a cnncalc network, through the ``onnx`` package (an optional extra:
+``pip install 'cnncalc[onnx]'``; no onnxruntime).
+
+Tensors are N×C×H×W in ONNX and H×W×C in cnncalc (batch 1). Side graphs that only compute
+shapes or constants (``Shape → Gather → Unsqueeze → Concat → Reshape``, ``Constant`` nodes,
+``Identity`` of a weight) are evaluated here on exact integers and folded away; a ``Pad`` read
+only by a ``Conv`` becomes the conv's padding; ``MatMul`` + ``Add`` of a bias is one dense layer.
+Parameter counts come from the structure (weight shapes), never from reading weights, so the
+weights themselves (or their external data files) are not needed. Every op that cannot be
+mapped is named in one error.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any, Optional
+
+from ..errors import CnnCalcError, InputError
+from .common import ModelError, Net, file_loc, unsupported
+
+MAX_ONNX_BYTES = int(os.environ.get("CNNCALC_MAX_MODEL_BYTES", 2 << 30))
+
+ACTS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Selu": "selu", "Softplus": "softplus",
+        "HardSigmoid": "hardsigmoid", "HardSwish": "hardswish", "Mish": "mish", "Softmax": "softmax"}
+MAPPED = set(ACTS) | {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "LeakyRelu", "Elu", "Gelu",
+                      "PRelu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean",
+                      "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Add", "Mul", "Concat", "Dropout", "Identity",
+                      "Pad", "Resize", "Upsample", "LRN"}
+REFUSED = {  # why a mapped op can still be refused
+    "Add": "an activation plus a constant that is neither a dense layer's bias nor a weight of its whole shape",
+    "Mul": "an activation times a constant", "Reshape": "to a shape other than N×C×H×W or N×D",
+    "Squeeze": "to a shape other than N×C×H×W or N×D", "Unsqueeze": "to a shape other than N×C×H×W or N×D",
+    "Concat": "not along the channels", "Gemm": "a transposed input, or not on a vector",
+    "MatMul": "not a vector times a weight matrix", "Clip": "bounds other than [0, 6] or [0, ∞)",
+    "Pad": "not zeros on H and W", "Resize": "not an integer scale or a size on H and W",
+    "Upsample": "not an integer scale", "PRelu": "slopes neither shared nor per channel",
+    "Softmax": "not over the channels", "Flatten": "axis other than 1", "ReduceMean": "not over H and W",
+    "Conv": "weights that are not a constant 4-D tensor", "ConvTranspose": "an output_shape, or non-constant weights",
+    "MaxPool": "not on H×W×C, or its indices are used", "AveragePool": "not on H×W×C, or dilated",
+}
+FOLDED = {"Shape", "Size", "Constant", "Identity", "Cast", "Gather", "Unsqueeze", "Squeeze", "Concat", "Add", "Sub",
+          "Mul", "Div", "Pow", "Max", "Min", "Equal", "Greater", "Less", "Mod", "Floor", "Ceil", "Sqrt", "Neg", "Abs",
+          "Not", "Reciprocal", "Slice", "Reshape", "Transpose", "ConstantOfShape", "Range", "ReduceProd", "Expand",
+          "Where"}  # side-graph ops: folded when their inputs are constant
+
+
+def _name(node, fallback: str) -> str:
+    """A readable layer name: the module of a layer's weight (``layer1.0.conv1.weight``), the
+    module scope PyTorch's dynamo exporter records (``pkg.torch.onnx.name_scopes``), or the node
+    name of the TorchScript exporter (``/layer1/layer1.0/conv1/Conv``: ``layer1.0.conv1``)."""
+    ins = list(node.input)
+    if node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul", "PRelu") and len(ins) > 1:
+        w = _text(ins[1])
+        if w.endswith(".weight") and len(w) > 7 and not w.startswith("onnx::"):
+            return w[:-7]
+    for prop in node.metadata_props:
+        if prop.key == "pkg.torch.onnx.name_scopes" and len(prop.value) < 4000:
+            try:
+                import ast
+
+                scopes = [str(x) for x in ast.literal_eval(prop.value) if x]
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                break
+            if len(scopes) > 1:
+                scopes = scopes[:-1]  # the last scope is the function called
+            if scopes:
+                return ".".join(scopes)
+    raw = _text(node.name)
+    parts = [p for p in raw.split("/") if p]
+    if raw.startswith("/") and parts:
+        if parts[-1].split("_")[0] == node.op_type:
+            parts = parts[:-1]
+        qual = ""
+        for p in parts:
+            qual = p if (not qual or p.startswith(qual + ".")) else f"{qual}.{p}"
+        return qual or fallback
+    return raw or fallback
+
+
+def _text(v) -> str:
+    """A protobuf string field (bytes when the file holds invalid UTF-8)."""
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v or "")
+
+
+def _attrs(node) -> dict:
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _f32(v) -> float:
+    """An ONNX float attribute (stored as float32) as the decimal it was written as: 0.2, not
+    0.20000000298023224."""
+    import numpy as np
+
+    return float(str(np.float32(v)))
+
+
+def _as_list(v) -> list:
+    return [int(x) for x in (v.tolist() if hasattr(v, "tolist") else v)]
+
+
+def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
+    try:
+        import numpy as np
+        import onnx
+        from onnx import numpy_helper
+    except ImportError:
+        raise InputError(f"{display}: reading .onnx files needs the onnx package: pip install 'cnncalc[onnx]' "
+                         "(or pip install onnx)") from None
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise InputError(f"{display}: cannot read ({e.strerror or e})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{display}: not a regular file")
+    if st.st_size > MAX_ONNX_BYTES:
+        raise ModelError(f"the file is {st.st_size:,} bytes, over the {MAX_ONNX_BYTES:,}-byte limit "
+                         "(set CNNCALC_MAX_MODEL_BYTES to raise it)", loc=file_loc(display))
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # protobuf's DecodeError and friends: the bytes are not a model
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ModelError(f"not an ONNX model (the protobuf does not decode: {first})", loc=file_loc(display)) \
+            from None
+    g = model.graph
+    if not g.node or not model.opset_import:
+        raise ModelError("not an ONNX model: no graph nodes or opset (truncated, or another kind of file?)",
+                         loc=file_loc(display))
+    name = g.name if g.name and g.name not in ("main_graph", "torch_jit", "torch-jit-export") else path.stem
+    producer = f"{model.producer_name} {model.producer_version}".strip()
+    net = Net(display, "ONNX" + (f", from {producer}" if producer else ""), name)
+    loc = file_loc(display)
+
+    inits = {t.name: t for t in g.initializer}
+    consts: dict = {}  # tensor → numpy value (folded)
+    acts: dict = {}  # tensor → cnncalc layer name
+    poisoned: set = set()
+    missing: list = []
+    consumers: dict = {}
+    for node in g.node:
+        for t in node.input:
+            if t:
+                consumers[t] = consumers.get(t, 0) + 1
+    for o in g.output:
+        consumers[o.name] = consumers.get(o.name, 0) + 1
+
+    def is_const(t: str) -> bool:
+        return t == "" or t in consts or t in inits
+
+    def value(t: str):
+        if t not in consts:
+            consts[t] = numpy_helper.to_array(inits[t])
+        return consts[t]
+
+    def shape_of_const(t: str) -> tuple:
+        if t in inits and t not in consts:
+            return tuple(int(d) for d in inits[t].dims)
+        return tuple(np.shape(consts[t]))
+
+    def nchw(layer: str) -> list:
+        s = net.shapes[layer]
+        return [1, s[2], s[0], s[1]] if len(s) == 3 else [1, s[0]]
+
+    # ---- the input
+    real_inputs = [i for i in g.input if i.name not in inits]
+    used = [i for i in real_inputs if consumers.get(i.name)]
+    if not used:
+        raise ModelError("the graph has no input", loc=loc)
+    if len(used) > 1:
+        raise ModelError("the graph has several inputs (" + ", ".join(i.name for i in used) + "); cnncalc networks "
+                         "have one", loc=loc)
+    inp = used[0]
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in inp.type.tensor_type.shape.dim]
+    if size is not None:
+        shape = size
+    else:
+        if len(dims) == 4 and None not in dims[1:]:
+            shape = (dims[2], dims[3], dims[1])
+        elif len(dims) == 2 and dims[1] is not None:
+            shape = (dims[1],)
+        elif len(dims) in (2, 4):
+            raise ModelError(f"the input '{inp.name}' has a dynamic size (" + "×".join(
+                str(d) if d is not None else "?" for d in dims) + "): give --input HxWxC", loc=loc)
+        else:
+            raise ModelError(f"the input '{inp.name}' has rank {len(dims)}; cnncalc reads N×C×H×W images or "
+                             "N×D vectors", loc=loc)
+    acts[inp.name] = net.set_input(shape)
+
+    pending_pad: dict = {}  # Pad output tensor → (source layer, [t, b, l, r], name)
+    dense_nobias: dict = {}  # dense layer made from MatMul → its tensor (a later Add may be its bias)
+
+    def act_in(t: str) -> str:
+        """The layer holding activation tensor t (a deferred Pad is written out here)."""
+        if t in pending_pad:
+            src, pads, pname = pending_pad.pop(t)
+            acts[t] = net.add("zeropad", pname, {"padding": pads}, [src], loc)
+        return acts[t]
+
+    for i, node in enumerate(g.node):
+        op = _text(node.op_type)
+        lname = _name(node, op.lower() or f"node{i}")
+        try:
+            a = _attrs(node)
+        except Exception as e:  # noqa: BLE001 - a damaged attribute
+            raise ModelError(f"the attributes of this {op} node cannot be read ({type(e).__name__})", loc=loc,
+                             layer=lname) from None
+        ins = list(node.input)
+        outs = [o for o in node.output]
+        if any(t in poisoned for t in ins if t):
+            poisoned.update(outs)
+            if op not in MAPPED and op not in FOLDED:
+                missing.append((lname, op))
+            continue
+        try:
+            # ---- constant side graphs
+            if op == "Shape" and ins[0] in acts or op == "Shape" and ins[0] in pending_pad:
+                src = act_in(ins[0])
+                s = np.array(nchw(src), dtype=np.int64)
+                start, end = a.get("start", 0), a.get("end", None)
+                consts[outs[0]] = s[start:end]
+                continue
+            if op == "Size" and ins[0] in acts:
+                consts[outs[0]] = np.array(int(np.prod(nchw(act_in(ins[0])))), dtype=np.int64)
+                continue
+            if op == "Identity" and ins[0] in inits:  # exporters share one weight under two names
+                inits[outs[0]] = inits[ins[0]]
+                continue
+            if all(is_const(t) for t in ins) and (op not in ("Dropout", "Identity") or ins[0] not in acts):
+                vals = [None if t == "" else value(t) for t in ins]
+                got = _fold(op, a, vals, node)
+                for o, v in zip(outs, got):
+                    consts[o] = v
+                continue
+            # ---- layers
+            made = _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shape_of_const, consts,
+                        pending_pad, dense_nobias, consumers, nchw, loc, inits)
+        except CnnCalcError as err:
+            raise err.located(loc=loc, layer=lname) from None
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError, StopIteration) as e:
+            raise ModelError(f"this {op} node cannot be read ({type(e).__name__}: {e})", loc=loc,
+                             layer=lname) from None
+        if made is None or made is False:
+            missing.append((lname, f"{op} ({REFUSED.get(op, 'this configuration')})" if op in MAPPED else op))
+            poisoned.update(outs)
+            continue
+    if missing:
+        raise unsupported(missing, "ONNX op", loc, hint="shapes and weights only flow through mapped ops")
+    for t, (src, pads, pname) in list(pending_pad.items()):
+        acts[t] = net.add("zeropad", pname, {"padding": pads}, [src], loc)
+    return net
+
+
+def _fold(op: str, a: dict, vals: list, node) -> list:
+    """Evaluate a node whose inputs are all constant (shape arithmetic, Constant nodes)."""
+    import numpy as np
+
+    if op == "Constant":
+        for key in ("value", "value_float", "value_floats", "value_int", "value_ints"):
+            if key in a:
+                v = a[key]
+                if key == "value":
+                    from onnx import numpy_helper
+
+                    v = numpy_helper.to_array(v)
+                return [np.array(v)]
+        raise ModelError("a Constant node with no value this reader knows", received=", ".join(a))
+    if op in ("Identity", "Dropout"):
+        return [vals[0]]
+    if op == "Cast":
+        from onnx import helper
+
+        return [vals[0].astype(helper.tensor_dtype_to_np_dtype(a["to"]))]
+    if op == "Gather":
+        return [np.take(vals[0], vals[1], axis=a.get("axis", 0))]
+    if op == "Unsqueeze":
+        axes = a.get("axes", None) if len(vals) < 2 or vals[1] is None else _as_list(vals[1])
+        v = vals[0]
+        for ax in sorted(x % (v.ndim + len(axes)) for x in axes):
+            v = np.expand_dims(v, ax)
+        return [v]
+    if op == "Squeeze":
+        axes = a.get("axes", None) if len(vals) < 2 or vals[1] is None else _as_list(vals[1])
+        return [np.squeeze(vals[0], axis=tuple(axes) if axes is not None else None)]
+    if op == "Concat":
+        return [np.concatenate([np.atleast_1d(v) for v in vals], axis=a.get("axis", 0))]
+    if op in ("Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal", "Greater", "Less", "Mod"):
+        x, y = vals[0], vals[1]
+        if op == "Div" and np.issubdtype(x.dtype, np.integer):
+            return [np.trunc(x / y).astype(x.dtype)]
+        fn = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide, "Pow": np.power,
+              "Max": np.maximum, "Min": np.minimum, "Equal": np.equal, "Greater": np.greater, "Less": np.less,
+              "Mod": np.mod}[op]
+        return [fn(x, y)]
+    if op in ("Floor", "Ceil", "Sqrt", "Neg", "Abs", "Not", "Reciprocal"):
+        fn = {"Floor": np.floor, "Ceil": np.ceil, "Sqrt": np.sqrt, "Neg": np.negative, "Abs": np.abs,
+              "Not": np.logical_not, "Reciprocal": np.reciprocal}[op]
+        return [fn(vals[0])]
+    if op == "Slice":
+        data = vals[0]
+        if len(vals) > 1:
+            starts, ends = _as_list(vals[1]), _as_list(vals[2])
+            axes = _as_list(vals[3]) if len(vals) > 3 and vals[3] is not None else list(range(len(starts)))
+            steps = _as_list(vals[4]) if len(vals) > 4 and vals[4] is not None else [1] * len(starts)
+        else:
+            starts, ends = a["starts"], a["ends"]
+            axes, steps = a.get("axes", list(range(len(starts)))), [1] * len(starts)
+        index = [slice(None)] * data.ndim
+        for s, e, ax, st in zip(starts, ends, axes, steps):
+            index[ax] = slice(s, e, st)
+        return [data[tuple(index)]]
+    if op == "Reshape":
+        return [np.reshape(vals[0], _as_list(vals[1]))]
+    if op == "Transpose":
+        return [np.transpose(vals[0], a.get("perm"))]
+    if op == "ConstantOfShape":
+        from onnx import numpy_helper
+
+        fill = numpy_helper.to_array(a["value"]) if "value" in a else np.array([0.0], dtype=np.float32)
+        return [np.full(_as_list(vals[0]), fill.reshape(-1)[0], dtype=fill.dtype)]
+    if op == "Range":
+        return [np.arange(vals[0], vals[1], vals[2])]
+    if op == "ReduceProd":
+        return [np.prod(vals[0], keepdims=bool(a.get("keepdims", 1)))]
+    if op == "Expand":
+        return [vals[0] * np.ones(_as_list(vals[1]), dtype=vals[0].dtype)]
+    if op == "Where":
+        return [np.where(vals[0], vals[1], vals[2])]
+    # anything else: the reference implementation that ships with onnx
+    try:
+        from onnx.reference import ReferenceEvaluator
+
+        ev = ReferenceEvaluator(node)
+        feeds = {n: v for n, v in zip(node.input, vals) if n}
+        return list(ev.run(None, feeds))
+    except Exception as e:  # noqa: BLE001 - any failure is "cannot fold this constant"
+        raise ModelError(f"cannot evaluate the constant {node.op_type} node ({type(e).__name__})") from None
+
+
+def _pads_tblr(pads, rank_spatial: int = 2) -> list:
+    """ONNX pads [H_begin, W_begin, H_end, W_end] → cnncalc [top, bottom, left, right]."""
+    if not pads:
+        return [0, 0, 0, 0]
+    t, left, b, r = (int(x) for x in pads)
+    return [t, b, left, r]
+
+
+def _padding_value(tblr: list) -> Any:
+    t, b, left, r = tblr
+    if t == b == left == r:
+        return t
+    if t == b and left == r:
+        return [t, left]
+    return tblr
+
+
+def _window_params(a: dict, tblr: list, kernel, stride_default=1) -> dict:
+    auto = a.get("auto_pad", b"NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else str(auto)
+    p: dict = {"kernel": kernel}
+    strides = a.get("strides")
+    s = [int(x) for x in strides] if strides else [stride_default, stride_default]
+    p["stride"] = s[0] if s[0] == s[1] else s
+    if auto == "SAME_UPPER":
+        p["padding"] = "same"
+    elif auto == "VALID":
+        p["padding"] = 0
+    elif auto == "SAME_LOWER":
+        raise ModelError("auto_pad SAME_LOWER (the odd pixel before) has no cnncalc padding; export with explicit "
+                         "pads")
+    else:
+        p["padding"] = _padding_value(tblr)
+    dil = a.get("dilations")
+    if dil and any(int(d) != 1 for d in dil):
+        d = [int(x) for x in dil]
+        p["dilation"] = d[0] if d[0] == d[1] else d
+    return p
+
+
+def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shape_of_const, consts,
+         pending_pad, dense_nobias, consumers, nchw, loc, inits):
+    """Add the layer(s) for one op whose first input is an activation; None when unmappable."""
+    import numpy as np
+
+    if not ins or ins[0] not in acts and ins[0] not in pending_pad:
+        if op in ("Add", "Mul") and len(ins) == 2 and (ins[1] in acts or ins[1] in pending_pad):
+            ins = [ins[1], ins[0]]
+        else:
+            return None
+    x = ins[0]
+
+    def done(layer: str) -> bool:
+        acts[outs[0]] = layer
+        return True
+
+    if op == "Pad":
+        mode = a.get("mode", b"constant")
+        mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+        pads = _as_list(value(ins[1])) if len(ins) > 1 and ins[1] else list(a.get("pads", []))
+        cval = value(ins[2]) if len(ins) > 2 and ins[2] else np.array(a.get("value", 0.0))
+        if len(ins) > 3 and ins[3]:
+            return None  # pads on chosen axes (opset 18): not mapped
+        if mode != "constant" or np.any(np.asarray(cval) != 0) or len(pads) != 8 or any(
+                pads[i] for i in (0, 1, 4, 5)):
+            return None
+        if any(p < 0 for p in pads):
+            return None
+        src = act_in(x)
+        pending_pad[outs[0]] = (src, [pads[2], pads[6], pads[3], pads[7]], lname)
+        return True
+    if op in ("Conv", "ConvTranspose"):
+        wshape = shape_of_const(ins[1]) if is_const(ins[1]) else None
+        if wshape is None or len(wshape) != 4:
+            return None
+        extra = [0, 0, 0, 0]
+        if x in pending_pad and consumers.get(x) == 1 and op == "Conv" and a.get("auto_pad", b"NOTSET") in (
+                b"NOTSET", "NOTSET"):
+            src, extra, _ = pending_pad.pop(x)
+        else:
+            src = act_in(x)
+        group = int(a.get("group", 1))
+        kh, kw = wshape[2], wshape[3]
+        own = _pads_tblr(a.get("pads"))
+        tblr = [o + e for o, e in zip(own, extra)]
+        p = {"filters": wshape[0] if op == "Conv" else wshape[1] * group}
+        p.update(_window_params(a, tblr, kh if kh == kw else [kh, kw]))
+        if op == "ConvTranspose":
+            if a.get("output_shape"):
+                return None
+            op_pad = a.get("output_padding")
+            if op_pad and any(op_pad):
+                p["output_padding"] = [int(v) for v in op_pad] if op_pad[0] != op_pad[1] else int(op_pad[0])
+        if group != 1:
+            p["groups"] = group
+        if not (len(ins) > 2 and ins[2]):
+            p["bias"] = False
+        if p.get("padding") == 0:
+            del p["padding"]
+        if p.get("stride") == 1:
+            del p["stride"]
+        return done(net.add("conv" if op == "Conv" else "conv_transpose", lname, p, [src], loc))
+    src = act_in(x)
+    shape = net.shapes[src]
+    if op == "Gemm":
+        if a.get("transA", 0) or len(shape) != 1 or not is_const(ins[1]):
+            return None
+        b = shape_of_const(ins[1])
+        units = b[0] if a.get("transB", 0) else b[1]
+        p = {"units": int(units)}
+        if not (len(ins) > 2 and ins[2]):
+            p["bias"] = False
+        return done(net.add("dense", lname, p, [src], loc))
+    if op == "MatMul":
+        if len(shape) != 1 or not is_const(ins[1]) or len(shape_of_const(ins[1])) != 2:
+            return None
+        layer = net.add("dense", lname, {"units": int(shape_of_const(ins[1])[1]), "bias": False}, [src], loc)
+        dense_nobias[outs[0]] = layer
+        return done(layer)
+    if op == "Add" and is_const(ins[1]):
+        layer = dense_nobias.get(x)
+        if layer is not None and consumers.get(x) == 1 and shape_of_const(ins[1]) in (
+                (net.shapes[layer][0],), (1, net.shapes[layer][0])):
+            spec = next(s for s in reversed(net.layers) if s["name"] == layer)
+            spec["params"].pop("bias", None)
+            return done(layer)
+        full = tuple(nchw(src))
+        if ins[1] in inits and shape_of_const(ins[1]) in (full, full[1:]) and len(full) == 4:
+            # a weight of the activation's whole shape added to it: a bias for every position
+            # (AlphaGo's policy output); a constant that broadcasts is not a parameter cnncalc has
+            return done(net.add("position_bias", lname, {}, [src], loc))
+        return None
+    if op in ("Add", "Mul"):
+        if len(ins) != 2 or not all(t in acts or t in pending_pad for t in ins):
+            return None
+        other = act_in(ins[1])
+        return done(net.add("add" if op == "Add" else "multiply", lname, {}, [src, other], loc))
+    if op in ACTS:
+        if op == "Softmax" and a.get("axis", -1) not in (-1, 1, len(nchw(src)) - 1):
+            return None
+        return done(net.add(ACTS[op], lname, {}, [src], loc))
+    if op == "LeakyRelu":
+        return done(net.add("leaky_relu", lname, {"negative_slope": _f32(a.get("alpha", 0.01))}, [src], loc))
+    if op == "Elu":
+        return done(net.add("elu", lname, {"alpha": _f32(a.get("alpha", 1.0))}, [src], loc))
+    if op == "Gelu":
+        approx = a.get("approximate", b"none")
+        approx = approx.decode() if isinstance(approx, bytes) else str(approx)
+        return done(net.add("gelu", lname, {} if approx == "none" else {"approximate": approx}, [src], loc))
+    if op == "PRelu":
+        n = int(np.prod(shape_of_const(ins[1]))) if is_const(ins[1]) else -1
+        if n == 1:
+            return done(net.add("prelu", lname, {}, [src], loc))
+        if n == shape[-1]:
+            return done(net.add("prelu", lname, {"shared": False}, [src], loc))
+        return None
+    if op == "Clip":
+        lo = value(ins[1]) if len(ins) > 1 and ins[1] else a.get("min", None)
+        hi = value(ins[2]) if len(ins) > 2 and ins[2] else a.get("max", None)
+        lo = None if lo is None else float(np.asarray(lo))
+        hi = None if hi is None else float(np.asarray(hi))
+        if lo == 0 and hi == 6:
+            return done(net.add("relu6", lname, {}, [src], loc))
+        if lo == 0 and (hi is None or hi == float("inf")):
+            return done(net.add("relu", lname, {}, [src], loc))
+        return None
+    if op == "BatchNormalization":
+        return done(net.add("batchnorm", lname, {}, [src], loc))
+    if op == "LRN":
+        return done(net.add("lrn", lname, {"size": int(a["size"]), "alpha": _f32(a.get("alpha", 1e-4)),
+                                           "beta": _f32(a.get("beta", 0.75)), "k": _f32(a.get("bias", 1.0))},
+                            [src], loc))
+    if op in ("MaxPool", "AveragePool"):
+        if len(shape) != 3:
+            return None
+        if len(outs) > 1 and outs[1] and consumers.get(outs[1]):
+            return None  # the indices of a max pool
+        k = [int(v) for v in a["kernel_shape"]]
+        p = _window_params(a, _pads_tblr(a.get("pads")), k[0] if k[0] == k[1] else k)
+        if op == "AveragePool" and "dilation" in p:
+            return None
+        if a.get("ceil_mode", 0):
+            p["ceil_mode"] = True
+        if p.get("padding") == 0:
+            del p["padding"]
+        if op == "AveragePool" and p.get("padding") and not a.get("count_include_pad", 0):
+            p["count_include_pad"] = False
+        return done(net.add("maxpool" if op == "MaxPool" else "avgpool", lname, p, [src], loc))
+    if op in ("GlobalAveragePool", "GlobalMaxPool"):
+        if len(shape) != 3:
+            return None
+        kind = "avg" if op == "GlobalAveragePool" else "max"
+        return done(net.add(f"adaptive_{kind}pool", lname, {"size": 1}, [src], loc))
+    if op == "ReduceMean":
+        axes = a.get("axes") if not (len(ins) > 1 and ins[1]) else _as_list(value(ins[1]))
+        if len(shape) != 3 or axes is None or sorted(x % 4 for x in axes) != [2, 3]:
+            return None
+        if a.get("keepdims", 1):
+            return done(net.add("adaptive_avgpool", lname, {"size": 1}, [src], loc))
+        return done(net.add("global_avgpool", lname, {}, [src], loc))
+    if op == "Flatten":
+        if a.get("axis", 1) != 1:
+            return None
+        return done(src if len(shape) == 1 else net.add("flatten", lname, {}, [src], loc))
+    if op in ("Reshape", "Squeeze", "Unsqueeze"):
+        old = nchw(src)
+        if op == "Reshape":
+            if not is_const(ins[1]):
+                return None
+            target = _as_list(value(ins[1]))
+            new = [old[i] if d == 0 and i < len(old) else d for i, d in enumerate(target)]
+            if new.count(-1) == 1:
+                known = int(np.prod([d for d in new if d != -1]))
+                new[new.index(-1)] = int(np.prod(old)) // known if known else 0
+        elif op == "Squeeze":
+            axes = a.get("axes") if not (len(ins) > 1 and ins[1]) else _as_list(value(ins[1]))
+            axes = [x % len(old) for x in axes] if axes is not None else [i for i, d in enumerate(old) if d == 1
+                                                                           and i > 0]
+            new = [d for i, d in enumerate(old) if i not in axes]
+        else:
+            axes = a.get("axes") if not (len(ins) > 1 and ins[1]) else _as_list(value(ins[1]))
+            new = list(old)
+            for ax in sorted(x % (len(old) + len(axes)) for x in axes):
+                new.insert(ax, 1)
+        if not new or new[0] != 1 or int(np.prod(new)) != int(np.prod(old)):
+            return None
+        if len(new) == 2:
+            return done(src if len(shape) == 1 else net.add("flatten", lname, {}, [src], loc))
+        if len(new) == 4:
+            target = (new[2], new[3], new[1])
+            if target == tuple(shape):
+                return done(src)
+            return done(net.add("reshape", lname, {"shape": list(target)}, [src], loc))
+        return None
+    if op == "Concat":
+        axis = a.get("axis", 1)
+        rank = len(nchw(src))
+        if axis % rank != 1 or not all(t in acts or t in pending_pad for t in ins):
+            return None
+        srcs = [src] + [act_in(t) for t in ins[1:]]
+        return done(srcs[0] if len(srcs) == 1 else net.add("concat", lname, {}, srcs, loc))
+    if op == "Dropout":
+        ratio = value(ins[1]) if len(ins) > 1 and ins[1] else a.get("ratio", 0.5)
+        return done(net.add("dropout", lname, {"rate": _f32(np.asarray(ratio))}, [src], loc))
+    if op == "Identity":
+        return done(src)
+    if op in ("Resize", "Upsample"):
+        mode = a.get("mode", b"nearest")
+        mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+        mode = {"nearest": "nearest", "linear": "bilinear", "bilinear": "bilinear"}.get(mode)
+        if mode is None or len(shape) != 3:
+            return None
+        scales_t = ins[1] if op == "Upsample" else (ins[2] if len(ins) > 2 else "")
+        sizes_t = ins[3] if op == "Resize" and len(ins) > 3 else ""
+        p: dict = {}
+        if sizes_t:
+            sizes = _as_list(value(sizes_t))
+            if len(sizes) != 4 or sizes[:2] != nchw(src)[:2]:
+                return None
+            p["size"] = [sizes[2], sizes[3]]
+        elif scales_t:
+            scales = [float(v) for v in np.asarray(value(scales_t)).reshape(-1)]
+            if len(scales) != 4 or scales[:2] != [1.0, 1.0] or any(s != int(s) or s < 1 for s in scales[2:]):
+                return None
+            sh, sw = int(scales[2]), int(scales[3])
+            p["scale"] = sh if sh == sw else [sh, sw]
+        else:
+            return None
+        if mode != "nearest":
+            p["mode"] = mode
+        return done(net.add("upsample", lname, p, [src], loc))
+    return None
