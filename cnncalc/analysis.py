@@ -8,8 +8,10 @@ from __future__ import annotations
 from . import formulas as fm
 from . import layers as registry
 from .errors import CnnCalcError, LimitError, ShapeError
+from .figures import activation_bytes, param_bytes
 from .layers.base import ParamError, show
 from .model import Conventions, Graph, LayerResult, Report, Totals
+from .warns import JUMP, LayerWarning
 
 
 # Python refuses to print an integer of more than 4,300 digits; refuse such figures up front,
@@ -33,6 +35,18 @@ TOO_BIG = "a figure of this layer has more than 3,900 digits: too large to print
 def _digits(shape) -> str:
     """224×224×3; a size too long to print as ~10^N."""
     return "×".join(str(v) if v < 10**12 else f"~10^{int(v.bit_length() * 0.30103)}" for v in shape)
+
+
+def merge_fields(states) -> tuple:
+    """The receptive-field state where inputs merge (add, concat, multiply): per axis, the
+    largest field and the largest jump among the inputs; the grid of the first. A concat of a
+    5×3 and a 3×5 field sees 5×5. States are (r_h, r_w, j_h, j_w, grid_h, grid_w).
+
+    >>> merge_fields([(5, 3, 1, 1, 8, 8), (3, 5, 1, 1, 8, 8)])
+    (5, 5, 1, 1, 8, 8)
+    """
+    return (max(s[0] for s in states), max(s[1] for s in states), max(s[2] for s in states),
+            max(s[3] for s in states), states[0][4], states[0][5])
 
 
 def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool = False) -> Report:
@@ -88,8 +102,8 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
         warnings = []
         for w in out.warnings:
             if w.fit and strict:
-                raise ShapeError(w.message.split("; floored")[0], loc=spec.loc, layer=spec.name, chain=spec.chain)
-            warnings.append(w.message)
+                raise ShapeError(w.text(error=True), loc=spec.loc, layer=spec.name, chain=spec.chain)
+            warnings.append(w.replace(layer=spec.name))
         shape = tuple(out.shape)
         shapes[spec.name] = shape
         d = max([depth[n] for n in spec.inputs]) + layer.weight_layers
@@ -97,20 +111,12 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
 
         # receptive field (Araujo et al.): the largest field over all inputs
         states = [rf[n] for n in spec.inputs]
-        if len(states) == 1:
-            rh, rw, jh, jw, gh, gw = states[0]
-        else:
-            rh = max(s[0] for s in states)
-            rw = max(s[1] for s in states)
-            jh = max(s[2] for s in states)
-            jw = max(s[3] for s in states)
-            gh, gw = states[0][4], states[0][5]
+        rh, rw, jh, jw, gh, gw = states[0] if len(states) == 1 else merge_fields(states)
         if len(states) > 1 and len({(s[2], s[3]) for s in states}) > 1:
-            msg = ("inputs arrive with different jumps ("
-                   + ", ".join(f"{n}: {s[2]}×{s[3]}" for n, s in zip(spec.inputs, states))
-                   + "): their receptive fields are not aligned")
-            warnings.append(msg)
-            graph_warnings.append(f"{spec.name}: {msg}")
+            w = LayerWarning(JUMP, {"inputs": tuple((n, s[2], s[3]) for n, s in zip(spec.inputs, states))},
+                             layer=spec.name)
+            warnings.append(w)
+            graph_warnings.append(w.replace(named=True))
         step = out.rf
         if step is not None:
             if step[0] == "global":
@@ -144,7 +150,8 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
             macs=c.macs, flops=c.macs * flops_per_mac,
             activations=0 if layer.view else fm.elements(shape),
             params=c.weights + (c.biases if count_biases else 0),
-            receptive_field=(rh, rw), jump=(jh, jw), warnings=tuple(warnings), spec=spec, depth=d))
+            receptive_field=(rh, rw), jump=(jh, jw), warnings=tuple(warnings), spec=spec, depth=d,
+            inferred=out))
 
     return Report(name=graph.name, input_shape=in_shape, layers=tuple(results),
                   totals=totals_of(results, conventions), conventions=conventions, graph=graph,
@@ -158,14 +165,13 @@ def totals_of(results, conventions: Conventions) -> Totals:
     non_trainable = sum(r.non_trainable_params for r in results)
     macs = sum(r.macs for r in results)
     activations = sum(r.activations for r in results)
-    bpv = conventions.bytes_per_value
-    act_bytes = activations * bpv * conventions.batch
+    act_bytes = activation_bytes(activations, conventions)
     totals = Totals(
         params=weights + (biases if conventions.count_biases else 0),
         weights=weights, biases=biases, non_trainable_params=non_trainable,
         macs=macs, flops=macs * conventions.flops_per_mac, activations=activations,
         # storage of every parameter value, biases and running statistics included
-        param_bytes=(weights + biases + non_trainable) * bpv,
+        param_bytes=param_bytes(weights + biases + non_trainable, conventions),
         activation_bytes=act_bytes, activation_bytes_fwd_bwd=2 * act_bytes,
         depth=max([r.depth for r in results], default=0))
     if conventions.optimizer:

@@ -20,8 +20,9 @@ from typing import Any, Mapping
 from .. import formulas as fm
 from ..errors import ShapeError
 from ..model import Counts
-from .activations import FUSABLE
-from .base import BOOL, NONNEG_PAIR, PADDING, PAIR, POS_INT, Layer, Out, Param, choice, need_spatial, shape_text
+from .activations import FUSABLE, torch_activation
+from .base import (BOOL, NONNEG_PAIR, PADDING, PAIR, POS_INT, Out, Param, Torch, Windowed, choice, need_spatial,
+                   shape_text)
 
 
 def input_span(f: int, d: int, s: int) -> int:
@@ -45,9 +46,10 @@ def input_span(f: int, d: int, s: int) -> int:
     return best
 
 
-class ConvTranspose(Layer):
+class ConvTranspose(Windowed):
     type = "conv_transpose"
     weight_layers = 1
+    imports = {"onnx": ("ConvTranspose",), "keras": ("Conv2DTranspose",), "caffe": ("Deconvolution",)}
     aliases = ("tconv", "deconv", "convtranspose2d", "conv2dtranspose", "conv_transpose2d")
     doc = "transposed convolution: O = (W − 1)·S − 2P + d·(F − 1) + output_padding + 1"
     primary = "filters"
@@ -76,7 +78,7 @@ class ConvTranspose(Layer):
         dh, dw = p["dilation"]
         oph, opw = p["output_padding"]
         pad = p["padding"]
-        out = []
+        out, axes = [], []
         for axis, size, f, s, d, op, i in (("H", h, fh, sh, dh, oph, 0), ("W", w, fw, sw, dw, opw, 2)):
             if op >= max(s, d):
                 raise ShapeError(f"output_padding must be smaller than the stride or the dilation along {axis}",
@@ -89,6 +91,7 @@ class ConvTranspose(Layer):
                     raise ShapeError("a transposed conv removes the same padding from both sides of an axis",
                                      received=f"padding {pb}+{pa} along {axis}")
                 o = fm.transposed_conv_output(size, f, s, pb, op, d)
+                axes.append((axis, size, f, s, d, op, pb, o))
             if o < 1:
                 raise ShapeError(f"output size along {axis} would be {o}: the padding removes more than "
                                  "the transposed conv produces", received=f"input {shape_text(shape)}")
@@ -99,7 +102,37 @@ class ConvTranspose(Layer):
             macs=fm.transposed_conv_macs(h, w, c_in, fh, fw, k, g),
         )
         rf = (input_span(fh, dh, sh) + 1, input_span(fw, dw, sw) + 1, Fraction(1, sh), Fraction(1, sw))
-        return Out((out[0], out[1], k), counts, [], rf)
+        return Out((out[0], out[1], k), counts, [], rf, {"axes": axes, "same": pad == "same"})
+
+    def explain(self, w) -> list:
+        from .spatial import conv_counts_lines
+        from .worked import size_lines
+
+        (h, wd, _), oh, ow = w.in_shape, w.r.output_shape[0], w.r.output_shape[1]
+        if w.out.work["same"]:
+            lines = [("output_shape", f"padding 'same' (Keras): H_out = {h}·{w.p['stride'][0]} (+ output_padding), "
+                                      f"W_out = {wd}·{w.p['stride'][1]} → {oh}×{ow}")]
+        else:
+            lines = size_lines([(axis, f"({size} − 1)·{s} − 2·{pad} + {d}·({f} − 1) + {op} + 1", o, "")
+                                for axis, size, f, s, d, op, pad, o in w.out.work["axes"]], (oh, ow))
+        return lines + conv_counts_lines(w, transposed=True)
+
+    def rf_formula(self, r_in, j_in, f, s, r_out, j_out) -> str:
+        from .worked import n
+
+        # the step infer gave: f = 1 + the input positions one output reaches (input_span), S = 1/stride
+        return (f"r = r_in + (taps − 1)·j_in = {n(r_in)} + ({n(f)} − 1)·{n(j_in)} = {n(r_out)} "
+                f"(taps: input positions one output reaches); jump = j_in/S = {n(j_in)}/{n(1 / s)} = {n(j_out)}")
+
+    def torch(self, p, ins) -> tuple:
+        pad = p["padding"]
+        if pad == "same":
+            return None  # Keras's O = W·S has no one ConvTranspose2d
+        t, _, left, _ = (0, 0, 0, 0) if pad == "valid" else pad
+        return (Torch("ConvTranspose2d", (ins[0][2], p["filters"], tuple(p["kernel"])),
+                      {"stride": tuple(p["stride"]), "padding": (t, left), "output_padding": tuple(p["output_padding"]),
+                       "groups": p["groups"], "bias": p["bias"], "dilation": tuple(p["dilation"])}),) \
+            + torch_activation(p.get("activation"))
 
 
 LAYERS = (ConvTranspose,)
