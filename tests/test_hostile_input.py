@@ -99,6 +99,20 @@ def test_the_limits_in_readme_are_the_defaults():
     assert rows["CNNCALC_MAX_REPEAT"] == f"{limits.MAX_REPEAT:,}"
 
 
+def test_a_layers_full_name_is_bounded():
+    # three nested instances of 200-character names: the third instance's full name is
+    # 200 + 1 + 200 + 1 + 200 = 602 > 500 characters, refused at its name (line 8, column 19)
+    n = "n" * 200
+    text = (f"input: 4\nblocks:\n  a:\n    layers:\n      - b: {{name: {n}}}\n  b:\n    layers:\n"
+            f"      - relu: {{name: relu}}\nlayers:\n  - a: {{name: {n}}}\n")
+    assert len(parse_spec(text, "t.yaml").layers) == 2  # 200 + 1 + 200 + 1 + 4 = 406: fine
+    text = text.replace("      - relu: {name: relu}", f"      - c: {{name: {n}}}\n  c:\n    layers:\n      - relu: {{name: relu}}")
+    msg = spec_error(text)
+    assert msg == ("t.yaml:8:19: " + "n" * 60 + "…: the full name of this layer (its blocks' instance names "
+                   "joined by '.') has 602 characters, over the limit of 500; in b instantiated at t.yaml:5:9; "
+                   "in a instantiated at t.yaml:13:5")
+
+
 def test_scalars_under_an_ignored_key_are_bounded(monkeypatch):
     # 2,000 scalars under source: (which nothing reads) cross a budget of 1,000 values
     monkeypatch.setattr(limits, "MAX_YAML_NODES", 1000)

@@ -416,6 +416,10 @@ class _Expander:
         for i in range(n):
             name = base if base is None or n == 1 else f"{base}.{i}"
             full = None if name is None else prefix + name
+            if full is not None and len(full) > limits.MAX_FULL_NAME_CHARS:
+                raise LimitError(f"the full name of this layer (its blocks' instance names joined by '.') has "
+                                 f"{len(full):,} characters, over the limit of {limits.MAX_FULL_NAME_CHARS}",
+                                 loc=entry.name_loc or entry.loc, layer=full[:60] + "…", chain=chain)
             args = dict(entry.params)
             if i == 0 and first:
                 args.update(first)
