@@ -423,3 +423,15 @@ def test_a_table_figure_in_petas_grades_right(tmp_path):
     assert parse_number("1.73P").matches(1_730_000_000_000_000)
     assert not parse_number("1.73P").matches(1_740_000_000_000_000)
     assert Fraction(parse_number("1.73P").value) == Fraction(173, 100) * 10**15
+
+
+def test_json_fractions_keep_their_rule_without_fraction_comparisons():
+    # below 10^300 a float, from 10^300 on the nearest integer (README's JSON contract)
+    from cnncalc.render.json_ import _num
+
+    assert _num(Fraction(1, 3)) == 1 / 3 and _num(Fraction(1, 10**1900)) == 0.0
+    below = Fraction(10**300 - 1) + Fraction(1, 2)
+    assert isinstance(_num(below), float)
+    assert _num(Fraction(2 * 10**300 + 1, 2)) == 10**300  # 10^300 + 1/2 rounds to even
+    assert _num(Fraction(10**400, 3)) == (10**400 + 1) // 3  # 3333…3.33 → 3333…3
+    assert _num(Fraction(-(10**400), 7)) == round(Fraction(-(10**400), 7))
