@@ -252,7 +252,8 @@ def check_report(report, strict: bool = False) -> list:
             train = budget["train"]
             if not isinstance(train, str) or train not in OPTIMIZERS:
                 tloc = budget.val_loc("train") if hasattr(budget, "val_loc") else bloc
-                raise SpecError("budget 'train' is the optimizer: sgd, momentum or adam", loc=tloc, received=show(train))
+                raise SpecError("budget 'train' is the optimizer: sgd, momentum or adam", loc=tloc,
+                                received=show(train))
         for fig, layer, raw, floc, lloc in _items("budget", budget, bloc, BUDGET_FIGURES, BUDGET_SETTINGS):
             _need_layer(layer, names, lloc)
             try:

@@ -106,7 +106,8 @@ def test_a_layers_full_name_is_bounded():
     text = (f"input: 4\nblocks:\n  a:\n    layers:\n      - b: {{name: {n}}}\n  b:\n    layers:\n"
             f"      - relu: {{name: relu}}\nlayers:\n  - a: {{name: {n}}}\n")
     assert len(parse_spec(text, "t.yaml").layers) == 2  # 200 + 1 + 200 + 1 + 4 = 406: fine
-    text = text.replace("      - relu: {name: relu}", f"      - c: {{name: {n}}}\n  c:\n    layers:\n      - relu: {{name: relu}}")
+    text = text.replace("      - relu: {name: relu}",
+                        f"      - c: {{name: {n}}}\n  c:\n    layers:\n      - relu: {{name: relu}}")
     msg = spec_error(text)
     assert msg == ("t.yaml:8:19: " + "n" * 60 + "…: the full name of this layer (its blocks' instance names "
                    "joined by '.') has 602 characters, over the limit of 500; in b instantiated at t.yaml:5:9; "
@@ -321,7 +322,8 @@ def test_long_names_are_not_files(tmp_path):
     assert res.code == 2 and INTERNAL not in res.out + res.err
     # a DSL string of more than 255 bytes as a sheet's network: read as DSL, not looked up as a file
     dsl = "input 8x8x3 | " + "relu | " * 60 + "relu"
-    sheet = write(tmp_path, "s.yaml", f"questions:\n  - network: {dsl}\n    answers: {{params: 0, output_shape: 8x8x3}}\n")
+    sheet = write(tmp_path, "s.yaml",
+                  f"questions:\n  - network: {dsl}\n    answers: {{params: 0, output_shape: 8x8x3}}\n")
     res = run_cli("grade", sheet)
     from cnncalc.grade import dsl_parser
 
