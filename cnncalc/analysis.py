@@ -8,6 +8,7 @@ from __future__ import annotations
 from . import formulas as fm
 from . import layers as registry
 from .errors import CnnCalcError, LimitError, ShapeError
+from .limits import MAX_INT_DIGITS
 from .layers.base import ParamError, show
 from .model import Conventions, Graph, LayerResult, Report, Totals
 
@@ -35,12 +36,22 @@ def _digits(shape) -> str:
     return "×".join(str(v) if v < 10**12 else f"~10^{int(v.bit_length() * 0.30103)}" for v in shape)
 
 
+def _check_batch(batch: int) -> None:
+    """A batch of at most 100 digits (the limit of a spec's integers): with every figure of a
+    layer under MAX_FIGURE_BITS, the totals in bytes then stay printable (a 4,000-digit --batch
+    times a 3,900-digit activation count could not be printed)."""
+    if isinstance(batch, int) and batch.bit_length() > 333 and len(str(batch)) > MAX_INT_DIGITS:
+        raise LimitError(f"the batch has {len(str(batch)):,} digits, over the limit of {MAX_INT_DIGITS} "
+                         "(MAX_INT_DIGITS)", received=f"{str(batch)[:20]}…")
+
+
 def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool = False) -> Report:
     """Shapes, counts and receptive fields of every layer, and their totals.
 
     ``strict`` turns hyperparameters that do not divide (a non-integer output size) into a
     ShapeError instead of a warning.
     """
+    _check_batch(conventions.batch)
     shapes: dict = {}
     depth: dict = {}  # name -> weight layers on the longest path to its output
     rf: dict = {}  # name -> (rh, rw, jh, jw, grid_h, grid_w)

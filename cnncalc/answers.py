@@ -12,8 +12,9 @@ The rule for numbers:
   ``138.3M`` is not. A true value exactly half-way rounds either way.
 - A product of whole numbers (``224*224*64``, ``28×28×96×5×5×64``, ``(3*3*3)*64``) is exact: the
   way slides write a figure before working it out.
-- Units: K/k = 10³, M = 10⁶, G/B(illion) = 10⁹, T = 10¹²; bytes: B, kB/KB, MB, GB, TB are powers
-  of 1000 (as torchinfo and REFERENCE.md), KiB/MiB/GiB powers of 1024; 萬/万 = 10⁴, 億/亿 = 10⁸.
+- Units: K/k = 10³, M = 10⁶, G/B(illion) = 10⁹, T = 10¹², P = 10¹⁵, E = 10¹⁸, Z = 10²¹, Y = 10²⁴
+  (every unit the table prints); bytes: B, kB/KB, MB, GB, TB, PB, EB, ZB, YB are powers of 1000
+  (as torchinfo and REFERENCE.md), KiB/MiB/GiB/TiB/PiB/EiB powers of 1024; 萬/万 = 10⁴, 億/亿 = 10⁸.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from fractions import Fraction
 from typing import Any, Optional
 
 from .errors import CnnCalcError
+from .limits import MAX_INT_DIGITS
 
 
 class AnswerError(CnnCalcError):
@@ -33,11 +35,14 @@ class AnswerError(CnnCalcError):
 _SCALE = {
     "": 1, "k": 10**3, "K": 10**3, "thousand": 10**3, "M": 10**6, "million": 10**6, "m": 10**6,
     "G": 10**9, "billion": 10**9, "bn": 10**9, "T": 10**12, "trillion": 10**12,
+    # every unit the renderers print (render.common.human): a figure copied from a table reads back
+    "P": 10**15, "E": 10**18, "Z": 10**21, "Y": 10**24,
     "萬": 10**4, "万": 10**4, "億": 10**8, "亿": 10**8,
 }
 _BYTES = {
     "B": 1, "bytes": 1, "byte": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+    "PB": 10**15, "EB": 10**18, "ZB": 10**21, "YB": 10**24,  # as render.common.human_bytes prints them
+    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50, "EiB": 2**60,
 }
 _NUM = re.compile(r"^\s*(?P<num>[0-9][0-9,_ ]*(?:\.[0-9]+)?|\.[0-9]+)\s*(?:[eE](?P<exp>[+-]?[0-9]+))?\s*"
                   r"(?P<unit>[A-Za-z萬万億亿]*)\s*$")
@@ -72,6 +77,7 @@ def _product(text: str) -> Optional[int]:
     terms = text.split("+")
     if len(terms) == 1 and not _PRODUCT.match(text):
         return None
+    _check_digits(max(re.split(r"[^0-9,_]+", text), key=len).replace(",", "").replace("_", ""), text)
     total = 0
     for term in terms:
         if term.count("(") != term.count(")"):
@@ -86,6 +92,15 @@ def _product(text: str) -> Optional[int]:
             return None
         total += value
     return total
+
+
+def _check_digits(digits: str, raw) -> None:
+    """Refuse a number written with more digits than any figure needs (the limit of a spec's
+    integers), before Python's own 4,300-digit limit turns it into an internal error."""
+    count = sum(ch.isdigit() for ch in digits)
+    if count > MAX_INT_DIGITS:
+        raise AnswerError(f"a number of {count:,} digits is over the limit of {MAX_INT_DIGITS} digits "
+                          "(MAX_INT_DIGITS)", received=repr(raw))
 
 
 def parse_number(raw: Any, *, want_bytes: bool = False) -> Number:
@@ -114,7 +129,11 @@ def parse_number(raw: Any, *, want_bytes: bool = False) -> Number:
     if not m:
         raise AnswerError("not a number like 34944, 34,944, 138M, 15.5G or 93MB", received=repr(raw))
     digits = m.group("num").replace(",", "").replace("_", "").replace(" ", "")
+    _check_digits(digits, raw)
     unit = m.group("unit")
+    exp_text = (m.group("exp") or "0").lstrip("+-").lstrip("0")
+    if len(exp_text) > 3:  # int() of thousands of digits is refused by Python itself
+        raise AnswerError("exponent out of range", received=repr(raw))
     exp = int(m.group("exp") or 0)
     is_bytes = False
     if unit in _BYTES:
@@ -124,7 +143,8 @@ def parse_number(raw: Any, *, want_bytes: bool = False) -> Number:
     elif unit.lower() in _SCALE:
         scale = _SCALE[unit.lower()]
     else:
-        raise AnswerError(f"unknown unit '{unit}' (K, M, G, T; B, kB, MB, GB; KiB, MiB, GiB)", received=repr(raw))
+        raise AnswerError(f"unknown unit '{unit}' (K, M, G, T, P, E, Z, Y; B, kB, MB, GB, TB, PB, EB, ZB, YB; "
+                          "KiB, MiB, GiB, TiB, PiB, EiB)", received=repr(raw))
     if want_bytes and not is_bytes and unit:
         raise AnswerError("a size in bytes needs a byte unit, like 93MB", received=repr(raw))
     decimals = len(digits.split(".")[1]) if "." in digits else 0

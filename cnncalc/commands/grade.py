@@ -63,7 +63,8 @@ def render_text(graded) -> str:
             row = f"  {mark} {pad(what, what_w)} given {pad(str(a.given), given_w)}"
             correct = _value_text(a.correct)
             if a.figure in ("memory", "activation_bytes", "param_bytes"):
-                correct += f" B ({a.correct / 1e6:,.2f} MB)"
+                cents = (2 * a.correct + 10**4) // (2 * 10**4)  # MB to two decimals, exact at any size
+                correct += f" B ({cents // 100:,}.{cents % 100:02d} MB)"
             row += f" correct {correct}"
             lines.append(row.rstrip())
             if not a.ok:

@@ -241,7 +241,7 @@ def _scalar(loader, ev, file: str, cache: dict):
 def _construct(loader, tag: str, value: str, mark, file: str):
     try:
         return loader.yaml_constructors[tag](loader, ScalarNode(tag, value, mark, mark))
-    except (ValueError, TypeError, OverflowError, yaml.YAMLError):
+    except (ValueError, TypeError, OverflowError, KeyError, yaml.YAMLError):  # KeyError: !!bool 5
         raise SpecError(f"not a valid {_short_tag(tag)}", loc=_loc(file, mark), received=repr(value)) from None
 
 
