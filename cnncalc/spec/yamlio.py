@@ -27,7 +27,7 @@ from yaml.events import (AliasEvent, DocumentEndEvent, DocumentStartEvent, Mappi
 from yaml.nodes import ScalarNode
 
 from .. import limits
-from ..errors import LimitError, SpecError
+from ..errors import CONTROL_NAMES, LimitError, SpecError, control_char
 from ..model import SourceLoc
 
 try:  # the C parser is several times faster; constructors stay the safe Python ones
@@ -141,7 +141,6 @@ _SCALAR_TAGS = (_STR, _INT, _FLOAT, _BOOL, _NULL)
 
 # Characters YAML does not allow in a stream (libyaml would stop with a multi-line message).
 _BAD_CHAR = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_CHAR_NAMES = {0: "NUL", 7: "BEL", 8: "backspace", 0x1B: "ESC", 0x7F: "DEL"}
 
 
 class _Mark:
@@ -175,7 +174,7 @@ def _check_text(text: str, file: str) -> None:
         line = text.count("\n", 0, i) + 1
         col = i - (text.rfind("\n", 0, i) + 1) + 1
         code = ord(m.group())
-        name = _CHAR_NAMES.get(code, "a control character")
+        name = CONTROL_NAMES.get(code, "a control character")
         raise SpecError("the file holds a character YAML does not allow", loc=SourceLoc(file, line, col),
                         received=f"U+{code:04X}, {name}")
     limit = limits.MAX_LINE_CHARS
@@ -253,6 +252,7 @@ class _Composer:
         self.loader, self.file = loader, file
         self.max_depth, self.max_nodes = limits.MAX_YAML_DEPTH, limits.MAX_YAML_NODES
         self.cache: dict = {}  # plain scalar text → its value
+        self.clean_keys: set = set()  # keys seen to hold no control character
         self.anchors: dict = {}  # anchor → (value, size with its aliases expanded)
         self.open_anchors: set = set()  # anchors of collections not yet closed
         self.stack: list = []  # frames of the open collections, the innermost last
@@ -317,6 +317,8 @@ class _Composer:
                     return
                 if value in top.obj:
                     self.duplicate_key(top, value, mark)
+                if value not in self.clean_keys:
+                    self.check_key(value, mark)
                 top.want, top.key, top.kmark = _VALUE, value, mark
             else:
                 self.add(value, mark)
@@ -422,6 +424,8 @@ class _Composer:
                 raise SpecError("a mapping key must be a plain value", loc=_loc(self.file, mark))
             if value in top.obj:
                 self.duplicate_key(top, value, mark)
+            if value not in self.clean_keys:
+                self.check_key(value, mark)
             top.want, top.key, top.kmark = _VALUE, value, mark
         elif top.want == _VALUE:
             obj, key = top.obj, top.key
@@ -434,6 +438,15 @@ class _Composer:
             top.want = _KEY
         if self.nodes > self.max_nodes:
             self.too_many(mark)
+
+    def check_key(self, key, mark) -> None:
+        """Keys name things (parameters, blocks, layers under expect:, questions): a key holding a
+        control character (written with an escape such as "\\e" or "\\n") is refused."""
+        if type(key) is str:
+            what = control_char(key)
+            if what is not None:
+                raise SpecError("a key holds a control character; names and keys may not", loc=_loc(self.file, mark), received=what)
+        self.clean_keys.add(key)
 
     def duplicate_key(self, frame: _Frame, key, mark):
         raise SpecError(f"duplicate key '{key}' (first at {_loc(self.file, frame.obj._kmarks[key])})",
