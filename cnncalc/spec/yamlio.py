@@ -442,7 +442,7 @@ class _Composer:
     def check_key(self, key, mark) -> None:
         """Keys name things (parameters, blocks, layers under expect:, questions): a key holding a
         control character (written with an escape such as "\\e" or "\\n") is refused."""
-        if type(key) is str:
+        if type(key) is str and not key.isprintable():  # isprintable(): a quick pass for most keys
             what = control_char(key)
             if what is not None:
                 raise SpecError("a key holds a control character; names and keys may not", loc=_loc(self.file, mark), received=what)
