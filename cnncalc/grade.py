@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .answers import FIGURES, AnswerError, figure_value, is_right, parse_figure, rounding_note
-from .errors import CnnCalcError, InputError, clip, did_you_mean
+from .errors import CnnCalcError, InputError, clip, control_char, did_you_mean, one_line
 from .layers.base import show
 from .model import DTYPE_BYTES, Conventions, SourceLoc
+from .spec.entries import check_name_text
 from .spec.yamlio import LocDict
 
 SHEET_KEYS = ("title", "description", "source", "dtype", "batch", "count_biases", "rounding", "questions")
@@ -347,6 +348,11 @@ def grade_doc(doc, filename: str, base: Path) -> Graded:
     if not isinstance(qs, list) or not qs:
         raise AnswerError("'questions' is a non-empty list", loc=qloc, received=show(qs))
     title = doc.get("title")
+    if title is not None:
+        title = str(title)
+        if control_char(title) is not None:  # a label, printed at the head of the grades
+            raise AnswerError("a sheet's title cannot hold a control character", loc=_loc(doc, "title", top),
+                              received=control_char(title))
     graded, seen = [], set()
     for i, q in enumerate(qs):
         loc = qs.item_loc(i) if hasattr(qs, "item_loc") else qloc
@@ -356,7 +362,7 @@ def grade_doc(doc, filename: str, base: Path) -> Graded:
             if key not in QUESTION_KEYS:
                 raise AnswerError(f"unknown key '{key}' in a question" + did_you_mean(str(key), QUESTION_KEYS)
                                   + f" (known: {', '.join(QUESTION_KEYS)})", loc=_key_loc(q, key, loc))
-        qid = str(q.get("id", f"q{i + 1}"))
+        qid = check_name_text(str(q.get("id", f"q{i + 1}")), _loc(q, "id", loc), "a question id")
         if qid in seen:
             raise AnswerError(f"duplicate question id '{qid}'", loc=_loc(q, "id", loc))
         seen.add(qid)
@@ -369,9 +375,10 @@ def grade_doc(doc, filename: str, base: Path) -> Graded:
         names = [r.name for r in report.layers]
         ctx = {"report": report, "rounding": _rounding(doc, q, loc), "base": base, "filename": filename}
         answers = _answers(report, q["answers"], _loc(q, "answers", loc), names, ctx)
-        text = q.get("text")
-        graded.append(Question(qid, None if text is None else str(text), graph.name, tuple(answers)))
-    return Graded(None if title is None else str(title), filename, tuple(graded))
+        text = q.get("text")  # prose, shown on one line: runs of whitespace (line breaks) become a space
+        text = None if text is None else one_line(" ".join(str(text).split()))
+        graded.append(Question(qid, text, graph.name, tuple(answers)))
+    return Graded(title, filename, tuple(graded))
 
 
 def grade_text(text: str, filename: str = "<sheet>", base: Optional[Path] = None) -> Graded:

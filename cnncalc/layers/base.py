@@ -113,6 +113,13 @@ def _number(v):
     return v
 
 
+def _rate(v):
+    v = _number(v)
+    if not 0 <= v < 1:
+        raise ParamError("must be at least 0 and less than 1", v)
+    return v
+
+
 def _shape(v):
     one = _int_min(1, "a positive integer")
     if isinstance(v, (list, tuple)) and 1 <= len(v) <= 3:
@@ -150,6 +157,7 @@ PADDING = Kind(
 )
 BOOL = Kind("bool", _bool, {"type": "boolean"}, "true or false")
 NUMBER = Kind("number", _number, {"type": "number"}, "a number")
+RATE = Kind("rate", _rate, {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, "a number ≥ 0 and < 1")
 SHAPE = Kind("shape", _shape, {"oneOf": [{"type": "integer", "minimum": 1},
                                          {"type": "array", "items": {"type": "integer", "minimum": 1},
                                           "minItems": 1, "maxItems": 3}]},

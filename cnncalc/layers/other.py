@@ -8,8 +8,8 @@ from .. import formulas as fm
 from ..errors import ShapeError
 from ..model import Counts
 from .activations import FUSABLE
-from .base import (BOOL, NUMBER, NUMBERS, PADDING, POS_INT, SHAPE, Layer, NoForward, Out, Param, ParamError, Warn,
-                   choice, flat, need_spatial, need_vector, nested_shape, shape_text)
+from .base import (BOOL, NUMBER, NUMBERS, PADDING, POS_INT, RATE, SHAPE, Layer, NoForward, Out, Param, ParamError,
+                   Warn, choice, flat, need_spatial, need_vector, nested_shape, shape_text)
 from .numeric import need, scaled, unscale
 
 
@@ -118,12 +118,7 @@ class Dropout(Layer):
     doc = "dropout: a view at inference, adds no activations"
     primary = "rate"
     view = True
-    params = {"rate": Param(NUMBER, 0.5, "probability of zeroing, 0 ≤ rate < 1")}
-
-    def configure(self, p):
-        if not 0 <= p["rate"] < 1:
-            raise ParamError("rate must be at least 0 and less than 1", p["rate"])
-        return p
+    params = {"rate": Param(RATE, 0.5, "probability of zeroing, 0 ≤ rate < 1")}
 
     def infer(self, ins, p) -> Out:
         return Out(tuple(ins[0]))
