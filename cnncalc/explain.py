@@ -63,9 +63,10 @@ def _window_lines(report: Report, r: LayerResult, p: dict, ceil_mode: bool = Fal
     dil = p.get("dilation", (1, 1))
     pads = _axis_pads(p["padding"], h, w, kernel, stride, dil)
     lines = []
-    if p["padding"] == "same":
-        lines.append(("output_shape", f"padding 'same' (TensorFlow): H_out = ⌈{h}/{stride[0]}⌉, W_out = "
-                                      f"⌈{w}/{stride[1]}⌉; padding {pads[0]}+{pads[1]} (H), {pads[2]}+{pads[3]} (W)"))
+    if p["padding"] == "same":  # defined as ⌈W/S⌉ (Keras, TensorFlow): no floor formula to show
+        oh, ow = r.output_shape[:2]
+        return [("output_shape", f"padding 'same' (Keras, TensorFlow): H_out = ⌈{h}/{stride[0]}⌉ = {oh}, W_out = "
+                                 f"⌈{w}/{stride[1]}⌉ = {ow}; padding {pads[0]}+{pads[1]} (H), {pads[2]}+{pads[3]} (W)")]
     axes = []
     for label, size, f, s, d, pb, pa in (("H", h, kernel[0], stride[0], dil[0], pads[0], pads[1]),
                                           ("W", w, kernel[1], stride[1], dil[1], pads[2], pads[3])):
@@ -113,18 +114,28 @@ def _conv_counts(report: Report, r: LayerResult, p: dict, transposed: bool = Fal
 
 def _tconv_size(report: Report, r: LayerResult, p: dict) -> list:
     h, w, _ = _inputs(report, r)[0].output_shape
-    if p["padding"] == "same":
-        return [("output_shape", f"padding 'same' (Keras): H_out = {h}·{p['stride'][0]} (+ output_padding), "
-                                 f"W_out = {w}·{p['stride'][1]} → {r.output_shape[0]}×{r.output_shape[1]}")]
+    pad, op_given = p["padding"], p["output_padding"]
     axes = []
-    for label, size, f, s, d, op, i in (("H", h, p["kernel"][0], p["stride"][0], p["dilation"][0],
-                                          p["output_padding"][0], 0),
-                                         ("W", w, p["kernel"][1], p["stride"][1], p["dilation"][1],
-                                          p["output_padding"][1], 2)):
-        pad = 0 if p["padding"] == "valid" else p["padding"][i]
-        expr = f"({size} − 1)·{s} − 2·{pad} + {d}·({f} − 1) + {op} + 1"
-        axes.append((label, expr, Fraction(fm.transposed_conv_output(size, f, s, pad, op, d)), ""))
-    return _size_lines(axes, r.output_shape[:2])
+    for label, size, f, s, d, i in (("H", h, p["kernel"][0], p["stride"][0], p["dilation"][0], 0),
+                                     ("W", w, p["kernel"][1], p["stride"][1], p["dilation"][1], 1)):
+        op = 0 if op_given is None else op_given[i]
+        f_eff = fm.effective_kernel(f, d)
+        if pad == "same" and op_given is None:
+            expr = f"{size}·{s}"
+        elif pad == "same":
+            expr = f"({size} − 1)·{s} + ({f_eff} mod 2) + {op}"
+        elif pad == "valid" and op_given is None:
+            expr = f"{size}·{s} + max({f_eff} − {s}, 0)"
+        elif pad == "valid":
+            expr = f"({size} − 1)·{s} + {f_eff} + {op}"
+        else:
+            expr = f"({size} − 1)·{s} − 2·{pad[2 * i]} + {d}·({f} − 1) + {op} + 1"
+        axes.append((label, expr, Fraction(r.output_shape[i]), ""))
+    lines = []
+    if pad in ("same", "valid"):
+        lines.append(("output_shape", f"padding '{pad}' (Keras Conv2DTranspose"
+                                      + (", no output_padding)" if op_given is None else ", with output_padding)")))
+    return lines + _size_lines(axes, r.output_shape[:2])
 
 
 def _rf_lines(report: Report, r: LayerResult, p: dict) -> list:

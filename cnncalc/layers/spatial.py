@@ -48,7 +48,8 @@ def window(layer: Layer, shape, kernel, stride, padding, dilation=(1, 1), ceil_m
                 received=f"input {shape_text(shape)}, padding {pb}+{pa}",
             )
         out.append(r.size)
-        if not r.fits and not ceil_mode:
+        # 'same' is defined as ⌈W/S⌉ (Keras, TensorFlow): its padding leaves no remainder to report
+        if not r.fits and not ceil_mode and padding != "same":
             misfits.append((axis, (size, f_eff, pb, pa, s, r)))
     if len(misfits) == 2 and misfits[0][1] == misfits[1][1]:
         misfits = [("H and W", misfits[0][1])]

@@ -189,7 +189,9 @@ def table_lines(report: Report, exact_numbers: bool = False, width: int = 100,
     out += [("", None), (line(totals), TOTAL), ("", None)]
 
     lines = [
-        f"params       {exact(t.params)}  (weights {exact(t.weights)} + biases {exact(t.biases)})"
+        (f"params       {exact(t.params)}  (weights {exact(t.weights)} + biases {exact(t.biases)})"
+         if report.conventions.count_biases else
+         f"params       {exact(t.params)}  (weights only; biases {exact(t.biases)} not counted)")
         + (f"   non-trainable {exact(t.non_trainable_params)}" if t.non_trainable_params else ""),
         f"MACs         {exact(t.macs)}  ({human(t.macs)})   FLOPs {exact(t.flops)}",
         f"activations  {exact(t.activations)}  → {human_bytes(t.activation_bytes)} forward, "
