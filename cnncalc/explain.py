@@ -144,11 +144,16 @@ def _rf_lines(report: Report, r: LayerResult, p: dict) -> list:
         return []
     src = max(ins, key=lambda x: (x.receptive_field[0], x.receptive_field[1]))
     (rh, rw), (jh, jw) = src.receptive_field, src.jump
+    whole = "; it covers the whole input" if r.covers_input else ""
     if r.receptive_field == src.receptive_field and r.jump == src.jump:
-        return []
-    if "kernel" not in p:  # global pools, dense after a spatial input, adaptive pools
-        return [("receptive_field", f"receptive field = {_n(r.receptive_field[0])}×{_n(r.receptive_field[1])} "
-                                    f"(the whole input), jump {_n(r.jump[0])}×{_n(r.jump[1])}")]
+        return [("receptive_field", f"receptive field unchanged{whole}")] if whole and not src.covers_input else []
+    rf_jump = (f"{_n(r.receptive_field[0])}×{_n(r.receptive_field[1])}, "
+               f"jump {_n(r.jump[0])}×{_n(r.jump[1])}")
+    if r.type in ("adaptive_avgpool", "adaptive_maxpool"):
+        return [("receptive_field", f"receptive field = {rf_jump}, from the actual windows "
+                                    f"[⌊i·W/O⌋, ⌈(i + 1)·W/O⌉) (the widest field, the largest step){whole}")]
+    if "kernel" not in p:  # global pools, dense after a spatial input
+        return [("receptive_field", f"receptive field = {rf_jump} (a window over all of the previous grid){whole}")]
     out = []
     for _label, r_in, j_in, f, d, s, r_out, j_out in (
             ("", rh, jh, p["kernel"][0], p.get("dilation", (1, 1))[0], p["stride"][0],
@@ -157,15 +162,22 @@ def _rf_lines(report: Report, r: LayerResult, p: dict) -> list:
              r.receptive_field[1], r.jump[1])):
         f_eff = fm.effective_kernel(f, d)
         if r.type == "conv_transpose":
+            if r_out != r_in + ((f_eff - 1) // s) * j_in or j_out != Fraction(j_in) / s:
+                return [("receptive_field", f"receptive field = {rf_jump} (an upper bound after an irregular "
+                                            f"adaptive pool){whole}")]
             text = (f"r = r_in + ⌊(F_eff − 1)/S⌋·j_in = {_n(r_in)} + ⌊{f_eff - 1}/{s}⌋·{_n(j_in)} = {_n(r_out)}; "
                     f"jump = j_in/S = {_n(j_in)}/{s} = {_n(j_out)}")
         else:
+            if r_out != r_in + (f_eff - 1) * j_in or j_out != j_in * s:
+                return [("receptive_field", f"receptive field = {rf_jump}, from the fields of the actual "
+                                            f"positions (an adaptive pool upstream has uneven windows){whole}")]
             text = (f"r = r_in + (F_eff − 1)·j_in = {_n(r_in)} + ({f_eff} − 1)·{_n(j_in)} = {_n(r_out)}; "
                     f"jump = j_in·S = {_n(j_in)}·{s} = {_n(j_out)}")
         out.append(text)
     if out[0] == out[1]:
-        return [("receptive_field", "receptive field " + out[0])]
-    return [("receptive_field", "receptive field (H) " + out[0]), ("receptive_field", "receptive field (W) " + out[1])]
+        return [("receptive_field", "receptive field " + out[0] + whole)]
+    return [("receptive_field", "receptive field (H) " + out[0]),
+            ("receptive_field", "receptive field (W) " + out[1] + whole)]
 
 
 def layer_lines(report: Report, r: LayerResult) -> list:
@@ -285,7 +297,8 @@ def total_lines(report: Report) -> list:
                    + (f" · batch {c.batch}" if c.batch != 1 else "")
                    + f" = {_n(t.activation_bytes)} B ≈ {_mb(mb)} MB"),
         ("receptive_field", f"receptive field = {_n(last.receptive_field[0])}×{_n(last.receptive_field[1])} "
-                            f"at {last.name}, jump {_n(last.jump[0])}×{_n(last.jump[1])}"),
+                            f"at {last.name}, jump {_n(last.jump[0])}×{_n(last.jump[1])}"
+                            + (" (covers the whole input)" if last.covers_input else "")),
     ]
 
 

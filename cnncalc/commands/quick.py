@@ -75,7 +75,8 @@ def _print_summary(report) -> None:
     from ..layers.base import frac_text
 
     rf, j = [frac_text(Fraction(x)) for x in r.receptive_field], [frac_text(Fraction(x)) for x in r.jump]
-    lines.append(f"  receptive field {rf[0]}×{rf[1]}, jump {j[0]}×{j[1]}")
+    lines.append(f"  receptive field {rf[0]}×{rf[1]}, jump {j[0]}×{j[1]}"
+                 + ("  (covers the whole input)" if r.covers_input else ""))
     for w in r.warnings:
         lines.append(f"  warning: {w}")
     sys.stdout.write("\n".join(lines) + "\n")

@@ -108,7 +108,17 @@ class ConvTranspose(Layer):
             biases=k if p["bias"] else 0,
             macs=fm.transposed_conv_macs(h, w, c_in, fh, fw, k, g),
         )
-        rf = (input_span(fh, dh, sh) + 1, input_span(fw, dw, sw) + 1, Fraction(1, sh), Fraction(1, sw))
+        # where position 0's field starts, in input positions: (F_eff − 1 − P_before)/S before it;
+        # Keras's same removes ⌊total/2⌋ before (TensorFlow's split), valid removes nothing
+        offs = []
+        for size, f, s, d, o, i in ((h, fh, sh, dh, out[0], 0), (w, fw, sw, dw, out[1], 2)):
+            f_eff = fm.effective_kernel(f, d)
+            if keras:
+                pb = max((size - 1) * s + f_eff - o, 0) // 2 if pad == "same" else 0
+            else:
+                pb = pad[i]
+            offs.append(Fraction(f_eff - 1 - pb, s))
+        rf = (input_span(fh, dh, sh) + 1, input_span(fw, dw, sw) + 1, Fraction(1, sh), Fraction(1, sw), *offs)
         return Out((out[0], out[1], k), counts, [], rf)
 
 

@@ -17,7 +17,7 @@ import os
 import sys
 
 from ..model import Report
-from .common import conventions_line, describe, exact, human, human_bytes, shape_text
+from .common import RF_NOTE, conventions_line, describe, exact, human, human_bytes, rf_text, shape_text
 
 # styles of the lines written with colour on a terminal (ANSI SGR codes)
 TITLE, HEADER, TOTAL, WARN, DIM = "3", "1", "1", "33", "2"
@@ -94,8 +94,7 @@ def _words(text: str) -> list:
 
 
 def _rf(r) -> str:
-    a, b = r.receptive_field
-    return str(a) if a == b else f"{a}×{b}"
+    return rf_text(r)  # 7, or 7×5; marked * where every position's field covers the whole input
 
 
 def _from(report: Report) -> list:
@@ -210,6 +209,11 @@ def table_lines(report: Report, exact_numbers: bool = False, width: int = 100,
     from .warnings import warning_lines
 
     out += [(x, WARN) for x in warning_lines(report, all_warnings, width)]
+    if any(r.covers_input for r in report.layers):
+        note = RF_NOTE.split("\n")
+        if max(len(x) for x in note) > width:
+            note = wrap(" ".join(note), width)
+        out += [(x, DIM) for x in note]
     conv = conventions_line(report).split("\n")
     if max(len(x) for x in conv) > width:
         conv = wrap(" ".join(conv), width)
