@@ -69,15 +69,23 @@ def _cells(ax, n: int) -> list:
     return [(lo + c * j, lo + c * j + r - 1) for c in range(n)]
 
 
-def _hull(cells, a: int, b: int):
-    """The span of prev positions a..b (clipped to the grid; padding covers nothing)."""
-    a, b = max(a, 0), min(b, len(cells) - 1)
+def _valid(cells) -> tuple:
+    """The first and last positions that have a field (only positions at the ends may have none)."""
+    first = next((i for i, c in enumerate(cells) if c is not None), len(cells))
+    last = next((i for i in range(len(cells) - 1, -1, -1) if cells[i] is not None), -1)
+    return first, last
+
+
+def _hull(cells, a: int, b: int, valid: tuple):
+    """The span of prev positions a..b (clipped to the grid; padding covers nothing).
+
+    Fields' starts and ends never decrease along an axis, and only positions at its ends can
+    have none (all padding), so the span is the first field's start to the last one's end: O(1).
+    """
+    a, b = max(a, valid[0]), min(b, valid[1])
     if a > b:
         return None
-    firsts = [c for c in cells[a:b + 1] if c is not None]
-    if not firsts:
-        return None
-    return (min(c[0] for c in firsts), max(c[1] for c in firsts))
+    return (cells[a][0], cells[b][1])
 
 
 def collapse(ax) -> tuple:
@@ -97,7 +105,8 @@ def window(ax, f, s, p, n_out: int):
         return window(ax, f, s, p, n_out)[0], True
     if cells is None:
         return (r + (f - 1) * j, j * s, lo - p * j, None), False
-    out = [_hull(cells, i * s - p, i * s - p + f - 1) for i in range(n_out)]
+    valid = _valid(cells)
+    out = [_hull(cells, i * s - p, i * s - p + f - 1, valid) for i in range(n_out)]
     return _irregular(j * s, out), False
 
 
@@ -106,7 +115,7 @@ def whole(ax, n_in: int):
     r, j, lo, cells = ax
     if cells is None:
         return (r + (n_in - 1) * j, j * n_in, lo, None)
-    h = _hull(cells, 0, n_in - 1)
+    h = _hull(cells, 0, n_in - 1, _valid(cells))
     starts = [c[0] for c in cells if c is not None]
     return _irregular((starts[-1] - starts[0] + j) if starts else j, [h])
 
@@ -116,13 +125,18 @@ def adaptive(ax, n_in: int, n_out: int):
     if n_in % n_out == 0:  # uniform windows: a plain window of W/O with stride W/O
         k = n_in // n_out
         return window(ax, k, k, 0, n_out)
-    if n_out > MAX_CELLS or n_in > MAX_CELLS:
+    if n_out > MAX_CELLS or (ax[3] is not None and n_in > MAX_CELLS):
         # upper bound: the widest window is at most ⌈W/O⌉ + 1 positions, the step at most ⌈W/O⌉
         r, j, lo, _ = collapse(ax)
         k = -(-n_in // n_out)
         return (r + k * j, j * k, lo, None), True
-    cells = _cells(ax, n_in)
-    out = [_hull(cells, (i * n_in) // n_out, -(-((i + 1) * n_in) // n_out) - 1) for i in range(n_out)]
+    r, j, lo, cells = ax
+    bounds = [((i * n_in) // n_out, -(-((i + 1) * n_in) // n_out) - 1) for i in range(n_out)]
+    if cells is None:  # position c of a regular axis sees [lo + c·j, lo + c·j + r − 1]
+        out = [(lo + a * j, lo + b * j + r - 1) for a, b in bounds]
+    else:
+        valid = _valid(cells)
+        out = [_hull(cells, a, b, valid) for a, b in bounds]
     return _irregular(ax[1] * -(-n_in // n_out), out), False
 
 
