@@ -339,6 +339,8 @@ def test_channel_first_warning(shape, warned):
 
 def test_channel_first_warning_cli():
     res = run_cli("-e", "input 3x224x224 | conv 64 k3 p1")
+    assert res.code == 0 and "⚠ 1 warning (input)" in res.out  # the default summary line
+    res = run_cli("-e", "input 3x224x224 | conv 64 k3 p1", "-W")
     assert res.code == 0
     assert ("⚠ input: 3×224×224 looks channel-first (PyTorch's C×H×W); cnncalc reads H×W×C: a 224×224 image "
             "with 3 channels is 224×224×3") in " ".join(res.out.split("\n"))

@@ -16,7 +16,8 @@ def render_markdown(report: Report, exact_numbers: bool = False) -> str:
     for r in report.layers:
         rows.append("| " + " | ".join(_cell(x) for x in (
             r.name, describe(r), shape_text(r.output_shape), number(r.params, exact_numbers),
-            number(r.macs, exact_numbers), number(r.activations, exact_numbers), rf_text(r).replace("*", "\\*"))) + " |")
+            number(r.macs, exact_numbers), number(r.activations, exact_numbers),
+            rf_text(r).replace("*", "\\*"))) + " |")
     t = report.totals
     rows.append(f"| **total** | | | **{number(t.params, exact_numbers)}** | **{number(t.macs, exact_numbers)}** "
                 f"| **{number(t.activations, exact_numbers)}** | |")
