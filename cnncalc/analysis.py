@@ -161,8 +161,14 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
         else:
             fh, fw, sh, sw = step[:4]
             ph, pw = step[4:6] if len(step) > 4 else (0, 0)
-            axh, approx_h = rfm.window(axh, fh, sh, ph, oh)
-            axw, approx_w = rfm.window(axw, fw, sw, pw, ow)
+            if axh[3] is None and axw[3] is None:  # regular axes (nearly every layer): inline, for speed
+                r, j, lo, _ = axh
+                axh = (r + (fh - 1) * j, j * sh, lo - ph * j, None)
+                r, j, lo, _ = axw
+                axw = (r + (fw - 1) * j, j * sw, lo - pw * j, None)
+            else:
+                axh, approx_h = rfm.window(axh, fh, sh, ph, oh)
+                axw, approx_w = rfm.window(axw, fw, sw, pw, ow)
         if approx_h or approx_w:
             warnings.append(rfm.APPROX)
         gh, gw = oh, ow
