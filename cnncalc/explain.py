@@ -65,7 +65,9 @@ def _window_lines(report: Report, r: LayerResult, p: dict, ceil_mode: bool = Fal
     lines = []
     if p["padding"] == "same":  # defined as ⌈W/S⌉ (Keras, TensorFlow): no floor formula to show
         oh, ow = r.output_shape[:2]
-        return [("output_shape", f"padding 'same' (Keras, TensorFlow): H_out = ⌈{h}/{stride[0]}⌉ = {oh}, W_out = "
+        eff = list(dict.fromkeys(f"F_eff = d·(F − 1) + 1 = {d}·({f} − 1) + 1 = {fm.effective_kernel(f, d)}"
+                                 for f, d in zip(kernel, dil) if d != 1))
+        return [("output_shape", text) for text in eff] + [("output_shape", f"padding 'same' (Keras, TensorFlow): H_out = ⌈{h}/{stride[0]}⌉ = {oh}, W_out = "
                                  f"⌈{w}/{stride[1]}⌉ = {ow}; padding {pads[0]}+{pads[1]} (H), {pads[2]}+{pads[3]} (W)")]
     axes = []
     for label, size, f, s, d, pb, pa in (("H", h, kernel[0], stride[0], dil[0], pads[0], pads[1]),
