@@ -360,3 +360,16 @@ def test_no_shipped_spec_or_exam_looks_channel_first():
     for f in sorted((root / "exams").glob("*.yaml")):
         res = run_cli("grade", str(f))
         assert "channel-first" not in res.out + res.err, f
+
+
+def test_rf_marks_give_way_before_the_rf_column_does():
+    from cnncalc.render.table import render_table_text
+    from cnncalc.spec import load_spec
+
+    report = analyze(load_spec("googlenet"))
+    wide = render_table_text(report, width=120)
+    assert "907*" in wide and "RF *: every output position's field" in wide
+    narrow = render_table_text(report, width=80)  # 907* would cost the RF column one cell too many
+    heading = next(x for x in narrow.splitlines() if x.lstrip().startswith("layer")).split()
+    assert heading[-1] == "RF" and "907*" not in narrow and " 907" in narrow
+    assert "RF: the * marks (every position's field spans the whole input) are left out" in narrow
