@@ -63,9 +63,12 @@ def _window_lines(report: Report, r: LayerResult, p: dict, ceil_mode: bool = Fal
     dil = p.get("dilation", (1, 1))
     pads = _axis_pads(p["padding"], h, w, kernel, stride, dil)
     lines = []
-    if p["padding"] == "same":
-        lines.append(("output_shape", f"padding 'same' (TensorFlow): H_out = ⌈{h}/{stride[0]}⌉, W_out = "
-                                      f"⌈{w}/{stride[1]}⌉; padding {pads[0]}+{pads[1]} (H), {pads[2]}+{pads[3]} (W)"))
+    if p["padding"] == "same":  # defined as ⌈W/S⌉ (Keras, TensorFlow): no floor formula to show
+        oh, ow = r.output_shape[:2]
+        eff = list(dict.fromkeys(f"F_eff = d·(F − 1) + 1 = {d}·({f} − 1) + 1 = {fm.effective_kernel(f, d)}"
+                                 for f, d in zip(kernel, dil) if d != 1))
+        return [("output_shape", text) for text in eff] + [("output_shape", f"padding 'same' (Keras, TensorFlow): H_out = ⌈{h}/{stride[0]}⌉ = {oh}, W_out = "
+                                 f"⌈{w}/{stride[1]}⌉ = {ow}; padding {pads[0]}+{pads[1]} (H), {pads[2]}+{pads[3]} (W)")]
     axes = []
     for label, size, f, s, d, pb, pa in (("H", h, kernel[0], stride[0], dil[0], pads[0], pads[1]),
                                           ("W", w, kernel[1], stride[1], dil[1], pads[2], pads[3])):
@@ -113,18 +116,28 @@ def _conv_counts(report: Report, r: LayerResult, p: dict, transposed: bool = Fal
 
 def _tconv_size(report: Report, r: LayerResult, p: dict) -> list:
     h, w, _ = _inputs(report, r)[0].output_shape
-    if p["padding"] == "same":
-        return [("output_shape", f"padding 'same' (Keras): H_out = {h}·{p['stride'][0]} (+ output_padding), "
-                                 f"W_out = {w}·{p['stride'][1]} → {r.output_shape[0]}×{r.output_shape[1]}")]
+    pad, op_given = p["padding"], p["output_padding"]
     axes = []
-    for label, size, f, s, d, op, i in (("H", h, p["kernel"][0], p["stride"][0], p["dilation"][0],
-                                          p["output_padding"][0], 0),
-                                         ("W", w, p["kernel"][1], p["stride"][1], p["dilation"][1],
-                                          p["output_padding"][1], 2)):
-        pad = 0 if p["padding"] == "valid" else p["padding"][i]
-        expr = f"({size} − 1)·{s} − 2·{pad} + {d}·({f} − 1) + {op} + 1"
-        axes.append((label, expr, Fraction(fm.transposed_conv_output(size, f, s, pad, op, d)), ""))
-    return _size_lines(axes, r.output_shape[:2])
+    for label, size, f, s, d, i in (("H", h, p["kernel"][0], p["stride"][0], p["dilation"][0], 0),
+                                     ("W", w, p["kernel"][1], p["stride"][1], p["dilation"][1], 1)):
+        op = 0 if op_given is None else op_given[i]
+        f_eff = fm.effective_kernel(f, d)
+        if pad == "same" and op_given is None:
+            expr = f"{size}·{s}"
+        elif pad == "same":
+            expr = f"({size} − 1)·{s} + ({f_eff} mod 2) + {op}"
+        elif pad == "valid" and op_given is None:
+            expr = f"{size}·{s} + max({f_eff} − {s}, 0)"
+        elif pad == "valid":
+            expr = f"({size} − 1)·{s} + {f_eff} + {op}"
+        else:
+            expr = f"({size} − 1)·{s} − 2·{pad[2 * i]} + {d}·({f} − 1) + {op} + 1"
+        axes.append((label, expr, Fraction(r.output_shape[i]), ""))
+    lines = []
+    if pad in ("same", "valid"):
+        lines.append(("output_shape", f"padding '{pad}' (Keras Conv2DTranspose"
+                                      + (", no output_padding)" if op_given is None else ", with output_padding)")))
+    return lines + _size_lines(axes, r.output_shape[:2])
 
 
 def _rf_lines(report: Report, r: LayerResult, p: dict) -> list:
@@ -133,11 +146,16 @@ def _rf_lines(report: Report, r: LayerResult, p: dict) -> list:
         return []
     src = max(ins, key=lambda x: (x.receptive_field[0], x.receptive_field[1]))
     (rh, rw), (jh, jw) = src.receptive_field, src.jump
+    whole = "; it covers the whole input" if r.covers_input else ""
     if r.receptive_field == src.receptive_field and r.jump == src.jump:
-        return []
-    if "kernel" not in p:  # global pools, dense after a spatial input, adaptive pools
-        return [("receptive_field", f"receptive field = {_n(r.receptive_field[0])}×{_n(r.receptive_field[1])} "
-                                    f"(the whole input), jump {_n(r.jump[0])}×{_n(r.jump[1])}")]
+        return [("receptive_field", f"receptive field unchanged{whole}")] if whole and not src.covers_input else []
+    rf_jump = (f"{_n(r.receptive_field[0])}×{_n(r.receptive_field[1])}, "
+               f"jump {_n(r.jump[0])}×{_n(r.jump[1])}")
+    if r.type in ("adaptive_avgpool", "adaptive_maxpool"):
+        return [("receptive_field", f"receptive field = {rf_jump}, from the actual windows "
+                                    f"[⌊i·W/O⌋, ⌈(i + 1)·W/O⌉) (the widest field, the largest step){whole}")]
+    if "kernel" not in p:  # global pools, dense after a spatial input
+        return [("receptive_field", f"receptive field = {rf_jump} (a window over all of the previous grid){whole}")]
     out = []
     for _label, r_in, j_in, f, d, s, r_out, j_out in (
             ("", rh, jh, p["kernel"][0], p.get("dilation", (1, 1))[0], p["stride"][0],
@@ -146,15 +164,22 @@ def _rf_lines(report: Report, r: LayerResult, p: dict) -> list:
              r.receptive_field[1], r.jump[1])):
         f_eff = fm.effective_kernel(f, d)
         if r.type == "conv_transpose":
+            if r_out != r_in + ((f_eff - 1) // s) * j_in or j_out != Fraction(j_in) / s:
+                return [("receptive_field", f"receptive field = {rf_jump} (an upper bound after an irregular "
+                                            f"adaptive pool){whole}")]
             text = (f"r = r_in + ⌊(F_eff − 1)/S⌋·j_in = {_n(r_in)} + ⌊{f_eff - 1}/{s}⌋·{_n(j_in)} = {_n(r_out)}; "
                     f"jump = j_in/S = {_n(j_in)}/{s} = {_n(j_out)}")
         else:
+            if r_out != r_in + (f_eff - 1) * j_in or j_out != j_in * s:
+                return [("receptive_field", f"receptive field = {rf_jump}, from the fields of the actual "
+                                            f"positions (an adaptive pool upstream has uneven windows){whole}")]
             text = (f"r = r_in + (F_eff − 1)·j_in = {_n(r_in)} + ({f_eff} − 1)·{_n(j_in)} = {_n(r_out)}; "
                     f"jump = j_in·S = {_n(j_in)}·{s} = {_n(j_out)}")
         out.append(text)
     if out[0] == out[1]:
-        return [("receptive_field", "receptive field " + out[0])]
-    return [("receptive_field", "receptive field (H) " + out[0]), ("receptive_field", "receptive field (W) " + out[1])]
+        return [("receptive_field", "receptive field " + out[0] + whole)]
+    return [("receptive_field", "receptive field (H) " + out[0]),
+            ("receptive_field", "receptive field (W) " + out[1] + whole)]
 
 
 def layer_lines(report: Report, r: LayerResult) -> list:
@@ -274,7 +299,8 @@ def total_lines(report: Report) -> list:
                    + (f" · batch {c.batch}" if c.batch != 1 else "")
                    + f" = {_n(t.activation_bytes)} B ≈ {_mb(mb)} MB"),
         ("receptive_field", f"receptive field = {_n(last.receptive_field[0])}×{_n(last.receptive_field[1])} "
-                            f"at {last.name}, jump {_n(last.jump[0])}×{_n(last.jump[1])}"),
+                            f"at {last.name}, jump {_n(last.jump[0])}×{_n(last.jump[1])}"
+                            + (" (covers the whole input)" if last.covers_input else "")),
     ]
 
 

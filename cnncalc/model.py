@@ -97,6 +97,7 @@ class LayerResult:
     warnings: tuple = ()
     spec: Optional[LayerSpec] = None
     depth: int = 0  # weight layers (conv, dense, …) on the longest path from the input to this layer's output
+    covers_input: bool = False  # the field of every output position spans the whole input (H and W)
 
 
 @dataclass(frozen=True)

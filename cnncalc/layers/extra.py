@@ -34,12 +34,12 @@ class Depthwise(Layer):
         shape = ins[0]
         need_spatial(self, shape)
         c, m = shape[2], p["multiplier"]
-        oh, ow, _, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"])
+        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"])
         fh, fw = p["kernel"]
         counts = Counts(weights=fm.conv_weights(fh, fw, c, c * m, c), biases=c * m if p["bias"] else 0,
                         macs=fm.conv_macs(oh, ow, c * m, fh, fw, c, c))
         rf = (fm.effective_kernel(fh, p["dilation"][0]), fm.effective_kernel(fw, p["dilation"][1]),
-              p["stride"][0], p["stride"][1])
+              p["stride"][0], p["stride"][1], pads[0], pads[2])
         return Out((oh, ow, c * m), counts, warns, rf)
 
     def forward(self, p, ins, out_shape):
@@ -70,13 +70,13 @@ class SeparableConv(Layer):
         shape = ins[0]
         need_spatial(self, shape)
         c, m, k = shape[2], p["multiplier"], p["filters"]
-        oh, ow, _, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"])
+        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"])
         fh, fw = p["kernel"]
         dw_w = fm.conv_weights(fh, fw, c, c * m, c)
         pw_w = fm.conv_weights(1, 1, c * m, k, 1)
         macs = fm.conv_macs(oh, ow, c * m, fh, fw, c, c) + fm.conv_macs(oh, ow, k, 1, 1, c * m, 1)
         rf = (fm.effective_kernel(fh, p["dilation"][0]), fm.effective_kernel(fw, p["dilation"][1]),
-              p["stride"][0], p["stride"][1])
+              p["stride"][0], p["stride"][1], pads[0], pads[2])
         return Out((oh, ow, k), Counts(weights=dw_w + pw_w, biases=k if p["bias"] else 0, macs=macs), warns, rf)
 
     def forward(self, p, ins, out_shape):

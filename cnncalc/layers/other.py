@@ -177,7 +177,8 @@ class ZeroPad(Layer):
         need_spatial(self, ins[0])
         h, w, c = ins[0]
         t, b, left, right = p["padding"]
-        return Out((h + t + b, w + left + right, c))
+        # receptive field: a 1×1 window, stride 1, that starts t rows and left columns early
+        return Out((h + t + b, w + left + right, c), rf=(1, 1, 1, 1, t, left))
 
     def forward(self, p, ins, out_shape):
         (h, w, c), x = ins[0]

@@ -1,7 +1,11 @@
 """Transposed convolution ("deconvolution", PyTorch ConvTranspose2d, Keras Conv2DTranspose).
 
-O = (W − 1)·S − 2P + d·(F − 1) + output_padding + 1 per axis (PyTorch); ``padding: same`` is
-Keras's O = W·S, ``valid`` is P = 0. Weights are counted as for a convolution
+O = (W − 1)·S − 2P + d·(F − 1) + output_padding + 1 per axis (PyTorch) for a numeric padding.
+``same`` and ``valid`` are Keras's words and follow Keras 3's ``Conv2DTranspose`` exactly
+(``formulas.keras_transposed_conv_output``): without ``output_padding``, same is W·S and valid is
+W·S + max(F_eff − S, 0); with it, same is (W − 1)·S + F_eff mod 2 + output_padding and valid is
+(W − 1)·S + F_eff + output_padding. Keras refuses an output_padding that is not smaller than the
+stride, and a stride above 1 together with a dilation above 1 (on any axes); so does cnncalc. Weights are counted as for a convolution
 ((F_h·F_w·C_in/groups)·K); MACs are counted the way ``torch.utils.flop_counter`` counts a
 transposed convolution: every *input* position multiplies F_h·F_w·(K/groups) weights per input
 channel, H_in·W_in·C_in·F_h·F_w·K/groups, bias additions excluded.
@@ -52,8 +56,9 @@ class ConvTranspose(Layer):
         "filters": Param(POS_INT, doc="number of output channels K"),
         "kernel": Param(PAIR, doc="F, or [F_h, F_w]"),
         "stride": Param(PAIR, 1, "S, or [S_h, S_w]"),
-        "padding": Param(PADDING, 0, "P or [P_h, P_w] (removed from both sides), same (O = W·S) or valid (P = 0)"),
-        "output_padding": Param(NONNEG_PAIR, 0, "extra rows/columns on one side; less than the stride or dilation"),
+        "padding": Param(PADDING, 0, "P or [P_h, P_w] (removed from both sides, PyTorch), or Keras's same or valid"),
+        "output_padding": Param(NONNEG_PAIR, None, "extra rows/columns on one side; less than the stride or "
+                                "dilation (PyTorch), less than the stride (Keras same/valid)"),
         "dilation": Param(PAIR, 1, "d (1 is a dense kernel, as in PyTorch)"),
         "groups": Param(POS_INT, 1, "channel groups"),
         "bias": Param(BOOL, True, "learnable bias per filter"),
@@ -71,17 +76,25 @@ class ConvTranspose(Layer):
         fh, fw = p["kernel"]
         sh, sw = p["stride"]
         dh, dw = p["dilation"]
-        oph, opw = p["output_padding"]
+        op_given = p["output_padding"]
+        oph, opw = op_given if op_given is not None else (0, 0)
         pad = p["padding"]
+        keras = pad in ("same", "valid")
+        if keras and max(sh, sw) > 1 and max(dh, dw) > 1:
+            raise ShapeError(f"padding '{pad}' follows Keras's Conv2DTranspose, which refuses a stride above 1 "
+                             "together with a dilation above 1", received=f"stride {sh}×{sw}, dilation {dh}×{dw}")
         out = []
         for axis, size, f, s, d, op, i in (("H", h, fh, sh, dh, oph, 0), ("W", w, fw, sw, dw, opw, 2)):
-            if op >= max(s, d):
-                raise ShapeError(f"output_padding must be smaller than the stride or the dilation along {axis}",
-                                 received=f"output_padding {op}, stride {s}, dilation {d}")
-            if pad == "same":
-                o = size * s + op
+            if keras:
+                if op_given is not None and op >= s:
+                    raise ShapeError(f"output_padding must be smaller than the stride along {axis} "
+                                     f"(Keras, padding '{pad}')", received=f"output_padding {op}, stride {s}")
+                o = fm.keras_transposed_conv_output(size, f, s, pad, None if op_given is None else op, d)
             else:
-                pb, pa = (0, 0) if pad == "valid" else (pad[i], pad[i + 1])
+                if op >= max(s, d):
+                    raise ShapeError(f"output_padding must be smaller than the stride or the dilation along {axis}",
+                                     received=f"output_padding {op}, stride {s}, dilation {d}")
+                pb, pa = pad[i], pad[i + 1]
                 if pb != pa:
                     raise ShapeError("a transposed conv removes the same padding from both sides of an axis",
                                      received=f"padding {pb}+{pa} along {axis}")
@@ -95,7 +108,17 @@ class ConvTranspose(Layer):
             biases=k if p["bias"] else 0,
             macs=fm.transposed_conv_macs(h, w, c_in, fh, fw, k, g),
         )
-        rf = (input_span(fh, dh, sh) + 1, input_span(fw, dw, sw) + 1, Fraction(1, sh), Fraction(1, sw))
+        # where position 0's field starts, in input positions: (F_eff − 1 − P_before)/S before it;
+        # Keras's same removes ⌊total/2⌋ before (TensorFlow's split), valid removes nothing
+        offs = []
+        for size, f, s, d, o, i in ((h, fh, sh, dh, out[0], 0), (w, fw, sw, dw, out[1], 2)):
+            f_eff = fm.effective_kernel(f, d)
+            if keras:
+                pb = max((size - 1) * s + f_eff - o, 0) // 2 if pad == "same" else 0
+            else:
+                pb = pad[i]
+            offs.append(Fraction(f_eff - 1 - pb, s))
+        rf = (input_span(fh, dh, sh) + 1, input_span(fw, dw, sw) + 1, Fraction(1, sh), Fraction(1, sw), *offs)
         return Out((out[0], out[1], k), counts, [], rf)
 
 

@@ -39,6 +39,7 @@ def layer_dict(r: LayerResult) -> dict:
         "activations": r.activations,
         "receptive_field": [_num(x) for x in r.receptive_field],
         "jump": [_num(x) for x in r.jump],
+        "covers_input": r.covers_input,
         "warnings": list(r.warnings),
     }
 
@@ -103,7 +104,8 @@ def layer_line(r: LayerResult) -> str:
             f'"output_shape": {_ints(r.output_shape)}, "params": {r.params}, "weights": {r.weights}, '
             f'"biases": {r.biases}, "non_trainable_params": {r.non_trainable_params}, "macs": {r.macs}, '
             f'"flops": {r.flops}, "activations": {r.activations}, "receptive_field": {_nums(r.receptive_field)}, '
-            f'"jump": {_nums(r.jump)}, "warnings": {warnings}}}')
+            f'"jump": {_nums(r.jump)}, "covers_input": {"true" if r.covers_input else "false"}, '
+            f'"warnings": {warnings}}}')
 
 
 def render_json(report: Report) -> str:
