@@ -232,6 +232,14 @@ def check_report(report, strict: bool = False) -> list:
     if "budget" in meta:
         bloc = locs.get("budget", top)
         budget = _mapping(meta["budget"], "budget", bloc)
+        if "train" in budget:  # the optimizer of a training_bytes budget: checked wherever it is written
+            from .training import OPTIMIZERS
+
+            train = budget["train"]
+            if not isinstance(train, str) or train not in OPTIMIZERS:
+                tloc = budget.val_loc("train") if hasattr(budget, "val_loc") else bloc
+                raise SpecError("budget 'train' is the optimizer: sgd, momentum or adam", loc=tloc,
+                                received=show(train))
         for fig, layer, raw, floc, lloc in _items("budget", budget, bloc, BUDGET_FIGURES, BUDGET_SETTINGS):
             _need_layer(layer, names, lloc)
             try:
@@ -302,7 +310,7 @@ def _budget_value(report, fig, layer, budget, loc) -> int:
     if layer is not None:
         raise SpecError("training_bytes is a budget for the whole network, not a layer", loc=loc, layer=layer)
     optimizer = budget.get("train") or report.conventions.optimizer
-    if optimizer not in OPTIMIZERS:
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:  # train: [adam] is refused, not hashed
         raise SpecError("a training_bytes budget needs an optimizer: write 'train: adam' (sgd, momentum, adam) "
                         "in budget, or run check with --train", loc=loc,
                         received=None if optimizer is None else repr(optimizer))
@@ -314,6 +322,14 @@ def _budget_value(report, fig, layer, budget, loc) -> int:
 
 
 GLOB_CHARS = frozenset("*?[")
+
+
+def _safely(test, path: Path) -> bool:
+    """``path.is_dir()`` / ``path.exists()``, False for a name the system refuses (too long, a NUL)."""
+    try:
+        return test(path)
+    except (OSError, ValueError):
+        return False
 
 
 def expand_sources(args) -> list:
@@ -331,14 +347,14 @@ def expand_sources(args) -> list:
 
     for arg in args:
         p = Path(arg)
-        if p.is_dir():
+        if _safely(Path.is_dir, p):
             found = []
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found += [os.path.join(root, f) for f in files if f.endswith((".yaml", ".yml"))]
             for f in sorted(found):
                 add(f)
-        elif not p.exists() and GLOB_CHARS & set(arg):
+        elif not _safely(Path.exists, p) and GLOB_CHARS & set(arg):
             matches = sorted(glob.glob(arg, recursive=True))
             for m in matches or [arg]:
                 add(m)
@@ -351,7 +367,7 @@ def check_one(source: str, conventions: Conventions, strict: bool = False) -> Sp
     from .analysis import analyze
     from .spec import load_spec
 
-    if GLOB_CHARS & set(source) and not Path(source).exists():
+    if GLOB_CHARS & set(source) and not _safely(Path.exists, Path(source)):
         return SpecOutcome(source, error=InputError(f"{source}: no files match"))
     try:
         graph = load_spec(source)

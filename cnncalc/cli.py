@@ -16,6 +16,7 @@ answers exit 1.
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
@@ -88,8 +89,8 @@ def parse_fast(args: List[str]) -> Optional[tuple]:
             value = args[i]
             i += 1
         if kind is int:
-            if not (value.isascii() and value.isdigit()) or int(value) < 1:
-                return None
+            if not (value.isascii() and value.isdigit()) or len(value) > 100 or int(value) < 1:
+                return None  # typer words the error (a huge number: before int() refuses 4,300 digits)
             kw[key] = int(value)
         elif kind is str:
             kw[key] = value
@@ -138,6 +139,9 @@ def _run_typer(args: List[str]) -> int:
         return EXIT_ERROR
 
 
+_WRITE_ERRNOS = {getattr(errno, n) for n in ("ENOSPC", "EIO", "EDQUOT", "EFBIG") if hasattr(errno, n)}
+
+
 def main(argv: Optional[List[str]] = None, fast: bool = True) -> int:
     """Console entry point: one line for any error, never a traceback unless --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -168,6 +172,9 @@ def main(argv: Optional[List[str]] = None, fast: bool = True) -> int:
         sys.stderr.write("cnncalc: error: out of memory: the input is too large\n")
         return EXIT_ERROR
     except Exception as e:  # an internal bug: one line, and a way to see more
+        if isinstance(e, OSError) and e.errno in _WRITE_ERRNOS and not debug:  # stdout on a full disk
+            sys.stderr.write(f"cnncalc: error: cannot write the output ({e.strerror})\n")
+            return EXIT_ERROR
         if debug:
             raise
         from .errors import clip
@@ -192,6 +199,13 @@ def run() -> None:  # pragma: no cover - the console script
         sys.stdout.flush()
         sys.stderr.flush()
     except BrokenPipeError:
+        rc = rc or EXIT_ERROR
+    except OSError as e:  # the last of standard output could not be written (a full disk)
+        try:
+            sys.stderr.write(f"cnncalc: error: cannot write the output ({e.strerror})\n")
+            sys.stderr.flush()
+        except OSError:
+            pass
         rc = rc or EXIT_ERROR
     os._exit(rc)
 

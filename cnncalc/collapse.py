@@ -44,6 +44,7 @@ def collapse(report: Report, depth: int) -> Report:
                               macs=a.macs + r.macs, flops=a.flops + r.flops,
                               activations=a.activations + r.activations, params=a.params + r.params,
                               receptive_field=r.receptive_field, jump=r.jump, depth=max(a.depth, r.depth),
+                              covers_input=r.covers_input,
                               warnings=a.warnings + tuple(w.replace(named=True) for w in r.warnings))
         else:
             block_type = r.spec.chain[-1][0] if r.spec is not None and r.spec.chain else "block"

@@ -7,6 +7,7 @@ The message format is ``file:line:col: layer: what is wrong (received …)``.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Iterable, Optional
 
 from .exitcodes import EXIT_ERROR
@@ -45,9 +46,9 @@ class CnnCalcError(Exception):
     def format(self) -> str:
         parts = []
         if self.loc is not None:
-            parts.append(str(self.loc))
+            parts.append(one_line(str(self.loc)))
         if self.layer:
-            parts.append(self.layer)
+            parts.append(one_line(self.layer))
         text = clip(self.message, MAX_MESSAGE_CHARS)
         if self.received is not None:
             text += f" (received {clip(str(self.received), MAX_RECEIVED_CHARS)})"
@@ -55,7 +56,7 @@ class CnnCalcError(Exception):
         line = ": ".join(parts)
         for block, loc in self.chain:
             line += f"; in {block} instantiated at {loc}" if loc else f"; in {block}"
-        return line
+        return one_line(line)
 
     def __str__(self) -> str:  # pragma: no cover - used by tracebacks in --debug only
         return self.format()
@@ -65,13 +66,44 @@ MAX_RECEIVED_CHARS = 80  # a received value quoted back is clipped to this
 MAX_MESSAGE_CHARS = 300  # so is a message that quotes a huge key or name
 
 
+# Control characters: C0 (tab and line breaks included), DEL, C1 (NEL U+0085 and the terminal's
+# CSI U+009B among them), and Unicode's line and paragraph separators. None of them may reach a
+# terminal or a CI log from a spec: names holding one are refused at load, and any other text
+# quoted back (an error's received value, a check's message) goes through one_line().
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "backspace", 9: "tab", 0x0A: "line feed", 0x0D: "carriage return",
+                 0x1B: "ESC", 0x7F: "DEL", 0x85: "NEL", 0x9B: "CSI", 0x2028: "line separator",
+                 0x2029: "paragraph separator"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control character written as Python writes it in a repr (``\\n``,
+    ``\\x1b``, ``\\u2028``), so that it prints on one line and sends the terminal nothing.
+
+    >>> one_line("a\\nb\\x1b[31m")
+    'a\\\\nb\\\\x1b[31m'
+    """
+    if CONTROL.search(text) is None:
+        return text
+    return CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def control_char(text: str) -> Optional[str]:
+    """``"U+001B, ESC"`` for the first control character in ``text`` (see CONTROL), or None."""
+    m = CONTROL.search(text)
+    if m is None:
+        return None
+    code = ord(m.group())
+    return f"U+{code:04X}, {CONTROL_NAMES.get(code, 'a control character')}"
+
+
 def clip(text: str, limit: int) -> str:
     """``text`` cut in the middle to at most ``limit`` characters, and kept on one line.
 
     >>> clip("abcdefghij", 7)
     'abc…hij'
     """
-    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    text = one_line(text)
     if len(text) <= limit:
         return text
     head = (limit - 1) // 2

@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import Optional
 
 from . import layers as registry
-from .analysis import merge_fields
+from . import receptive as rfm
 from .figures import activation_bytes, mb
 from .layers.worked import Work, n, prod, shape
 from .model import LayerResult, Report
 from .render.common import describe
-from .warns import misfits
+from .warns import RF_BOUND, misfits
 
 WIDTH = 96  # explanations are wrapped to fit an 80–100 column terminal
 
@@ -33,36 +33,58 @@ def _inputs(report: Report, r: LayerResult, index: Optional[dict] = None) -> tup
 
 
 def _rf_lines(w: Work, layer) -> list:
-    """The receptive-field step: the merge of several inputs (cnncalc.analysis.merge_fields,
-    the rule the figures use), then the layer's step as its infer gave it."""
+    """The receptive-field step: the merge of several inputs (cnncalc.receptive.merge, the rule
+    the figures use), then the layer's step as its infer gave it (cnncalc.receptive's 6 values:
+    F_eff, S and P_before per axis, or 'global', 'adaptive'). Where the analysis worked the
+    field out from the actual windows (an uneven adaptive pool upstream) the formula does not
+    hold and the line says so; an upper bound is said when the analysis warned of one."""
     r, ins = w.r, w.ins
     if not ins:
         return []
-    states = [(i.receptive_field[0], i.receptive_field[1], i.jump[0], i.jump[1], 0, 0) for i in ins]
+    whole = "; it covers the whole input" if r.covers_input else ""
+    states = [(i.receptive_field[0], i.receptive_field[1], i.jump[0], i.jump[1]) for i in ins]
     lines = []
-    if len(states) > 1:
-        rh, rw, jh, jw, _, _ = merge_fields(states)
-        if len({s[:4] for s in states}) > 1:
+    if len(states) > 1:  # on regular axes receptive.merge keeps the largest field and jump per axis
+        rh, jh = rfm.merge([(s[0], s[2], 0, None) for s in states], 0)[:2]
+        rw, jw = rfm.merge([(s[1], s[3], 0, None) for s in states], 0)[:2]
+        if len(set(states)) > 1:
             lines.append(("receptive_field", "receptive field of the inputs, per axis the largest: "
                           + ", ".join(f"{n(s[0])}×{n(s[1])}" for s in states)
                           + f" → {n(rh)}×{n(rw)}, jump {n(jh)}×{n(jw)}"))
     else:
-        rh, rw, jh, jw = states[0][:4]
+        rh, rw, jh, jw = states[0]
     if tuple(r.receptive_field) == (rh, rw) and tuple(r.jump) == (jh, jw):
+        if whole and not all(i.covers_input for i in ins):
+            lines.append(("receptive_field", f"receptive field unchanged{whole}"))
         return lines
+    rf_jump = f"{n(r.receptive_field[0])}×{n(r.receptive_field[1])}, jump {n(r.jump[0])}×{n(r.jump[1])}"
+    bound = any(x.kind == RF_BOUND for x in r.warnings)
     step = w.out.rf if w.out is not None else None
-    if step is None:  # pragma: no cover - an identity step leaves the field as it is
-        return lines
-    if step[0] == "global":
-        return lines + [("receptive_field", f"receptive field = {n(r.receptive_field[0])}×{n(r.receptive_field[1])} "
-                                            f"(the whole input), jump {n(r.jump[0])}×{n(r.jump[1])}")]
-    fh, fw, sh, sw = step
+    if step is None:  # a merge of uneven fields, position by position
+        return lines + [("receptive_field", f"receptive field = {rf_jump}, from the fields of the actual "
+                                            f"positions{whole}")]
+    if step[0] == "global":  # global pools, dense after a spatial input
+        return lines + [("receptive_field", f"receptive field = {rf_jump} (a window over all of the previous "
+                                            f"grid){whole}")]
+    if step[0] == "adaptive":
+        how = "an upper bound" if bound else "the widest field, the largest step"
+        return lines + [("receptive_field", f"receptive field = {rf_jump}, from the actual windows "
+                                            f"[⌊i·W/O⌋, ⌈(i + 1)·W/O⌉) ({how}){whole}")]
+    fh, fw, sh, sw = step[:4]
+    if bound:
+        return lines + [("receptive_field", f"receptive field = {rf_jump} (an upper bound after an irregular "
+                                            f"adaptive pool){whole}")]
+    for r_in, j_in, f, s, r_out, j_out in ((rh, jh, fh, sh, r.receptive_field[0], r.jump[0]),
+                                           (rw, jw, fw, sw, r.receptive_field[1], r.jump[1])):
+        if r_out != r_in + (f - 1) * j_in or j_out != j_in * s:
+            return lines + [("receptive_field", f"receptive field = {rf_jump}, from the fields of the actual "
+                                                f"positions (an adaptive pool upstream has uneven windows){whole}")]
     texts = [layer.rf_formula(rh, jh, fh, sh, r.receptive_field[0], r.jump[0]),
              layer.rf_formula(rw, jw, fw, sw, r.receptive_field[1], r.jump[1])]
     if texts[0] == texts[1]:
-        return lines + [("receptive_field", "receptive field " + texts[0])]
+        return lines + [("receptive_field", "receptive field " + texts[0] + whole)]
     return lines + [("receptive_field", "receptive field (H) " + texts[0]),
-                    ("receptive_field", "receptive field (W) " + texts[1])]
+                    ("receptive_field", "receptive field (W) " + texts[1] + whole)]
 
 
 def memory_line(report: Report, r: LayerResult) -> tuple:
@@ -148,7 +170,8 @@ def total_lines(report: Report) -> list:
                    + (f" · batch {c.batch}" if c.batch != 1 else "")
                    + f" = {_n(t.activation_bytes)} B ≈ {mb(t.activation_bytes)} MB"),
         ("receptive_field", f"receptive field = {_n(last.receptive_field[0])}×{_n(last.receptive_field[1])} "
-                            f"at {last.name}, jump {_n(last.jump[0])}×{_n(last.jump[1])}"),
+                            f"at {last.name}, jump {_n(last.jump[0])}×{_n(last.jump[1])}"
+                            + (" (covers the whole input)" if last.covers_input else "")),
     ]
 
 

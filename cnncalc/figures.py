@@ -9,8 +9,12 @@ Reading (answers on an exam sheet, ``expect:`` and ``budget:`` in a spec, all al
   ``138.3M`` is not. A true value exactly half-way rounds either way.
 - A product of whole numbers (``224*224*64``, ``28×28×96×5×5×64``, ``(3*3*3)*64``) is exact: the
   way slides write a figure before working it out.
-- Units: K/k = 10³, M = 10⁶, G/B(illion) = 10⁹, T = 10¹²; bytes: B, kB/KB, MB, GB, TB are powers
-  of 1000 (as torchinfo and REFERENCE.md), KiB/MiB/GiB powers of 1024; 萬/万 = 10⁴, 億/亿 = 10⁸.
+- Units: K/k = 10³, M = 10⁶, G/B(illion) = 10⁹, T = 10¹², P = 10¹⁵, E = 10¹⁸, Z = 10²¹, Y = 10²⁴
+  (every unit the table prints); bytes: B, kB/KB, MB, GB, TB, PB, EB, ZB, YB are powers of 1000
+  (as torchinfo and REFERENCE.md), KiB/MiB/GiB/TiB/PiB/EiB powers of 1024; 萬/万 = 10⁴, 億/亿 = 10⁸.
+- A number of more than MAX_INT_DIGITS digits, or an exponent of more than 3 digits, is refused
+  (an AnswerError, exit 2) before Python's own 4,300-digit limit could turn it into an internal
+  error.
 
 Writing: ``at_precision`` writes a true value at the precision and in the unit of a person's
 figure; ``human`` / ``human_bytes`` / ``mb`` are the short forms of the renderers. All of them
@@ -28,6 +32,7 @@ from fractions import Fraction
 from typing import Any, NamedTuple, Optional
 
 from .errors import CnnCalcError
+from .limits import MAX_INT_DIGITS
 
 
 class AnswerError(CnnCalcError):
@@ -37,11 +42,14 @@ class AnswerError(CnnCalcError):
 SCALE = {
     "": 1, "k": 10**3, "K": 10**3, "thousand": 10**3, "M": 10**6, "million": 10**6, "m": 10**6,
     "G": 10**9, "billion": 10**9, "bn": 10**9, "T": 10**12, "trillion": 10**12,
+    # every unit the renderers print (human): a figure copied from a table reads back
+    "P": 10**15, "E": 10**18, "Z": 10**21, "Y": 10**24,
     "萬": 10**4, "万": 10**4, "億": 10**8, "亿": 10**8,
 }
 BYTE_UNITS = {
     "B": 1, "bytes": 1, "byte": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+    "PB": 10**15, "EB": 10**18, "ZB": 10**21, "YB": 10**24,  # as human_bytes prints them
+    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50, "EiB": 2**60,
 }
 # the separator of a written size or shape: 55x55x96, 55×55×96, 55*55*96, 55,55,96
 SIZE_SEP = re.compile(r"\s*[x×X*,]\s*")
@@ -81,6 +89,7 @@ def _product(text: str) -> Optional[int]:
     terms = text.split("+")
     if len(terms) == 1 and not re.match(_PRODUCT, text):
         return None
+    _check_digits(max(re.split(r"[^0-9,_]+", text), key=len).replace(",", "").replace("_", ""), text)
     total = 0
     for term in terms:
         if term.count("(") != term.count(")"):
@@ -95,6 +104,15 @@ def _product(text: str) -> Optional[int]:
             return None
         total += value
     return total
+
+
+def _check_digits(digits: str, raw) -> None:
+    """Refuse a number written with more digits than any figure needs (the limit of a spec's
+    integers), before Python's own 4,300-digit limit turns it into an internal error."""
+    count = sum(ch.isdigit() for ch in digits)
+    if count > MAX_INT_DIGITS:
+        raise AnswerError(f"a number of {count:,} digits is over the limit of {MAX_INT_DIGITS} digits "
+                          "(MAX_INT_DIGITS)", received=repr(raw))
 
 
 def _digits(m) -> str:
@@ -131,7 +149,11 @@ def parse_number(raw: Any, *, want_bytes: bool = False) -> Number:
     if not m:
         raise AnswerError("not a number like 34944, 34,944, 138M, 15.5G or 93MB", received=repr(raw))
     digits = _digits(m)
+    _check_digits(digits, raw)
     unit = m.group("unit")
+    exp_text = (m.group("exp") or "0").lstrip("+-").lstrip("0")
+    if len(exp_text) > 3:  # int() of thousands of digits is refused by Python itself
+        raise AnswerError("exponent out of range", received=repr(raw))
     exp = int(m.group("exp") or 0)
     is_bytes = False
     if unit in BYTE_UNITS:
@@ -141,7 +163,8 @@ def parse_number(raw: Any, *, want_bytes: bool = False) -> Number:
     elif unit.lower() in SCALE:
         scale = SCALE[unit.lower()]
     else:
-        raise AnswerError(f"unknown unit '{unit}' (K, M, G, T; B, kB, MB, GB; KiB, MiB, GiB)", received=repr(raw))
+        raise AnswerError(f"unknown unit '{unit}' (K, M, G, T, P, E, Z, Y; B, kB, MB, GB, TB, PB, EB, ZB, YB; "
+                          "KiB, MiB, GiB, TiB, PiB, EiB)", received=repr(raw))
     if want_bytes and not is_bytes and unit:
         raise AnswerError("a size in bytes needs a byte unit, like 93MB", received=repr(raw))
     decimals = len(digits.split(".")[1]) if "." in digits else 0

@@ -101,6 +101,28 @@ def transposed_conv_output(w: int, f: int, s: int = 1, p: int = 0, output_paddin
     return (w - 1) * s - 2 * p + d * (f - 1) + output_padding + 1
 
 
+def keras_transposed_conv_output(w: int, f: int, s: int, padding: str, output_padding=None, d: int = 1) -> int:
+    """Keras 3 ``Conv2DTranspose`` with ``padding`` "same" or "valid" (keras/src/backend/common/
+    backend_utils.py, ``_get_output_shape_given_tf_padding``), F_eff = d·(F − 1) + 1:
+
+    - valid: (W − 1)·S + F_eff + output_padding; without output_padding, W·S + max(F_eff − S, 0)
+    - same: W·S without output_padding; with it, (W − 1)·S + F_eff − 2⌊F_eff/2⌋ + output_padding
+
+    >>> keras_transposed_conv_output(11, 5, 4, "same", 3), keras_transposed_conv_output(17, 6, 4, "same", 2)
+    (44, 66)
+    >>> keras_transposed_conv_output(35, 1, 3, "valid"), keras_transposed_conv_output(7, 3, 2, "same")
+    (105, 14)
+    """
+    f_eff = effective_kernel(f, d)
+    if padding == "valid":
+        if output_padding is None:
+            return w * s + max(f_eff - s, 0)
+        return (w - 1) * s + f_eff + output_padding
+    if output_padding is None:
+        return w * s
+    return (w - 1) * s + f_eff % 2 + output_padding
+
+
 def transposed_conv_macs(h_in: int, w_in: int, c_in: int, fh: int, fw: int, k: int, groups: int = 1) -> int:
     """H_in·W_in·C_in·F_h·F_w·(K/groups): each input value meets F_h·F_w·K/groups weights.
 

@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .answers import FIGURES, AnswerError, figure_value, is_right, parse_figure, rounding_note
-from .errors import CnnCalcError, InputError, did_you_mean
+from .errors import CnnCalcError, InputError, clip, control_char, did_you_mean, one_line
 from .layers.base import show
 from .model import DTYPE_BYTES, Conventions, SourceLoc
+from .spec.entries import check_name_text
 from .spec.yamlio import LocDict
 
 SHEET_KEYS = ("title", "description", "source", "dtype", "batch", "count_biases", "rounding", "questions")
@@ -125,6 +126,33 @@ def dsl_parser():
     return entries.STRING_ENTRY_HOOKS[0] if entries.STRING_ENTRY_HOOKS else None
 
 
+def _spec_path(text: str, base: Path, loc: SourceLoc) -> Optional[Path]:
+    """The spec file a sheet's ``network:`` string names, or None when it names no file.
+
+    Sheets are shared and graded by someone else: a path must stay inside the sheet's
+    directory (symbolic links followed) and name a ``.yaml``/``.yml`` file, so a sheet cannot
+    make cnncalc read ``/etc/passwd`` or ``../../secret`` and quote it back in an error.
+    """
+    pathlike = text.endswith((".yaml", ".yml")) or "/" in text or "\\" in text
+    try:
+        root = base.resolve()
+        path = (root / text).resolve()
+        exists = path.is_file()
+    except (OSError, ValueError, RuntimeError):  # a name too long for the system, a NUL, a link loop
+        if pathlike:
+            raise InputError(f"no spec file '{clip(text, 80)}' (paths are relative to the sheet)", loc=loc) from None
+        return None
+    if not (pathlike or exists):
+        return None
+    if path != root and root not in path.parents:
+        raise InputError(f"'{clip(text, 80)}': a network path must stay inside the sheet's directory", loc=loc)
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        raise InputError(f"'{clip(text, 80)}': a network file is a spec ending in .yaml or .yml", loc=loc)
+    if not exists:
+        raise InputError(f"no spec file '{clip(text, 80)}' (paths are relative to the sheet)", loc=loc)
+    return path
+
+
 def load_network(value, base: Path, loc: SourceLoc, filename: str, default_name: str):
     """A sheet's ``network:`` → Graph: inline mapping, built-in name, spec path, or DSL string."""
     from .spec import builtin_names, load_spec
@@ -138,14 +166,12 @@ def load_network(value, base: Path, loc: SourceLoc, filename: str, default_name:
     text = value.strip()
     if text.lower() in builtin_names():
         return load_spec(text.lower())
-    path = (base / text) if not Path(text).is_absolute() else Path(text)
-    if path.is_file():
+    path = _spec_path(text, base, loc)
+    if path is not None:
         try:
             return load_spec(str(path))
         except InputError as e:
             raise e.located(loc) from None
-    if text.endswith((".yaml", ".yml")) or "/" in text or "\\" in text:
-        raise InputError(f"no spec file '{text}' (paths are relative to the sheet)", loc=loc)
     if not any(ch.isspace() for ch in text) and "|" not in text:  # one word: meant as a name
         names = builtin_names()
         raise AnswerError(f"'{text}' is not a built-in network or a spec file" + did_you_mean(text.lower(), names)
@@ -170,7 +196,7 @@ def _conventions(sheet, q, loc) -> Conventions:
         return default, loc
 
     dtype, dloc = pick("dtype", "float32")
-    if dtype not in DTYPE_BYTES:
+    if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:  # a list or mapping: refused, not hashed
         raise AnswerError("dtype must be one of " + ", ".join(DTYPE_BYTES), loc=dloc, received=show(dtype))
     batch, bloc = pick("batch", 1)
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
@@ -322,6 +348,11 @@ def grade_doc(doc, filename: str, base: Path) -> Graded:
     if not isinstance(qs, list) or not qs:
         raise AnswerError("'questions' is a non-empty list", loc=qloc, received=show(qs))
     title = doc.get("title")
+    if title is not None:
+        title = str(title)
+        if control_char(title) is not None:  # a label, printed at the head of the grades
+            raise AnswerError("a sheet's title cannot hold a control character", loc=_loc(doc, "title", top),
+                              received=control_char(title))
     graded, seen = [], set()
     for i, q in enumerate(qs):
         loc = qs.item_loc(i) if hasattr(qs, "item_loc") else qloc
@@ -331,7 +362,7 @@ def grade_doc(doc, filename: str, base: Path) -> Graded:
             if key not in QUESTION_KEYS:
                 raise AnswerError(f"unknown key '{key}' in a question" + did_you_mean(str(key), QUESTION_KEYS)
                                   + f" (known: {', '.join(QUESTION_KEYS)})", loc=_key_loc(q, key, loc))
-        qid = str(q.get("id", f"q{i + 1}"))
+        qid = check_name_text(str(q.get("id", f"q{i + 1}")), _loc(q, "id", loc), "a question id")
         if qid in seen:
             raise AnswerError(f"duplicate question id '{qid}'", loc=_loc(q, "id", loc))
         seen.add(qid)
@@ -344,9 +375,10 @@ def grade_doc(doc, filename: str, base: Path) -> Graded:
         names = [r.name for r in report.layers]
         ctx = {"report": report, "rounding": _rounding(doc, q, loc), "base": base, "filename": filename}
         answers = _answers(report, q["answers"], _loc(q, "answers", loc), names, ctx)
-        text = q.get("text")
-        graded.append(Question(qid, None if text is None else str(text), graph.name, tuple(answers)))
-    return Graded(None if title is None else str(title), filename, tuple(graded))
+        text = q.get("text")  # prose, shown on one line: runs of whitespace (line breaks) become a space
+        text = None if text is None else one_line(" ".join(str(text).split()))
+        graded.append(Question(qid, text, graph.name, tuple(answers)))
+    return Graded(title, filename, tuple(graded))
 
 
 def grade_text(text: str, filename: str = "<sheet>", base: Optional[Path] = None) -> Graded:

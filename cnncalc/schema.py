@@ -20,9 +20,19 @@ SIZE = {"oneOf": [{"type": "integer", "minimum": 1},
 NUMBER_TEXT = r"^\s*([0-9][0-9,_ ]*(\.[0-9]+)?|\.[0-9]+)\s*([eE][+-]?[0-9]+)?\s*[A-Za-z萬万億亿]*\s*$"
 FIGURE_NUMBER = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "number", "minimum": 0},
                            {"type": "string", "pattern": NUMBER_TEXT}]}
-SHAPE_FIGURE = {"anyOf": [{"type": "integer", "minimum": 0},
-                          {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1},
-                          {"type": "string"}]}
+# a shape has 1 to 3 sizes (H×W×C or a vector), a receptive field 1 or 2 (7×7 or 7): 55x55x96,
+# "(55, 55, 96)", [55, 55, 96]
+_SIZES = r"^\s*\(?\s*[0-9]+(\s*[x×X*,]\s*[0-9]+){0,%d}\s*\)?\s*$"
+
+
+def _sizes_figure(most: int) -> dict:
+    return {"anyOf": [{"type": "integer", "minimum": 1},
+                      {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1, "maxItems": most},
+                      {"type": "string", "pattern": _SIZES % (most - 1)}]}
+
+
+SHAPE_FIGURE = _sizes_figure(3)
+FIELD_FIGURE = _sizes_figure(2)
 BOOL_FIGURE = {"oneOf": [{"type": "boolean"}, {"type": "string"}]}
 
 
@@ -57,29 +67,37 @@ def layer_type_schema(layer) -> dict:
 
 
 def layer_entry_schemas() -> tuple:
-    """(definitions, entry schema): one definition per layer type, every alias pointing at it."""
+    """(definitions, entry schema): one definition per layer type, every alias pointing at it.
+
+    An entry written as a mapping is discriminated by its key, not tried against every type
+    (an ``anyOf`` of them gave a misspelt type one error per type): ``propertyNames`` lists the
+    keys an entry may have, so a typo is one error naming them all, and an ``if``/``then`` per
+    type name checks the value under it and that no second type key stands beside it."""
     from .layers import ALIASES, REGISTRY
 
     defs = {f"layer.{t}": layer_type_schema(layer) for t, layer in REGISTRY.items()}
     names_by_type = {t: [t] for t in REGISTRY}
     for alias, t in ALIASES.items():
         names_by_type[t].append(alias)
-    entries = []
-    for t, names in names_by_type.items():
-        for n in names:
-            entries.append({"type": "object", "properties": {n: {"$ref": f"#/definitions/layer.{t}"},
-                                                             "name": NAME, "from": FROM},
-                            "required": [n], "additionalProperties": False})
+    keyed = [(n, {"$ref": f"#/definitions/layer.{t}"}, ["name", "from"])
+             for t, names in names_by_type.items() for n in names]
+    keyed.append(("input", SIZE, []))
+    mapping = {
+        "type": "object",
+        "propertyNames": {"enum": sorted(n for n, _, _ in keyed) + ["name", "from"]},
+        # name: / from: alone, with no type key
+        "if": {"propertyNames": {"enum": ["name", "from"]}}, "then": False,
+        "allOf": [{"if": {"required": [n]},
+                   "then": {"properties": {n: value}, "propertyNames": {"enum": [n] + meta}}}
+                  for n, value, meta in keyed],
+    }
     # a bare type name: the types that need no parameter
     bare = sorted(n for t, names in names_by_type.items() for n in names
                   if not any(p.required for p in REGISTRY[t].params.values()))
     strings = {"enum": bare}
     if _dsl_strings():  # one-line DSL stages have a space or a dash (`conv 64 k3`, `conv3-64`)
         strings = {"anyOf": [strings, {"type": "string", "pattern": "[\\s\\-|]"}]}
-    entries.append(strings)
-    entries.append({"type": "object", "properties": {"input": SIZE}, "required": ["input"],
-                    "additionalProperties": False})
-    return defs, {"anyOf": entries}
+    return defs, {"if": {"type": "object"}, "then": mapping, "else": strings}
 
 
 # repeat / first / if, on any layer entry (spec/expand.py)
@@ -142,7 +160,7 @@ def _figures_schema(figures: dict, with_layers: bool, extra: dict = None) -> dic
 def expect_schema() -> dict:
     from .answers import FIGURES
 
-    kinds = {"shape": SHAPE_FIGURE, "number": FIGURE_NUMBER, "bytes": FIGURE_NUMBER, "field": SHAPE_FIGURE,
+    kinds = {"shape": SHAPE_FIGURE, "number": FIGURE_NUMBER, "bytes": FIGURE_NUMBER, "field": FIELD_FIGURE,
              "bool": BOOL_FIGURE}
     s = _figures_schema({f: kinds[k] for f, k in FIGURES.items()}, True)
     s["description"] = "exact figures the network must have (rounded forms: the true value rounds to them)"

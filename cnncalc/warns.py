@@ -14,6 +14,10 @@ Kinds and their data:
   ``output`` (H_out, W_out).
 - ``jump``: the inputs of a merge arrive with different jumps: ``inputs``, a tuple of
   (name, jump_h, jump_w).
+- ``channel_first``: the input looks like PyTorch's C×H×W order: ``shape`` (the three sizes as
+  written).
+- ``rf_bound``: the receptive field after an irregular adaptive pool is an upper bound (an axis
+  of more than ``max_cells`` positions, or a fractional stride): ``max_cells``.
 - ``note``: free text (``text``), for a warning that has no kind of its own yet.
 """
 
@@ -25,8 +29,10 @@ MISFIT = "misfit"
 PADDING = "padding"
 UNEVEN_WINDOWS = "uneven_windows"
 JUMP = "jump"
+CHANNEL_FIRST = "channel_first"
+RF_BOUND = "rf_bound"
 NOTE = "note"
-KINDS = (MISFIT, PADDING, UNEVEN_WINDOWS, JUMP, NOTE)
+KINDS = (MISFIT, PADDING, UNEVEN_WINDOWS, JUMP, CHANNEL_FIRST, RF_BOUND, NOTE)
 
 
 class LayerWarning:

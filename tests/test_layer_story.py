@@ -222,6 +222,38 @@ def test_warnings_in_a_collapsed_row_name_their_layer():
     assert collapse(report, 0) is not None
 
 
+def test_the_warnings_merged_from_main_are_kinds_worded_in_one_place(monkeypatch):
+    from cnncalc.render import warnings as words
+    from cnncalc.warns import CHANNEL_FIRST, RF_BOUND, UNEVEN_WINDOWS
+
+    # 3×224×224: first size 3, the others ≥ 16 and within 4× of each other: looks channel-first
+    report = analyze(parse_expr("input 3x224x224 | conv 4 k3 p1"), strict=True)  # not an error under --strict
+    (w,) = report.layers[0].warnings
+    assert w.kind == CHANNEL_FIRST and w.data == {"shape": (3, 224, 224)} and w.layer == "input"
+    # 5,000 → 4,097 positions (over 4,096): ⌈5000/4097⌉ + 1 = 3 is an upper bound; 5000 % 4097 ≠ 0
+    report = analyze(parse_expr("input 5000x1x1 | adaptive_avgpool 4097,1"), strict=True)
+    kinds = {x.kind: x for x in report.layers[-1].warnings}
+    assert set(kinds) == {UNEVEN_WINDOWS, RF_BOUND} and kinds[RF_BOUND].data == {"max_cells": 4096}
+    assert report.layers[-1].receptive_field[0] == 3
+    monkeypatch.setitem(words.TEXT, "rf_bound", lambda d, error: f"at most, beyond {d['max_cells']}")
+    monkeypatch.setitem(words.TEXT, "channel_first", lambda d, error: "C×H×W?")
+    assert str(kinds[RF_BOUND]) == "at most, beyond 4096" and str(w) == "C×H×W?"
+
+
+def test_explain_of_an_uneven_adaptive_pool_reads_the_fields_from_the_windows():
+    from cnncalc.explain import layer_lines
+
+    # windows of 10 → 4: [0,3) [2,5) [5,8) [7,10): widest 3, largest step between starts 3;
+    # the conv's two positions see [0,8) and [2,10): 8 wide, starts 2 apart
+    report = analyze(parse_expr("input 10x10x1 | adaptive_avgpool 4 | conv 1 k3"))
+    pool, conv = report.layers[1], report.layers[2]
+    assert (pool.receptive_field, pool.jump) == ((3, 3), (3, 3))
+    assert (conv.receptive_field, conv.jump) == ((8, 8), (2, 2))
+    text = " ".join(" ".join(t for _, t in layer_lines(report, conv)).split())
+    assert "from the fields of the actual positions" in text
+    assert "3 + (3 − 1)·3" not in text  # the regular formula would give 9, not the 8 shown
+
+
 # ---------------------------------------------------------------------------------------------
 # 3. figures: one reader, one writer, exact for any size
 
@@ -237,10 +269,12 @@ def test_true_value_at_a_persons_precision_is_exact_near_1e20():
     assert written_like(given, true) == "100000000000000678.2K"  # check: the same text
 
 
-def test_grade_on_a_huge_figure_is_exact():
+def test_grade_on_a_huge_figure_is_exact(monkeypatch):
+    from cnncalc import figures
     from cnncalc.answers import rounding_note
     from cnncalc.figures import parse_number
 
+    monkeypatch.setattr(figures, "MAX_INT_DIGITS", 10_000)  # a 402-digit figure is over the usual limit
     given = parse_number("1" + "0" * 400 + ".0K")  # 10^403, precision 0.1K = 100
     true = 10**403 + 77  # 10^400 + 0.077 K: truncates to the figure, rounds up to …0.1K
     assert rounding_note(given, true) == (f"the true value truncates to {given.text} but rounds to "

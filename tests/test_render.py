@@ -124,8 +124,9 @@ def _all_reports():
 
     for name in builtin_names():
         yield analyze(load_spec(name))
+    # quotes, a backslash and non-ASCII in a name (control characters are refused: test_control_chars)
     odd = ('input: [9, 9, 2]\nlayers:\n'
-           '  - conv: {filters: 2, kernel: 2, stride: 2, name: "卷積 \\"q\\" \\\\ \\t\\u0001 é ☃ 🙂"}\n'
+           '  - conv: {filters: 2, kernel: 2, stride: 2, name: "卷積 \\"q\\" \\\\ é ☃ 🙂"}\n'
            '  - upsample: {scale: 3}\n  - conv: {filters: 3, kernel: 2, stride: 2}\n')
     yield analyze(parse_spec(odd))
 

@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from tests.conftest import SPECS, run_cli
+from tests.conftest import ROOT, SPECS, run_cli
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -51,8 +51,9 @@ def test_schema_follows_the_registry(schema):
         mapping = d if "anyOf" not in d else next(f for f in d["anyOf"] if f.get("type") == "object")
         assert set(mapping["properties"]) == set(layer.params) | {"name", "from", "repeat", "first", "if"}, t
         assert set(mapping.get("required", [])) == {k for k, p in layer.params.items() if p.required}, t
-    entry_keys = {k for e in defs["entry"]["anyOf"] if e.get("type") == "object" for k in e["required"]}
+    entry_keys = set(defs["entry"]["then"]["propertyNames"]["enum"]) - {"name", "from"}
     assert entry_keys == set(REGISTRY) | set(ALIASES) | {"input"}
+    assert {c["if"]["required"][0] for c in defs["entry"]["then"]["allOf"]} == entry_keys
 
 
 def test_a_newly_registered_layer_type_appears():
@@ -170,3 +171,90 @@ def test_expect_and_budget_in_the_schema(validator, tail, valid):
 ])
 def test_blocks_and_repeat_in_the_schema(validator, doc, valid):
     assert validator.is_valid(doc) is valid
+
+
+def _errors(validator, doc) -> list:
+    return [e.message for e in validator.iter_errors(doc)]
+
+
+@pytest.mark.parametrize("typo", ["cnov", "convolution", "Conv", "reluu", "dens", "input_"])
+def test_a_misspelt_layer_type_is_one_error_naming_the_types(validator, typo):
+    from cnncalc.layers import ALIASES, REGISTRY
+
+    errors = _errors(validator, {"input": [8, 8, 3], "layers": [{typo: {"filters": 8, "kernel": 3}}]})
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"'{typo}' is not one of [")
+    assert all(repr(t) in errors[0] for t in list(REGISTRY) + list(ALIASES) + ["input"])
+
+
+@pytest.mark.parametrize("entry", [
+    {"conv": {"filters": 8, "kernel": 3}, "relu": None},  # two types in one entry
+    {"name": "x"},  # no type at all
+    {"name": "x", "from": "input"},
+    {},
+    5,
+])
+def test_an_entry_without_exactly_one_type_is_refused(validator, entry):
+    from cnncalc.errors import CnnCalcError
+    from cnncalc.spec import parse_spec
+
+    doc = {"input": [8, 8, 3], "layers": [entry]}
+    assert not validator.is_valid(doc)
+    with pytest.raises(CnnCalcError):
+        parse_spec(yaml.safe_dump(doc))
+
+
+@pytest.mark.parametrize("rate, valid", [(0, True), (0.5, True), (0.999, True), (1, False), (1.0, False),
+                                         (1.5, False), (-0.1, False), (-1, False), ("0.5", False)])
+def test_dropout_rate_is_a_range_the_loader_and_the_schema_share(validator, rate, valid):
+    from cnncalc.errors import CnnCalcError
+    from cnncalc.spec import parse_spec
+
+    for entry in ({"dropout": rate}, {"dropout": {"rate": rate}}):
+        doc = {"input": [8, 8, 3], "layers": [entry]}
+        assert validator.is_valid(doc) is valid, entry
+        try:
+            parse_spec(yaml.safe_dump(doc))
+            built = True
+        except CnnCalcError:
+            built = False
+        assert built is valid, entry
+
+
+@pytest.mark.parametrize("figure, value, valid", [
+    ("output_shape", [55, 55, 96], True),
+    ("output_shape", [10], True),
+    ("output_shape", "55x55x96", True),
+    ("output_shape", "(55, 55, 96)", True),
+    ("output_shape", 10, True),
+    ("output_shape", [1, 2, 3, 4], False),  # no shape has four sizes
+    ("output_shape", "1x2x3x4", False),
+    ("output_shape", [], False),
+    ("output_shape", [8, 0, 3], False),
+    ("output_shape", "abc", False),
+    ("receptive_field", [7, 7], True),
+    ("receptive_field", "7x7", True),
+    ("receptive_field", 7, True),
+    ("receptive_field", [7, 7, 7], False),  # the loader refuses these: "a receptive field is 7x7 or 7"
+    ("receptive_field", "7x7x7", False),
+])
+def test_shape_figures_have_their_lengths(validator, figure, value, valid):
+    doc = {"input": [8, 8, 3], "layers": ["relu"], "expect": {figure: value, "layers": {"relu1": {figure: value}}}}
+    errors = _errors(validator, doc)
+    assert (errors == []) is valid
+    if not valid:
+        assert len(errors) == 2  # one for the network's figure, one for the layer's
+
+
+VALID_CORPORA = sorted(SPECS.glob("*.yaml")) + [ROOT / "tests" / "extra_layers.yaml"] + sorted(
+    (ROOT / "tests" / "odd").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", VALID_CORPORA, ids=lambda p: p.parent.name + "/" + p.stem)
+def test_every_valid_corpus_validates_and_loads(validator, path):
+    from cnncalc.spec import load_spec
+    from cnncalc.spec.yamlio import load_yaml
+
+    load_spec(str(path))  # the loader accepts it …
+    doc = load_yaml(path.read_text(encoding="utf-8-sig"), path.name)  # PyYAML refuses odd/tabs_in_values
+    assert _errors(validator, doc) == []  # … and so does the schema

@@ -70,7 +70,7 @@ def _tconv(p, in_shape):
     assert pad not in ("same", "valid")
     return torch.nn.Sequential(torch.nn.ConvTranspose2d(
         c, p["filters"], p["kernel"], stride=p["stride"], padding=(pad[0], pad[2]),
-        output_padding=p["output_padding"], groups=p["groups"], bias=p["bias"], dilation=p["dilation"]))
+        output_padding=p["output_padding"] or 0, groups=p["groups"], bias=p["bias"], dilation=p["dilation"]))
 
 
 torch_oracle.BUILDERS.setdefault("conv_transpose", _tconv)

@@ -24,7 +24,7 @@ def comparison(reports: list, sources: list) -> dict:
         specs.append({"name": rep.name, "source": src, "output_shape": list(rep.output_shape),
                       "layers": len(rep.layers), **{f: getattr(t, f) for f in FIGURES}})
     base = specs[0]
-    ratios = [{f: (s[f] / base[f] if base[f] else None) for f in FIGURES} for s in specs]
+    ratios = [{f: (_divide(s[f], base[f]) if base[f] else None) for f in FIGURES} for s in specs]
     groups: dict = {}
     order: list = []
     for i, rep in enumerate(reports):
@@ -45,9 +45,22 @@ def comparison(reports: list, sources: list) -> dict:
     return {"specs": specs, "ratios_to_first": ratios, "blocks": shared, "dtype": conv.dtype, "batch": conv.batch}
 
 
+def _divide(a: int, b: int):
+    """a / b as a float, or the nearest integer when the ratio is beyond a float's range
+    (a network of 10³⁰⁰ parameters against one of 1)."""
+    try:
+        return a / b
+    except OverflowError:
+        return (2 * a + b) // (2 * b)
+
+
 def _ratio(x) -> str:
     if x is None:
         return "—"
+    if isinstance(x, int) or x >= 1e15:  # beyond a float's range (_divide) or its exact digits: 1.00e148×
+        from ..render.common import human
+
+        return human(int(x)) + "×"
     return f"{x:.3g}×" if x < 100 else f"{x:,.0f}×"
 
 

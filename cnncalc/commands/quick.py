@@ -78,7 +78,8 @@ def _print_summary(report) -> None:
     from ..layers.base import frac_text
 
     rf, j = [frac_text(Fraction(x)) for x in r.receptive_field], [frac_text(Fraction(x)) for x in r.jump]
-    lines.append(f"  receptive field {rf[0]}×{rf[1]}, jump {j[0]}×{j[1]}")
+    lines.append(f"  receptive field {rf[0]}×{rf[1]}, jump {j[0]}×{j[1]}"
+                 + ("  (covers the whole input)" if r.covers_input else ""))
     for w in r.warnings:
         lines.append(f"  warning: {w}")
     sys.stdout.write("\n".join(lines) + "\n")
@@ -148,12 +149,13 @@ def conv(size: str, filters: int, kernel: str, stride: str = "1", padding: str =
         "bias": not no_bias}, size, False, kw)
 
 
-def tconv(size: str, filters: int, kernel: str, stride: str = "1", padding: str = "0", output_padding: str = "0",
+def tconv(size: str, filters: int, kernel: str, stride: str = "1", padding: str = "0", output_padding=None,
           dilation: str = "1", groups: int = 1, no_bias: bool = False, **kw) -> int:
     """``cnncalc tconv``: one transposed convolution."""
     return _quick("conv_transpose", lambda: {
         "filters": filters, "kernel": _ints(kernel, "kernel"), "stride": _ints(stride, "stride"),
-        "padding": _padding(padding), "output_padding": _ints(output_padding, "output-padding"),
+        "padding": _padding(padding),
+        "output_padding": None if output_padding is None else _ints(output_padding, "output-padding"),
         "dilation": _ints(dilation, "dilation"), "groups": groups, "bias": not no_bias}, size, False, kw)
 
 

@@ -15,5 +15,15 @@ def schema(output: Optional[str] = None, debug: bool = False) -> int:
     if output is None:
         sys.stdout.write(text)
     else:
-        Path(output).write_text(text, encoding="utf-8")
+        try:  # written in full and closed (flushed) here, so /dev/full is caught too
+            with open(Path(output), "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as e:  # a missing directory, a directory, a full disk, no permission
+            from ..errors import InputError, clip
+            from ..options import EXIT_ERROR
+            from . import error_line
+
+            sys.stderr.write(error_line(InputError(f"{clip(output, 120)}: cannot write the schema "
+                                                   f"({e.strerror or e})")) + "\n")
+            return EXIT_ERROR
     return 0

@@ -127,6 +127,13 @@ def _number(v):
     return v
 
 
+def _rate(v):
+    v = _number(v)
+    if not 0 <= v < 1:
+        raise ParamError("must be at least 0 and less than 1", v)
+    return v
+
+
 def _shape(v):
     one = _int_min(1, "a positive integer")
     if isinstance(v, (list, tuple)) and 1 <= len(v) <= 3:
@@ -164,6 +171,7 @@ PADDING = Kind(
 )
 BOOL = Kind("bool", _bool, {"type": "boolean"}, "true or false")
 NUMBER = Kind("number", _number, {"type": "number"}, "a number")
+RATE = Kind("rate", _rate, {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, "a number ≥ 0 and < 1")
 SHAPE = Kind("shape", _shape, {"oneOf": [{"type": "integer", "minimum": 1},
                                          {"type": "array", "items": {"type": "integer", "minimum": 1},
                                           "minItems": 1, "maxItems": 3}]},
@@ -267,7 +275,9 @@ class Out:
     shape: Shape
     counts: Counts = field(default_factory=Counts)
     warnings: list = field(default_factory=list)  # list[cnncalc.warns.LayerWarning]
-    rf: Optional[tuple] = None  # (F_eff_h, F_eff_w, S_h, S_w); None = identity (1, 1, 1, 1)
+    # the receptive-field step (cnncalc.receptive): (F_eff_h, F_eff_w, S_h, S_w, P_before_h, P_before_w),
+    # ('global',), ('adaptive',); None = identity (a view, an elementwise layer, a merge)
+    rf: Optional[tuple] = None
     work: Optional[Mapping[str, Any]] = None  # intermediate values its worked formulas show
 
 

@@ -36,12 +36,12 @@ class Depthwise(Windowed):
         need_spatial(self, shape)
         c, m = shape[2], p["multiplier"]
         work: dict = {}
-        oh, ow, _, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"], work=work)
+        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"], work=work)
         fh, fw = p["kernel"]
         counts = Counts(weights=fm.conv_weights(fh, fw, c, c * m, c), biases=c * m if p["bias"] else 0,
                         macs=fm.conv_macs(oh, ow, c * m, fh, fw, c, c))
         rf = (fm.effective_kernel(fh, p["dilation"][0]), fm.effective_kernel(fw, p["dilation"][1]),
-              p["stride"][0], p["stride"][1])
+              p["stride"][0], p["stride"][1], pads[0], pads[2])
         return Out((oh, ow, c * m), counts, warns, rf, work)
 
     def explain(self, w) -> list:
@@ -93,13 +93,13 @@ class SeparableConv(Windowed):
         need_spatial(self, shape)
         c, m, k = shape[2], p["multiplier"], p["filters"]
         work: dict = {}
-        oh, ow, _, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"], work=work)
+        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"], work=work)
         fh, fw = p["kernel"]
         dw_w = fm.conv_weights(fh, fw, c, c * m, c)
         pw_w = fm.conv_weights(1, 1, c * m, k, 1)
         macs = fm.conv_macs(oh, ow, c * m, fh, fw, c, c) + fm.conv_macs(oh, ow, k, 1, 1, c * m, 1)
         rf = (fm.effective_kernel(fh, p["dilation"][0]), fm.effective_kernel(fw, p["dilation"][1]),
-              p["stride"][0], p["stride"][1])
+              p["stride"][0], p["stride"][1], pads[0], pads[2])
         return Out((oh, ow, k), Counts(weights=dw_w + pw_w, biases=k if p["bias"] else 0, macs=macs), warns, rf,
                    work)
 
@@ -284,12 +284,12 @@ class LocallyConnected(Windowed):
         need_spatial(self, shape)
         c, k = shape[2], p["filters"]
         work: dict = {}
-        oh, ow, _, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], work=work)
+        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], work=work)
         fh, fw = p["kernel"]
         per_position = fm.conv_weights(fh, fw, c, k)
         counts = Counts(weights=oh * ow * per_position, biases=oh * ow * k if p["bias"] else 0,
                         macs=fm.conv_macs(oh, ow, k, fh, fw, c))
-        return Out((oh, ow, k), counts, warns, (fh, fw, p["stride"][0], p["stride"][1]), work)
+        return Out((oh, ow, k), counts, warns, (fh, fw, p["stride"][0], p["stride"][1], pads[0], pads[2]), work)
 
     def explain(self, w) -> list:
         # a conv without weight sharing: one filter bank per output position

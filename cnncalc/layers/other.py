@@ -8,8 +8,9 @@ from .. import formulas as fm
 from ..errors import ShapeError
 from ..model import Counts
 from .activations import FUSABLE, torch_activation
-from .base import (BOOL, NUMBER, NUMBERS, PADDING, POS_INT, SHAPE, Layer, NoForward, Out, Param,  # noqa: F401
-                   ParamError, Torch, Warn, choice, flat, need_spatial, need_vector, nested_shape, shape_text)
+from .base import (BOOL, NUMBER, NUMBERS, PADDING, POS_INT, RATE, SHAPE, Layer, NoForward, Out,  # noqa: F401
+                   Param, ParamError, Torch, Warn, choice, flat, need_spatial, need_vector, nested_shape,
+                   shape_text)
 from .numeric import need, scaled, unscale
 
 
@@ -142,12 +143,7 @@ class Dropout(Layer):
     imports = {"onnx": ("Dropout",), "keras": ("Dropout",), "caffe": ("Dropout",)}
     primary = "rate"
     view = True
-    params = {"rate": Param(NUMBER, 0.5, "probability of zeroing, 0 ≤ rate < 1")}
-
-    def configure(self, p):
-        if not 0 <= p["rate"] < 1:
-            raise ParamError("rate must be at least 0 and less than 1", p["rate"])
-        return p
+    params = {"rate": Param(RATE, 0.5, "probability of zeroing, 0 ≤ rate < 1")}
 
     def infer(self, ins, p) -> Out:
         return Out(tuple(ins[0]))
@@ -219,7 +215,8 @@ class ZeroPad(Layer):
         need_spatial(self, ins[0])
         h, w, c = ins[0]
         t, b, left, right = p["padding"]
-        return Out((h + t + b, w + left + right, c))
+        # receptive field: a 1×1 window, stride 1, that starts t rows and left columns early
+        return Out((h + t + b, w + left + right, c), rf=(1, 1, 1, 1, t, left))
 
     def forward(self, p, ins, out_shape):
         (h, w, c), x = ins[0]

@@ -55,7 +55,8 @@ def window(layer: Layer, shape, kernel, stride, padding, dilation=(1, 1), ceil_m
         if work is not None:
             axes.append({"label": axis, "size": size, "kernel": f, "dilation": d, "kernel_eff": f_eff,
                          "pad_before": pb, "pad_after": pa, "stride": s, "result": r})
-        if not r.fits and not ceil_mode:
+        # 'same' is defined as ⌈W/S⌉ (Keras, TensorFlow): its padding leaves no remainder to report
+        if not r.fits and not ceil_mode and padding != "same":
             misfits.append((axis, (size, f_eff, pb, pa, s, r)))
     if len(misfits) == 2 and misfits[0][1] == misfits[1][1]:
         misfits = [("H and W", misfits[0][1])]
@@ -142,7 +143,7 @@ class Conv(Windowed):
                                  + f" numbers for a {shape_text(shape)} input",
                                  received="ragged lists" if got is None else shape_text(got))
         work: dict = {}
-        oh, ow, _, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"], work=work)
+        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"], work=work)
         fh, fw = p["kernel"]
         counts = Counts(
             weights=fm.conv_weights(fh, fw, c_in, k, g),
@@ -150,7 +151,7 @@ class Conv(Windowed):
             macs=fm.conv_macs(oh, ow, k, fh, fw, c_in, g),
         )
         rf = (fm.effective_kernel(fh, p["dilation"][0]), fm.effective_kernel(fw, p["dilation"][1]),
-              p["stride"][0], p["stride"][1])
+              p["stride"][0], p["stride"][1], pads[0], pads[2])
         return Out((oh, ow, k), counts, warns, rf, work)
 
     def explain(self, w) -> list:
@@ -293,7 +294,7 @@ class _Pool(Windowed):
             if max(pads[0], pads[1]) * 2 > kh or max(pads[2], pads[3]) * 2 > kw:
                 warns.append(LayerWarning(PADDING_WARNING, {"padding": max(pads)}))
         rf = (fm.effective_kernel(p["kernel"][0], dil[0]), fm.effective_kernel(p["kernel"][1], dil[1]),
-              p["stride"][0], p["stride"][1])
+              p["stride"][0], p["stride"][1], pads[0], pads[2])
         return Out((oh, ow, shape[2]), Counts(), warns, rf, work)
 
     def explain(self, w) -> list:
@@ -417,16 +418,13 @@ class _AdaptivePool(Layer):
         need_spatial(self, shape)
         oh, ow = p["size"]
         h, w, c = shape
-        # PyTorch's adaptive windows: start floor(i·H/O), end ceil((i+1)·H/O); the widest
-        # window bounds the receptive field, the stride is H/O on average.
-        fh = max(-(-((i + 1) * h) // oh) - (i * h) // oh for i in range(oh)) if oh <= 4096 else -(-h // oh) + 1
-        fw = max(-(-((i + 1) * w) // ow) - (i * w) // ow for i in range(ow)) if ow <= 4096 else -(-w // ow) + 1
         if (oh, ow) == (1, 1):
             return Out((1, 1, c), Counts(), [], ("global",))
         warns = []
         if h % oh or w % ow:
             warns.append(LayerWarning(UNEVEN_WINDOWS, {"size": (h, w), "output": (oh, ow)}))
-        return Out((oh, ow, c), Counts(), warns, (fh, fw, h // oh, w // ow))
+        # receptive field: from PyTorch's actual windows, [⌊i·H/O⌋, ⌈(i + 1)·H/O⌉) (receptive.adaptive)
+        return Out((oh, ow, c), Counts(), warns, ("adaptive",))
 
     def torch(self, p, ins) -> tuple:
         return (Torch(self.torch_op, (tuple(p["size"]),)),)

@@ -1,7 +1,11 @@
 """Transposed convolution ("deconvolution", PyTorch ConvTranspose2d, Keras Conv2DTranspose).
 
-O = (W − 1)·S − 2P + d·(F − 1) + output_padding + 1 per axis (PyTorch); ``padding: same`` is
-Keras's O = W·S, ``valid`` is P = 0. Weights are counted as for a convolution
+O = (W − 1)·S − 2P + d·(F − 1) + output_padding + 1 per axis (PyTorch) for a numeric padding.
+``same`` and ``valid`` are Keras's words and follow Keras 3's ``Conv2DTranspose`` exactly
+(``formulas.keras_transposed_conv_output``): without ``output_padding``, same is W·S and valid is
+W·S + max(F_eff − S, 0); with it, same is (W − 1)·S + F_eff mod 2 + output_padding and valid is
+(W − 1)·S + F_eff + output_padding. Keras refuses an output_padding that is not smaller than the
+stride, and a stride above 1 together with a dilation above 1 (on any axes); so does cnncalc. Weights are counted as for a convolution
 ((F_h·F_w·C_in/groups)·K); MACs are counted the way ``torch.utils.flop_counter`` counts a
 transposed convolution: every *input* position multiplies F_h·F_w·(K/groups) weights per input
 channel, H_in·W_in·C_in·F_h·F_w·K/groups, bias additions excluded.
@@ -14,6 +18,7 @@ inserted zeros see nothing).
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any, Mapping
 
@@ -34,16 +39,12 @@ def input_span(f: int, d: int, s: int) -> int:
     >>> input_span(3, 1, 2), input_span(4, 1, 2), input_span(3, 1, 1), input_span(3, 2, 2)
     (1, 1, 2, 2)
     """
-    if s == 1:
-        return d * (f - 1)
-    if s > 4096:  # one tap per residue at most when S is huge; avoid the loop
-        return (d * (f - 1)) // s
-    best = 0
-    for c in range(s):
-        taps = [k * d for k in range(f) if (k * d) % s == c]
-        if taps:
-            best = max(best, (taps[-1] - taps[0]) // s)
-    return best
+    # Tap k reaches residue k·d mod S, which repeats with period p = S / gcd(d, S) in k: the
+    # taps of one residue are k0, k0 + p, k0 + 2p, … and span d·p·⌊(F − 1 − k0)/p⌋ on the
+    # zero-inserted input, i.e. (d / gcd)·⌊(F − 1 − k0)/p⌋ input positions; k0 = 0 is the widest.
+    # O(1) whatever the kernel and stride (a loop over taps hung on kernel 100,000).
+    g = math.gcd(d, s)
+    return (d // g) * ((f - 1) // (s // g))
 
 
 class ConvTranspose(Windowed):
@@ -57,8 +58,9 @@ class ConvTranspose(Windowed):
         "filters": Param(POS_INT, doc="number of output channels K"),
         "kernel": Param(PAIR, doc="F, or [F_h, F_w]"),
         "stride": Param(PAIR, 1, "S, or [S_h, S_w]"),
-        "padding": Param(PADDING, 0, "P or [P_h, P_w] (removed from both sides), same (O = W·S) or valid (P = 0)"),
-        "output_padding": Param(NONNEG_PAIR, 0, "extra rows/columns on one side; less than the stride or dilation"),
+        "padding": Param(PADDING, 0, "P or [P_h, P_w] (removed from both sides, PyTorch), or Keras's same or valid"),
+        "output_padding": Param(NONNEG_PAIR, None, "extra rows/columns on one side; less than the stride or "
+                                "dilation (PyTorch), less than the stride (Keras same/valid)"),
         "dilation": Param(PAIR, 1, "d (1 is a dense kernel, as in PyTorch)"),
         "groups": Param(POS_INT, 1, "channel groups"),
         "bias": Param(BOOL, True, "learnable bias per filter"),
@@ -76,46 +78,76 @@ class ConvTranspose(Windowed):
         fh, fw = p["kernel"]
         sh, sw = p["stride"]
         dh, dw = p["dilation"]
-        oph, opw = p["output_padding"]
+        op_given = p["output_padding"]
+        oph, opw = op_given if op_given is not None else (0, 0)
         pad = p["padding"]
+        keras = pad in ("same", "valid")
+        if keras and max(sh, sw) > 1 and max(dh, dw) > 1:
+            raise ShapeError(f"padding '{pad}' follows Keras's Conv2DTranspose, which refuses a stride above 1 "
+                             "together with a dilation above 1", received=f"stride {sh}×{sw}, dilation {dh}×{dw}")
         out, axes = [], []
         for axis, size, f, s, d, op, i in (("H", h, fh, sh, dh, oph, 0), ("W", w, fw, sw, dw, opw, 2)):
-            if op >= max(s, d):
-                raise ShapeError(f"output_padding must be smaller than the stride or the dilation along {axis}",
-                                 received=f"output_padding {op}, stride {s}, dilation {d}")
-            if pad == "same":
-                o = size * s + op
+            if keras:
+                if op_given is not None and op >= s:
+                    raise ShapeError(f"output_padding must be smaller than the stride along {axis} "
+                                     f"(Keras, padding '{pad}')", received=f"output_padding {op}, stride {s}")
+                o = fm.keras_transposed_conv_output(size, f, s, pad, None if op_given is None else op, d)
             else:
-                pb, pa = (0, 0) if pad == "valid" else (pad[i], pad[i + 1])
+                if op >= max(s, d):
+                    raise ShapeError(f"output_padding must be smaller than the stride or the dilation along {axis}",
+                                     received=f"output_padding {op}, stride {s}, dilation {d}")
+                pb, pa = pad[i], pad[i + 1]
                 if pb != pa:
                     raise ShapeError("a transposed conv removes the same padding from both sides of an axis",
                                      received=f"padding {pb}+{pa} along {axis}")
                 o = fm.transposed_conv_output(size, f, s, pb, op, d)
-                axes.append((axis, size, f, s, d, op, pb, o))
             if o < 1:
                 raise ShapeError(f"output size along {axis} would be {o}: the padding removes more than "
                                  "the transposed conv produces", received=f"input {shape_text(shape)}")
             out.append(o)
+            axes.append((axis, size, f, s, d, op, 0 if keras else pad[i], o))
         counts = Counts(
             weights=fm.conv_weights(fh, fw, c_in, k, g),
             biases=k if p["bias"] else 0,
             macs=fm.transposed_conv_macs(h, w, c_in, fh, fw, k, g),
         )
-        rf = (input_span(fh, dh, sh) + 1, input_span(fw, dw, sw) + 1, Fraction(1, sh), Fraction(1, sw))
-        return Out((out[0], out[1], k), counts, [], rf, {"axes": axes, "same": pad == "same"})
+        # where position 0's field starts, in input positions: (F_eff − 1 − P_before)/S before it;
+        # Keras's same removes ⌊total/2⌋ before (TensorFlow's split), valid removes nothing
+        offs = []
+        for size, f, s, d, o, i in ((h, fh, sh, dh, out[0], 0), (w, fw, sw, dw, out[1], 2)):
+            f_eff = fm.effective_kernel(f, d)
+            if keras:
+                pb = max((size - 1) * s + f_eff - o, 0) // 2 if pad == "same" else 0
+            else:
+                pb = pad[i]
+            offs.append(Fraction(f_eff - 1 - pb, s))
+        rf = (input_span(fh, dh, sh) + 1, input_span(fw, dw, sw) + 1, Fraction(1, sh), Fraction(1, sw), *offs)
+        return Out((out[0], out[1], k), counts, [], rf, {"axes": axes, "pad": pad, "op_given": op_given})
 
     def explain(self, w) -> list:
         from .spatial import conv_counts_lines
         from .worked import size_lines
 
-        (h, wd, _), oh, ow = w.in_shape, w.r.output_shape[0], w.r.output_shape[1]
-        if w.out.work["same"]:
-            lines = [("output_shape", f"padding 'same' (Keras): H_out = {h}·{w.p['stride'][0]} (+ output_padding), "
-                                      f"W_out = {wd}·{w.p['stride'][1]} → {oh}×{ow}")]
-        else:
-            lines = size_lines([(axis, f"({size} − 1)·{s} − 2·{pad} + {d}·({f} − 1) + {op} + 1", o, "")
-                                for axis, size, f, s, d, op, pad, o in w.out.work["axes"]], (oh, ow))
-        return lines + conv_counts_lines(w, transposed=True)
+        pad, op_given = w.out.work["pad"], w.out.work["op_given"]
+        exprs = []
+        for axis, size, f, s, d, op, pb, o in w.out.work["axes"]:
+            f_eff = fm.effective_kernel(f, d)
+            if pad == "same" and op_given is None:
+                expr = f"{size}·{s}"
+            elif pad == "same":
+                expr = f"({size} − 1)·{s} + ({f_eff} mod 2) + {op}"
+            elif pad == "valid" and op_given is None:
+                expr = f"{size}·{s} + max({f_eff} − {s}, 0)"
+            elif pad == "valid":
+                expr = f"({size} − 1)·{s} + {f_eff} + {op}"
+            else:
+                expr = f"({size} − 1)·{s} − 2·{pb} + {d}·({f} − 1) + {op} + 1"
+            exprs.append((axis, expr, Fraction(o), ""))
+        lines = []
+        if pad in ("same", "valid"):
+            lines.append(("output_shape", f"padding '{pad}' (Keras Conv2DTranspose"
+                                          + (", no output_padding)" if op_given is None else ", with output_padding)")))
+        return lines + size_lines(exprs, w.r.output_shape[:2]) + conv_counts_lines(w, transposed=True)
 
     def rf_formula(self, r_in, j_in, f, s, r_out, j_out) -> str:
         from .worked import n
@@ -128,9 +160,16 @@ class ConvTranspose(Windowed):
         pad = p["padding"]
         if pad == "same":
             return None  # Keras's O = W·S has no one ConvTranspose2d
-        t, _, left, _ = (0, 0, 0, 0) if pad == "valid" else pad
+        op = p["output_padding"]
+        if pad == "valid":  # Keras's valid: padding 0, and without output_padding W·S + max(F_eff − S, 0)
+            t = left = 0
+            if op is None:
+                op = tuple(max(s - fm.effective_kernel(f, d), 0)
+                           for f, s, d in zip(p["kernel"], p["stride"], p["dilation"]))
+        else:
+            t, _, left, _ = pad
         return (Torch("ConvTranspose2d", (ins[0][2], p["filters"], tuple(p["kernel"])),
-                      {"stride": tuple(p["stride"]), "padding": (t, left), "output_padding": tuple(p["output_padding"]),
+                      {"stride": tuple(p["stride"]), "padding": (t, left), "output_padding": tuple(op or (0, 0)),
                        "groups": p["groups"], "bias": p["bias"], "dilation": tuple(p["dilation"])}),) \
             + torch_activation(p.get("activation"))
 

@@ -73,13 +73,17 @@ def window_lines(w: Work) -> list:
     """The output size of a sliding window, from what ``layers.spatial.window`` recorded:
     padding 'same', the dilated kernel, and per axis (W − F_eff + P)/S + 1."""
     win = w.out.work["window"]
-    lines = []
-    if win["same"]:
+    if win["same"]:  # defined as ⌈W/S⌉ (Keras, TensorFlow): no floor formula to show
         t, b, left, right = win["pads"]
         sh, sw = win["axes"][0]["stride"], win["axes"][1]["stride"]
         h, wd = win["axes"][0]["size"], win["axes"][1]["size"]
-        lines.append(("output_shape", f"padding 'same' (TensorFlow): H_out = ⌈{h}/{sh}⌉, W_out = "
-                                      f"⌈{wd}/{sw}⌉; padding {t}+{b} (H), {left}+{right} (W)"))
+        oh, ow = w.r.output_shape[:2]
+        eff = list(dict.fromkeys(f"F_eff = d·(F − 1) + 1 = {a['dilation']}·({a['kernel']} − 1) + 1 = "
+                                 f"{a['kernel_eff']}" for a in win["axes"] if a["dilation"] != 1))
+        return [("output_shape", text) for text in eff] + [
+            ("output_shape", f"padding 'same' (Keras, TensorFlow): H_out = ⌈{h}/{sh}⌉ = {oh}, W_out = "
+                             f"⌈{wd}/{sw}⌉ = {ow}; padding {t}+{b} (H), {left}+{right} (W)")]
+    lines = []
     axes = []
     for a in win["axes"]:
         f, d, f_eff = a["kernel"], a["dilation"], a["kernel_eff"]

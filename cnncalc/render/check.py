@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..check import CheckRun, SpecOutcome
+from ..errors import one_line
 
 
 def _error_where(s: SpecOutcome) -> tuple:
@@ -55,7 +56,7 @@ def render_text(run: CheckRun, verbose: bool = False) -> str:
             continue
         for o in s.outcomes:
             if not o.ok or verbose:
-                lines.append(f"{o.loc.file}:{o.loc.line}: {o.message}")
+                lines.append(one_line(f"{o.loc.file}:{o.loc.line}: {o.message}"))
     lines.append(summary(run))
     return "\n".join(lines) + "\n"
 
@@ -63,11 +64,13 @@ def render_text(run: CheckRun, verbose: bool = False) -> str:
 def _unlocated(s: SpecOutcome) -> str:
     """The error line; one without a location starts with the file as named."""
     text = s.error.format()
-    return text if s.error.loc is not None or text.startswith(s.source) else f"{s.source}: {text}"
+    return text if s.error.loc is not None or text.startswith(s.source) else one_line(f"{s.source}: {text}")
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """GitHub's escapes for a workflow command; other control characters written as in a repr, so
+    that nothing in a spec can end the annotation or start a command line of its own."""
+    return one_line(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _escape_prop(text: str) -> str:

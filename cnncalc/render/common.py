@@ -39,6 +39,17 @@ def _registry() -> dict:
 _REGISTRY = None
 
 
+RF_MARK = "*"
+RF_NOTE = ("RF *: every output position's field spans the whole input (fields are on the padded plane,\n"
+           "Araujo et al., so they can be wider than the input).")
+
+
+def rf_text(r: LayerResult) -> str:
+    """The RF column: 7, or 7×5 when H and W differ; marked when it covers the whole input."""
+    a, b = r.receptive_field
+    return (str(a) if a == b else f"{a}×{b}") + (RF_MARK if r.covers_input else "")
+
+
 def conventions_line(report: Report) -> str:
     """The counting conventions in force, in lines of at most 100 characters."""
     c = report.conventions

@@ -9,7 +9,8 @@ from ..model import Report
 from .common import shape_text
 
 COLUMNS = ("name", "type", "inputs", "output_shape", "params", "weights", "biases", "non_trainable_params",
-           "macs", "flops", "activations", "receptive_field", "jump", "warnings")
+           "macs", "flops", "activations", "receptive_field", "jump", "covers_input",
+           "warnings")
 
 
 def render_csv(report: Report) -> str:
@@ -19,5 +20,6 @@ def render_csv(report: Report) -> str:
     for r in report.layers:
         w.writerow((r.name, r.type, " ".join(r.inputs), shape_text(r.output_shape, "x"), r.params, r.weights,
                     r.biases, r.non_trainable_params, r.macs, r.flops, r.activations,
-                    shape_text(r.receptive_field, "x"), shape_text(r.jump, "x"), " | ".join(map(str, r.warnings))))
+                    shape_text(r.receptive_field, "x"), shape_text(r.jump, "x"), str(r.covers_input).lower(),
+                    " | ".join(map(str, r.warnings))))
     return buf.getvalue()

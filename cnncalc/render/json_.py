@@ -15,7 +15,12 @@ def _num(x):
     if isinstance(x, Fraction):
         if x.denominator == 1:
             return x.numerator
-        return float(x) if abs(x) < 10**300 else round(x)  # beyond a float's range: the nearest integer
+        # beyond 10^300: the nearest integer (a float could not hold it). Bit lengths decide
+        # without a Fraction comparison, which was most of a 100,000-layer report's time.
+        size = x.numerator.bit_length() - x.denominator.bit_length()  # log2|x| within 1
+        if size < 990 or (size <= 1000 and abs(x) < 10**300):
+            return float(x)
+        return round(x)
     return x
 
 
@@ -34,6 +39,7 @@ def layer_dict(r: LayerResult) -> dict:
         "activations": r.activations,
         "receptive_field": [_num(x) for x in r.receptive_field],
         "jump": [_num(x) for x in r.jump],
+        "covers_input": r.covers_input,
         "warnings": [str(w) for w in r.warnings],
     }
 
@@ -98,7 +104,8 @@ def layer_line(r: LayerResult) -> str:
             f'"output_shape": {_ints(r.output_shape)}, "params": {r.params}, "weights": {r.weights}, '
             f'"biases": {r.biases}, "non_trainable_params": {r.non_trainable_params}, "macs": {r.macs}, '
             f'"flops": {r.flops}, "activations": {r.activations}, "receptive_field": {_nums(r.receptive_field)}, '
-            f'"jump": {_nums(r.jump)}, "warnings": {warnings}}}')
+            f'"jump": {_nums(r.jump)}, "covers_input": {"true" if r.covers_input else "false"}, '
+            f'"warnings": {warnings}}}')
 
 
 def render_json(report: Report) -> str:

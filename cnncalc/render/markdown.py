@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import Report
-from .common import conventions_line, describe, exact, human_bytes, number, shape_text
+from .common import RF_NOTE, conventions_line, describe, exact, human_bytes, number, rf_text, shape_text
 
 
 def _cell(text: str) -> str:
@@ -17,8 +17,7 @@ def render_markdown(report: Report, exact_numbers: bool = False) -> str:
         rows.append("| " + " | ".join(_cell(x) for x in (
             r.name, describe(r), shape_text(r.output_shape), number(r.params, exact_numbers),
             number(r.macs, exact_numbers), number(r.activations, exact_numbers),
-            shape_text(r.receptive_field) if r.receptive_field[0] != r.receptive_field[1]
-            else r.receptive_field[0])) + " |")
+            rf_text(r).replace("*", "\\*"))) + " |")
     t = report.totals
     rows.append(f"| **total** | | | **{number(t.params, exact_numbers)}** | **{number(t.macs, exact_numbers)}** "
                 f"| **{number(t.activations, exact_numbers)}** | |")
@@ -27,5 +26,7 @@ def render_markdown(report: Report, exact_numbers: bool = False) -> str:
              f"FLOPs {exact(t.flops)}; activations {exact(t.activations)} "
              f"({human_bytes(t.activation_bytes)} forward, {human_bytes(t.activation_bytes_fwd_bwd)} with activation gradients); "
              f"parameter memory {human_bytes(t.param_bytes)}.", "",
+             *([_cell(RF_NOTE.replace(chr(10), " ")).replace("*", "\\*"), ""]
+               if any(r.covers_input for r in report.layers) else []),
              f"_{conventions_line(report)}_", ""]
     return "\n".join(lines)

@@ -17,7 +17,7 @@ import os
 import sys
 
 from ..model import Report
-from .common import conventions_line, describe, exact, human, human_bytes, shape_text
+from .common import RF_NOTE, conventions_line, describe, exact, human, human_bytes, rf_text, shape_text
 
 # styles of the lines written with colour on a terminal (ANSI SGR codes)
 TITLE, HEADER, TOTAL, WARN, DIM = "3", "1", "1", "33", "2"
@@ -94,8 +94,7 @@ def _words(text: str) -> list:
 
 
 def _rf(r) -> str:
-    a, b = r.receptive_field
-    return str(a) if a == b else f"{a}×{b}"
+    return rf_text(r)  # 7, or 7×5; marked * where every position's field covers the whole input
 
 
 def _from(report: Report) -> list:
@@ -161,6 +160,16 @@ def table_lines(report: Report, exact_numbers: bool = False, width: int = 100,
     cells = [max(c, len(f)) for c, f in zip(cells, totals)]
     widths = [max(c, len(h)) for c, h in zip(cells, heads)]
     keep, gap = _fit(widths, cells, width, heads)
+    marks_left_out = False
+    if 6 not in keep and any(r.covers_input for r in layers):
+        # the RF column would go for want of the one cell its * mark takes: keep it, unmarked
+        plain = [row[:6] + (row[6].rstrip("*"),) for row in rows]
+        p_cells = cells[:6] + [max(max(len(row[6]) for row in plain), len(totals[6]))]
+        p_widths, p_heads = widths[:6] + [max(p_cells[6], len(heads[6]))], list(heads)  # as narrowed
+        p_keep, p_gap = _fit(p_widths, p_cells, width, p_heads)
+        if 6 in p_keep:
+            rows, cells, widths, heads, keep, gap = plain, p_cells, p_widths, p_heads, p_keep, p_gap
+            marks_left_out = True
     sep = " " * gap
     right = [COLUMNS[i][2] for i in range(ncols)]
 
@@ -189,7 +198,9 @@ def table_lines(report: Report, exact_numbers: bool = False, width: int = 100,
     out += [("", None), (line(totals), TOTAL), ("", None)]
 
     lines = [
-        f"params       {exact(t.params)}  (weights {exact(t.weights)} + biases {exact(t.biases)})"
+        (f"params       {exact(t.params)}  (weights {exact(t.weights)} + biases {exact(t.biases)})"
+         if report.conventions.count_biases else
+         f"params       {exact(t.params)}  (weights only; biases {exact(t.biases)} not counted)")
         + (f"   non-trainable {exact(t.non_trainable_params)}" if t.non_trainable_params else ""),
         f"MACs         {exact(t.macs)}  ({human(t.macs)})   FLOPs {exact(t.flops)}",
         f"activations  {exact(t.activations)}  → {human_bytes(t.activation_bytes)} forward, "
@@ -208,6 +219,14 @@ def table_lines(report: Report, exact_numbers: bool = False, width: int = 100,
     from .warnings import warning_lines
 
     out += [(x, WARN) for x in warning_lines(report, all_warnings, width)]
+    if any(r.covers_input for r in report.layers):
+        note = RF_NOTE.split("\n")
+        if marks_left_out:
+            note = ["RF: the * marks (every position's field spans the whole input) are left out at this "
+                    "width; JSON has covers_input."]
+        if max(len(x) for x in note) > width:
+            note = wrap(" ".join(note), width)
+        out += [(x, DIM) for x in note]
     conv = conventions_line(report).split("\n")
     if max(len(x) for x in conv) > width:
         conv = wrap(" ".join(conv), width)

@@ -31,8 +31,19 @@ def _jump(d, error: bool) -> str:
             + "): their receptive fields are not aligned")
 
 
+def _channel_first(d, error: bool) -> str:
+    c, h, w = d["shape"]
+    return (f"{c}×{h}×{w} looks channel-first (PyTorch's C×H×W); cnncalc reads H×W×C: "
+            f"a {h}×{w} image with {c} channel{'s' if c != 1 else ''} is {h}×{w}×{c}")
+
+
+def _rf_bound(d, error: bool) -> str:
+    return ("the receptive field after this irregular adaptive pool is an upper bound "
+            f"(more than {d['max_cells']:,} positions, or a fractional stride)")
+
+
 TEXT = {"misfit": _misfit, "padding": _padding, "uneven_windows": _uneven, "jump": _jump,
-        "note": lambda d, error: d["text"]}
+        "channel_first": _channel_first, "rf_bound": _rf_bound, "note": lambda d, error: d["text"]}
 
 
 def warning_text(w, error: bool = False) -> str:

@@ -80,7 +80,11 @@ def read_text(path: Path, display: str) -> str:
 def resolve(source: str) -> tuple:
     """A spec argument → (text, display name). Paths win over built-in names."""
     path = Path(source)
-    if path.is_file() or path.is_dir() or path.exists():
+    try:
+        exists = path.exists() or path.is_symlink()
+    except (OSError, ValueError):  # a name longer than the system allows (ENAMETOOLONG), a NUL
+        exists = False
+    if exists:
         if path.suffix.lower() in MODEL_SUFFIXES:  # a model file of another framework → its spec
             from ..importers import NotAModel, load_model
 

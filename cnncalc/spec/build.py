@@ -6,7 +6,7 @@ import heapq
 from typing import Any, Optional
 
 from .. import layers as registry
-from ..errors import CnnCalcError, GraphError, SpecError, did_you_mean
+from ..errors import CnnCalcError, GraphError, SpecError, control_char, did_you_mean, one_line
 from ..layers.base import ParamError, show
 from ..model import Graph, LayerSpec, SourceLoc
 from ..sizes import parse_size
@@ -49,6 +49,12 @@ def build_graph(doc: Any, filename: str, default_name: str = "network") -> Graph
     name = doc.get("name", default_name)
     if not isinstance(name, (str, int)) or isinstance(name, bool):
         raise SpecError("'name' must be a string", loc=_loc(doc, "name", doc_loc), received=show(name))
+    if control_char(str(name)) is not None:  # a title in every output; a file's stem is escaped, not refused
+        if "name" not in doc:
+            name = one_line(name)
+        else:
+            raise SpecError("the spec's 'name' cannot hold a control character", loc=_loc(doc, "name", doc_loc),
+                            received=control_char(name))
     if "layers" not in doc:
         raise SpecError("a spec needs a 'layers:' list", loc=doc_loc)
     expand = EXPANDER or default_expand

@@ -34,7 +34,7 @@ from typing import Optional
 from .. import layers as registry
 from ..errors import SpecError
 from ..model import SourceLoc
-from .entries import STRING_ENTRY_HOOKS, RawEntry, check_name_length
+from .entries import STRING_ENTRY_HOOKS, RawEntry, check_name_text
 
 MAX_DSL_CHARS = 100_000
 LETTERS = {"k": "kernel", "s": "stride", "p": "padding", "d": "dilation", "g": "groups"}
@@ -131,12 +131,12 @@ def _stage(toks, at) -> RawEntry:
         if tok.startswith("@"):
             if entry.name is not None or not _NAME.match(tok[1:]):
                 raise SpecError("a name is written once, like @conv1", loc=at(col), received=tok)
-            entry.name, entry.name_loc = check_name_length(tok[1:], at(col)), at(col)
+            entry.name, entry.name_loc = check_name_text(tok[1:], at(col)), at(col)
         elif tok.startswith("<"):
             names = tok[1:].split(",")
             if entry.inputs is not None or not all(names) or not all(_NAME.match(n) for n in names):
                 raise SpecError("inputs are written once, like <a or <a,b", loc=at(col), received=tok)
-            entry.inputs, entry.inputs_loc = tuple(names), at(col)
+            entry.inputs, entry.inputs_loc = tuple(check_name_text(n, at(col)) for n in names), at(col)
         elif tok.startswith("*"):
             if not _INT.match(tok[1:]):
                 raise SpecError("a repeat is written *N with a positive integer N", loc=at(col), received=tok)
@@ -146,7 +146,7 @@ def _stage(toks, at) -> RawEntry:
             if not key or not value:
                 raise SpecError("a parameter is written key=value", loc=at(col), received=tok)
             if key == "name":
-                entry.name, entry.name_loc = check_name_length(value, at(col)), at(col)
+                entry.name, entry.name_loc = check_name_text(value, at(col)), at(col)
             elif key == "from":
                 entry.inputs, entry.inputs_loc = tuple(value.split(",")), at(col)
             else:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..errors import LimitError, SpecError, did_you_mean
+from ..errors import LimitError, SpecError, control_char, did_you_mean
 from ..limits import MAX_NAME_CHARS
 from ..model import SourceLoc
 from .yamlio import LocDict, LocList
@@ -55,13 +55,19 @@ STRING_ENTRY_HOOKS: list = []
 def _check_name(value, loc) -> str:
     if not isinstance(value, (str, int)) or isinstance(value, bool) or str(value).strip() == "":
         raise SpecError("a layer name must be a non-empty string", loc=loc, received=_brief(value))
-    return check_name_length(str(value), loc)
+    return check_name_text(str(value), loc)
 
 
-def check_name_length(name: str, loc) -> str:
+def check_name_text(name: str, loc, what: str = "a layer name") -> str:
+    """A name's length and characters: a name is printed in tables, CSV, Markdown, explanations
+    and one-line errors, so one holding a control character (a YAML escape such as "\\e",
+    "\\x85", "\\L" or "\\n" in a quoted string) is refused, naming the character."""
     if len(name) > MAX_NAME_CHARS:
-        raise LimitError(f"a layer name is limited to {MAX_NAME_CHARS} characters (MAX_NAME_CHARS)", loc=loc,
+        raise LimitError(f"{what} is limited to {MAX_NAME_CHARS} characters (MAX_NAME_CHARS)", loc=loc,
                          received=f"{len(name):,} characters")
+    bad = control_char(name)
+    if bad is not None:
+        raise SpecError(f"{what} cannot hold a control character", loc=loc, received=bad)
     return name
 
 
@@ -172,4 +178,5 @@ def layer_items(layers: Any, loc: Optional[SourceLoc]):
         yield item, (layers.item_loc(i) if isinstance(layers, LocList) else loc)
 
 
-__all__ = ["RawEntry", "parse_entry", "layer_items", "META_KEYS", "STRING_ENTRY_HOOKS", "did_you_mean"]
+__all__ = ["RawEntry", "parse_entry", "layer_items", "check_name_text", "META_KEYS", "STRING_ENTRY_HOOKS",
+           "did_you_mean"]

@@ -200,6 +200,10 @@ def _eval(node, env):
         left = _eval(node.left, env)
         for op, right_node in zip(node.ops, node.comparators):
             right = _eval(right_node, env)
+            if type(op) not in (ast.Eq, ast.NotEq) and not (_is_number(left) and _is_number(right)) \
+                    and not (isinstance(left, str) and isinstance(right, str)):
+                raise _ExprError(f"compares {_kind(left)} with {_kind(right)} (< <= > >= compare two numbers "
+                                 "or two strings)")
             if not _CMP[type(op)](left, right):
                 return False
             left = right
@@ -208,6 +212,27 @@ def _eval(node, env):
         return _eval(node.body, env) if _eval(node.test, env) else _eval(node.orelse, env)
     raise _ExprError("uses something other than numbers, parameters, + - * // %, comparisons, "
                      "and/or/not and 'x if c else y'")
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _kind(x) -> str:
+    """What a value is, in words, for an expression's error."""
+    if x is None:
+        return "null"
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, int):
+        return "a number"
+    if isinstance(x, str):
+        return "a string"
+    if isinstance(x, (list, tuple)):
+        return "a list"
+    if isinstance(x, dict):
+        return "a mapping"
+    return f"a {type(x).__name__}"  # a date or time YAML read plainly
 
 
 def substitute(value: Any, env: dict, loc, what: str, chain: tuple, layer: Optional[str] = None):
@@ -243,15 +268,19 @@ class _Expander:
         self.sizes: dict = {}
 
     def count(self, n: int, loc, chain) -> None:
-        self.work += n
-        if len(self.out) > limits.MAX_LAYERS or self.work > 4 * limits.MAX_LAYERS:
+        """Count ``n`` layers made, and one entry expanded (made or left out by ``if:``): the
+        work done, not only the layers, is bounded, so a block of left-out layers repeated a
+        million times a million times is refused instead of looping for ever."""
+        self.work += 1
+        if len(self.out) > limits.MAX_LAYERS or self.work > limits.MAX_LAYERS:
             raise LimitError(f"the spec expands to more than {limits.MAX_LAYERS:,} layers (MAX_LAYERS; "
-                             "set CNNCALC_MAX_LAYERS to raise it)", loc=loc, chain=chain)
+                             "layers left out by if: count too; set CNNCALC_MAX_LAYERS to raise it)",
+                             loc=loc, chain=chain)
 
     def min_size(self, block: Block, args: Optional[dict] = None) -> int:
-        """A lower bound on the layers one instance of ``block`` makes (layers without if:,
-        literal repeat counts, and ``repeat: $p`` when the instance's argument p is known), so
-        that a product of repeats is refused before expansion."""
+        """A lower bound on the entries one instance of ``block`` expands (literal repeat counts,
+        and ``repeat: $p`` when the instance's argument p is known; a layer left out by ``if:``
+        is work too, see ``count``), so that a product of repeats is refused before expansion."""
         if args:
             env = {k: v for k, v in args.items() if isinstance(k, str)}
             env.update({k: d for k, d in block.params.items() if k not in env})
@@ -265,7 +294,8 @@ class _Expander:
             if isinstance(item, dict) and len([k for k in item if k not in ("name", "from")]) == 1:
                 key = next(k for k in item if k not in ("name", "from"))
                 value = item[key] if isinstance(item[key], dict) else {}
-                if "if" in value:
+                if "if" in value:  # perhaps left out: one entry visited, whatever it repeats
+                    total += 1
                     continue
                 rep = value.get("repeat", 1)
                 if env is not None and isinstance(rep, str):
@@ -298,9 +328,10 @@ class _Expander:
         if block is not None:  # the first repetition may take other arguments (first:)
             args = {k: v for k, v in entry.params.items() if k not in ("first", "if")}
             least = self.min_size(block) + (n - 1) * (self.min_size(block, args) if n > 1 else 0)
-        if len(self.out) + least > limits.MAX_LAYERS:
-            raise LimitError(f"repeat {n:,} would make more than {limits.MAX_LAYERS:,} layers (MAX_LAYERS; set "
-                             "CNNCALC_MAX_LAYERS to raise it)", loc=loc, layer=shown, chain=chain)
+        if "if" not in entry.params and self.work + least > limits.MAX_LAYERS:
+            raise LimitError(f"repeat {n:,} would make more than {limits.MAX_LAYERS:,} layers (MAX_LAYERS; "
+                             "layers left out by if: count too; set CNNCALC_MAX_LAYERS to raise it)",
+                             loc=loc, layer=shown, chain=chain)
         first = entry.params.pop("first", None)
         first_loc = entry.param_locs.get("first", entry.loc)
         if first is not None and not isinstance(first, dict):
@@ -313,6 +344,10 @@ class _Expander:
             if not isinstance(cond, bool):
                 raise SpecError("if must be true or false", loc=cloc, layer=shown, received=show(cond),
                                 chain=chain)
+            if cond and self.work + least > limits.MAX_LAYERS:
+                raise LimitError(f"repeat {n:,} would make more than {limits.MAX_LAYERS:,} layers (MAX_LAYERS; "
+                                 "layers left out by if: count too; set CNNCALC_MAX_LAYERS to raise it)",
+                                 loc=loc, layer=shown, chain=chain)
         return n, first or {}, first_loc, cond
 
     def expand_list(self, items, env: dict, prefix: str, chain: tuple, in_ref, depth: int,
@@ -345,6 +380,7 @@ class _Expander:
     def expand_entry(self, entry, env, prefix, chain, local, prev, counters, depth, block_path):
         if entry.type == "input":  # an input layer (DSL 'input 32x32x3'): the builder checks where it is
             self.out.append(entry)
+            self.count(1, entry.loc, chain)
             return "input"
         block = self.blocks.get(entry.type)
         # the local name of this entry
@@ -380,6 +416,10 @@ class _Expander:
         for i in range(n):
             name = base if base is None or n == 1 else f"{base}.{i}"
             full = None if name is None else prefix + name
+            if full is not None and len(full) > limits.MAX_FULL_NAME_CHARS:
+                raise LimitError(f"the full name of this layer (its blocks' instance names joined by '.') has "
+                                 f"{len(full):,} characters, over the limit of {limits.MAX_FULL_NAME_CHARS}",
+                                 loc=entry.name_loc or entry.loc, layer=full[:60] + "…", chain=chain)
             args = dict(entry.params)
             if i == 0 and first:
                 args.update(first)

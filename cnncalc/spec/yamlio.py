@@ -4,8 +4,9 @@ Mappings load as ``LocDict`` and sequences as ``LocList``: plain dict/list subcl
 also carry the 1-based line:col of the node itself, of each key and of each value.
 
 The document is built straight from the parser's event stream (PyYAML's C parser when it is
-installed), iteratively with an explicit stack — PyYAML's own composer recurses and crashes
-the interpreter on a few thousand nested brackets. While the events stream in, the loader
+installed) by ``_Composer``: one handler per event kind, as in PyYAML's own composer, but
+iterative, with an explicit stack of ``_Frame``s — PyYAML's composer recurses and crashes the
+interpreter on a few thousand nested brackets. While the events stream in, the loader
 enforces the limits of ``cnncalc.limits``: nesting depth, the number of values with every
 alias counted at its expanded size (an alias bomb is refused at the alias that crosses the
 budget), digits of an integer. Only YAML's plain data types are built: mappings, sequences,
@@ -26,7 +27,7 @@ from yaml.events import (AliasEvent, DocumentEndEvent, DocumentStartEvent, Mappi
 from yaml.nodes import ScalarNode
 
 from .. import limits
-from ..errors import LimitError, SpecError
+from ..errors import CONTROL_NAMES, LimitError, SpecError, control_char
 from ..model import SourceLoc
 
 try:  # the C parser is several times faster; constructors stay the safe Python ones
@@ -135,13 +136,11 @@ class LocList(list):
 
 _P = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = _P + "str", _P + "int", _P + "float", _P + "bool", _P + "null"
-_MAP, _SEQ, _MERGE, _TIMESTAMP = _P + "map", _P + "seq", _P + "merge", _P + "timestamp"
+_MAP, _SEQ, _MERGE, _VALUE_TAG = _P + "map", _P + "seq", _P + "merge", _P + "value"
 _SCALAR_TAGS = (_STR, _INT, _FLOAT, _BOOL, _NULL)
-_PLAIN_STYLES = ("", None)
 
 # Characters YAML does not allow in a stream (libyaml would stop with a multi-line message).
 _BAD_CHAR = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_CHAR_NAMES = {0: "NUL", 7: "BEL", 8: "backspace", 0x1B: "ESC", 0x7F: "DEL"}
 
 
 class _Mark:
@@ -151,14 +150,6 @@ class _Mark:
 
     def __init__(self, line: int, column: int):
         self.line, self.column = line, column
-
-
-class _Loader(_Base):
-    cnn_filename = "<spec>"
-
-
-class _PyLoader(yaml.SafeLoader):
-    cnn_filename = "<spec>"
 
 
 def _loc(file: str, mark) -> SourceLoc:
@@ -183,7 +174,7 @@ def _check_text(text: str, file: str) -> None:
         line = text.count("\n", 0, i) + 1
         col = i - (text.rfind("\n", 0, i) + 1) + 1
         code = ord(m.group())
-        name = _CHAR_NAMES.get(code, "a control character")
+        name = CONTROL_NAMES.get(code, "a control character")
         raise SpecError("the file holds a character YAML does not allow", loc=SourceLoc(file, line, col),
                         received=f"U+{code:04X}, {name}")
     limit = limits.MAX_LINE_CHARS
@@ -203,45 +194,10 @@ def _big_int(value: str, mark, file: str) -> None:
                          received=value[:20] + "…")
 
 
-def _scalar(loader, ev, file: str, cache: dict):
-    """One scalar event → its Python value (plain scalars resolved as PyYAML's safe loader does)."""
-    tag = ev.tag
-    value = ev.value
-    if tag is None or tag == "!":
-        if ev.style not in _PLAIN_STYLES or tag == "!":
-            return value  # quoted, literal or folded: a string
-        hit = cache.get(value)
-        if hit is not None or value in cache:
-            return hit
-        tag = loader.resolve(ScalarNode, value, (True, False))
-        if tag == _STR or tag == _MERGE or tag == _P + "value":
-            result = value
-        elif tag == _INT:
-            if len(value) > limits.MAX_INT_DIGITS:
-                _big_int(value, ev.start_mark, file)
-            digits = value[1:] if value[:1] == "-" else value
-            if digits.isdecimal() and digits.isascii() and (digits[0] != "0" or digits == "0"):
-                result = int(value)  # plain decimal; 0x…, 0o…, 0…, 1_000 and 1:30 go through PyYAML
-            else:
-                result = loader.construct_yaml_int(ScalarNode(tag, value))
-        else:
-            result = _construct(loader, tag, value, ev.start_mark, file)
-        if len(value) <= 64:
-            cache[value] = result
-        return result
-    if tag not in _SCALAR_TAGS:
-        _refuse_tag(tag, ev.start_mark, file)
-    if tag == _STR:
-        return value
-    if tag == _INT and len(value) > limits.MAX_INT_DIGITS:
-        _big_int(value, ev.start_mark, file)
-    return _construct(loader, tag, value, ev.start_mark, file)
-
-
 def _construct(loader, tag: str, value: str, mark, file: str):
     try:
         return loader.yaml_constructors[tag](loader, ScalarNode(tag, value, mark, mark))
-    except (ValueError, TypeError, OverflowError, yaml.YAMLError):
+    except (ValueError, TypeError, OverflowError, KeyError, yaml.YAMLError):  # KeyError: !!bool 5
         raise SpecError(f"not a valid {_short_tag(tag)}", loc=_loc(file, mark), received=repr(value)) from None
 
 
@@ -268,128 +224,270 @@ def _merge_into(d: LocDict, sources: list) -> None:
     d._kmarks, d._vmarks = mk, mv
 
 
-def _build(loader, file: str):
-    """The single document of the stream, built from the parser's events without recursion."""
-    get = loader.get_event
-    max_depth, max_nodes = limits.MAX_YAML_DEPTH, limits.MAX_YAML_NODES
-    cache: dict = {}
-    anchors: dict = {}  # anchor → (value, expanded size)
-    open_anchors: set = set()
-    get()  # StreamStart
-    ev = get()
-    if type(ev) is StreamEndEvent:
-        return None
-    nodes = 0
-    stack: list = []  # saved frames of the enclosing collections
-    # the current collection: its object, whether it is a mapping, the key waiting for its value
-    cur = None
-    is_map = False
-    key = None
-    have_key = False
-    kmark = None
-    merges = None  # list of merged mappings, or None
-    merge_next = False  # the key just read was '<<'
-    root = None
-    while True:
-        ev = get()
-        cls = type(ev)
-        # -- a value (scalar, alias, or a finished collection) lands in `value` ---------------
-        if cls is ScalarEvent:
-            nodes += 1
-            mark = ev.start_mark
-            value = _scalar(loader, ev, file, cache)
-            if (ev.style == '"' or ev.style == "'") and cur is not None and not is_map:
+_KEY, _VALUE, _MERGE_VALUE = 0, 1, 2  # what a mapping frame waits for next
+_MISS = object()
+
+
+class _Frame:
+    """A collection being composed: the LocDict or LocList, and for a mapping what comes next
+    (a key, the value of ``key``, or the mapping(s) a ``<<`` key merges in)."""
+
+    __slots__ = ("obj", "is_map", "want", "key", "kmark", "merges", "anchor", "start")
+
+
+_new_frame = object.__new__
+
+
+class _Composer:
+    """The single document of a stream, built from the parser's events.
+
+    PyYAML's composer (yaml/composer.py) is the model — ``compose_node`` dispatching to
+    ``compose_scalar_node``, ``compose_sequence_node`` and ``compose_mapping_node`` — but it
+    recurses, and a few thousand nested brackets crash the interpreter. Here each event kind
+    has one handler, and the open collections are an explicit stack of ``_Frame``s: a start
+    event pushes a frame, an end event pops it and adds the finished collection to its parent.
+    """
+
+    def __init__(self, loader, file: str):
+        self.loader, self.file = loader, file
+        self.max_depth, self.max_nodes = limits.MAX_YAML_DEPTH, limits.MAX_YAML_NODES
+        self.cache: dict = {}  # plain scalar text → its value
+        self.clean_keys: set = set()  # keys seen to hold no control character
+        self.anchors: dict = {}  # anchor → (value, size with its aliases expanded)
+        self.open_anchors: set = set()  # anchors of collections not yet closed
+        self.stack: list = []  # frames of the open collections, the innermost last
+        self.top: Optional[_Frame] = None  # the innermost one (None: at the document's root)
+        self.nodes = 0  # values so far, every alias counted at its expanded size
+        self.root = None
+
+    def compose_document(self):
+        get = self.loader.get_event
+        get()  # StreamStart
+        if type(get()) is StreamEndEvent:  # an empty stream; otherwise DocumentStart
+            return None
+        scalar, alias, start, end = self.compose_scalar, self.compose_alias, self.start_collection, self.end_collection
+        while True:
+            ev = get()
+            cls = type(ev)
+            if cls is ScalarEvent:
+                scalar(ev)
+            elif cls is MappingEndEvent or cls is SequenceEndEvent:
+                end(ev)
+            elif cls is MappingStartEvent or cls is SequenceStartEvent:
+                start(ev)
+            elif cls is AliasEvent:
+                alias(ev)
+            elif cls is DocumentEndEvent:
+                self.end_document(ev)
+                return self.root
+            else:  # pragma: no cover - the parser emits nothing else inside a document
+                raise SpecError(f"unexpected YAML event {cls.__name__}", loc=_loc(self.file, ev.start_mark))
+
+    # -- one handler per event kind -------------------------------------------------------------
+
+    def compose_scalar(self, ev) -> None:
+        nodes = self.nodes = self.nodes + 1
+        mark = ev.start_mark
+        text = ev.value
+        plain = ev.tag is None and not ev.style
+        if plain:  # resolved as PyYAML's safe loader does
+            value = self.cache.get(text, _MISS)
+            if value is _MISS:
+                value = self.resolve_plain(text, mark)
+        else:
+            value = self.tagged_scalar(ev)
+        if ev.anchor is not None:
+            self.anchors[ev.anchor] = (value, 1)
+        top = self.top
+        if top is None:
+            self.root = value
+            return
+        # placed here rather than by add(): scalars are most of a spec's events
+        if top.is_map:
+            want = top.want
+            if want == _VALUE:
+                obj, key = top.obj, top.key
+                obj[key] = value
+                obj._kmarks[key] = top.kmark
+                obj._vmarks[key] = mark
+                top.want = _KEY
+            elif want == _KEY:
+                if plain and text == "<<":
+                    top.want, top.kmark = _MERGE_VALUE, mark
+                    return
+                if value in top.obj:
+                    self.duplicate_key(top, value, mark)
+                if value not in self.clean_keys:
+                    self.check_key(value, mark)
+                top.want, top.key, top.kmark = _VALUE, value, mark
+            else:
+                self.add(value, mark)
+                return
+        else:
+            if ev.style == '"' or ev.style == "'":
                 # a quoted list item (a DSL string in 'layers:') is located by its first character,
                 # so that the DSL's column offsets land on the token
                 mark = _Mark(mark.line, mark.column + 1)
-            if ev.anchor is not None:
-                anchors[ev.anchor] = (value, 1)
-            if is_map and not have_key and ev.style in _PLAIN_STYLES and ev.tag is None and ev.value == "<<":
-                have_key, merge_next, kmark = True, True, mark
-                continue
-        elif cls is MappingStartEvent or cls is SequenceStartEvent:
-            nodes += 1
-            mark = ev.start_mark
-            tag = ev.tag
-            want = _MAP if cls is MappingStartEvent else _SEQ
-            if tag is not None and tag != "!" and tag != want:
-                _refuse_tag(tag, mark, file)
-            if is_map and not have_key:
-                raise SpecError("a mapping key must be a plain value", loc=_loc(file, mark))
-            if len(stack) >= max_depth:
-                raise LimitError(f"the YAML nests lists and mappings more than {max_depth} deep (MAX_YAML_DEPTH; "
-                                 f"{limits.raise_hint('CNNCALC_MAX_YAML_DEPTH')})", loc=_loc(file, mark))
-            stack.append((cur, is_map, key, have_key, kmark, merges, merge_next, ev.anchor, nodes))
-            if ev.anchor is not None:
-                open_anchors.add(ev.anchor)
-            if cls is MappingStartEvent:
-                cur = LocDict()
-                is_map = True
-            else:
-                cur = LocList()
-                is_map = False
-            cur._file, cur._mark = file, mark
-            key, have_key, kmark, merges, merge_next = None, False, None, None, False
-            continue
-        elif cls is MappingEndEvent or cls is SequenceEndEvent:
-            value = cur
-            if merges:
-                _merge_into(value, merges)
-            mark = value._mark
-            cur, is_map, key, have_key, kmark, merges, merge_next, anchor, start = stack.pop()
-            if anchor is not None:
-                anchors[anchor] = (value, nodes - start + 1)
-                open_anchors.discard(anchor)
-        elif cls is AliasEvent:
-            mark = ev.start_mark
-            name = ev.anchor
-            if name in open_anchors:
-                raise SpecError(f"the alias *{name} refers to a collection that contains it (a recursive "
-                                "structure)", loc=_loc(file, mark))
-            hit = anchors.get(name)
-            if hit is None:
-                raise SpecError(f"the alias *{name} names no anchor (&{name}) written before it",
-                                loc=_loc(file, mark))
-            value, size = hit
-            nodes += size
-            if nodes > max_nodes:
-                raise LimitError(f"the YAML holds more than {max_nodes:,} values once its aliases are expanded "
-                                 f"(MAX_YAML_NODES; {limits.raise_hint('CNNCALC_MAX_YAML_NODES')})",
-                                 loc=_loc(file, mark))
-        elif cls is DocumentEndEvent:
-            ev = get()
-            if type(ev) is DocumentStartEvent:
-                raise SpecError("a spec file holds one YAML document; a second one starts here",
-                                loc=_loc(file, ev.start_mark))
-            return root
-        else:  # pragma: no cover - the parser emits nothing else inside a document
-            raise SpecError(f"unexpected YAML event {cls.__name__}", loc=_loc(file, ev.start_mark))
-        # -- place the value -------------------------------------------------------------------
-        if cur is None:
-            root = value
-        elif is_map:
-            if not have_key:
-                if type(value) is LocDict or type(value) is LocList:
-                    raise SpecError("a mapping key must be a plain value", loc=_loc(file, mark))
-                if value in cur:
-                    raise SpecError(f"duplicate key '{value}' (first at {_loc(file, cur._kmarks[value])})",
-                                    loc=_loc(file, mark))
-                key, have_key, kmark = value, True, mark
-            else:
-                if merge_next:
-                    merges = (merges or []) + _merge_sources(value, mark, file)
-                    merge_next = False
-                else:
-                    cur[key] = value
-                    cur._kmarks[key] = kmark
-                    cur._vmarks[key] = mark
-                have_key = False
+            top.obj.append(value)
+            top.obj._imarks.append(mark)
+        if nodes > self.max_nodes:
+            self.too_many(mark)
+
+    def compose_alias(self, ev) -> None:
+        mark, name = ev.start_mark, ev.anchor
+        if name in self.open_anchors:
+            raise SpecError(f"the alias *{name} refers to a collection that contains it (a recursive "
+                            "structure)", loc=_loc(self.file, mark))
+        hit = self.anchors.get(name)
+        if hit is None:
+            raise SpecError(f"the alias *{name} names no anchor (&{name}) written before it",
+                            loc=_loc(self.file, mark))
+        value, size = hit
+        self.nodes += size
+        if self.nodes > self.max_nodes:
+            raise LimitError(f"the YAML holds more than {self.max_nodes:,} values once its aliases are expanded "
+                             f"(MAX_YAML_NODES; {limits.raise_hint('CNNCALC_MAX_YAML_NODES')})",
+                             loc=_loc(self.file, mark))
+        self.add(value, mark)
+
+    def start_collection(self, ev) -> None:
+        """A mapping or a sequence starts: push its frame."""
+        self.nodes += 1
+        mark = ev.start_mark
+        is_map = type(ev) is MappingStartEvent
+        tag = ev.tag
+        if tag is not None and tag != "!" and tag != (_MAP if is_map else _SEQ):
+            _refuse_tag(tag, mark, self.file)
+        top = self.top
+        if top is not None and top.is_map and top.want == _KEY:
+            raise SpecError("a mapping key must be a plain value", loc=_loc(self.file, mark))
+        if len(self.stack) >= self.max_depth:
+            raise LimitError(f"the YAML nests lists and mappings more than {self.max_depth} deep (MAX_YAML_DEPTH; "
+                             f"{limits.raise_hint('CNNCALC_MAX_YAML_DEPTH')})", loc=_loc(self.file, mark))
+        if ev.anchor is not None:
+            self.open_anchors.add(ev.anchor)
+        if is_map:  # made without __init__ (two Python calls each, for every layer): every slot is set here
+            obj = dict.__new__(LocDict)
+            obj._kmarks, obj._vmarks = {}, {}
         else:
-            cur.append(value)
-            cur._imarks.append(mark)
-        if nodes > max_nodes:
-            raise LimitError(f"the YAML holds more than {max_nodes:,} values (MAX_YAML_NODES; "
-                             f"{limits.raise_hint('CNNCALC_MAX_YAML_NODES')})", loc=_loc(file, mark))
+            obj = list.__new__(LocList)
+            obj._imarks = []
+        obj._file, obj._mark = self.file, mark
+        top = self.top = _new_frame(_Frame)  # every slot set here (no __init__ call: two frames a layer)
+        top.obj, top.is_map, top.anchor, top.start = obj, is_map, ev.anchor, self.nodes
+        top.want, top.key, top.kmark, top.merges = _KEY, None, None, None
+        self.stack.append(top)
+
+    def end_collection(self, ev) -> None:
+        stack = self.stack
+        frame = stack.pop()
+        top = self.top = stack[-1] if stack else None
+        value = frame.obj
+        if frame.merges:
+            _merge_into(value, frame.merges)
+        if frame.anchor is not None:
+            self.anchors[frame.anchor] = (value, self.nodes - frame.start + 1)
+            self.open_anchors.discard(frame.anchor)
+        # the two common places inline (a layer's mapping in a list, a parameter mapping as a value)
+        if top is not None:
+            if not top.is_map:
+                top.obj.append(value)
+                top.obj._imarks.append(value._mark)
+                return
+            if top.want == _VALUE:
+                obj, key = top.obj, top.key
+                obj[key] = value
+                obj._kmarks[key] = top.kmark
+                obj._vmarks[key] = value._mark
+                top.want = _KEY
+                return
+        self.add(value, value._mark)
+
+    def end_document(self, ev) -> None:
+        ev = self.loader.get_event()
+        if type(ev) is DocumentStartEvent:
+            raise SpecError("a spec file holds one YAML document; a second one starts here",
+                            loc=_loc(self.file, ev.start_mark))
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def add(self, value, mark) -> None:
+        """Place a finished value in the innermost open collection (or make it the root)."""
+        top = self.top
+        if top is None:
+            self.root = value
+        elif not top.is_map:
+            top.obj.append(value)
+            top.obj._imarks.append(mark)
+        elif top.want == _KEY:
+            if type(value) is LocDict or type(value) is LocList:
+                raise SpecError("a mapping key must be a plain value", loc=_loc(self.file, mark))
+            if value in top.obj:
+                self.duplicate_key(top, value, mark)
+            if value not in self.clean_keys:
+                self.check_key(value, mark)
+            top.want, top.key, top.kmark = _VALUE, value, mark
+        elif top.want == _VALUE:
+            obj, key = top.obj, top.key
+            obj[key] = value
+            obj._kmarks[key] = top.kmark
+            obj._vmarks[key] = mark
+            top.want = _KEY
+        else:
+            top.merges = (top.merges or []) + _merge_sources(value, mark, self.file)
+            top.want = _KEY
+        if self.nodes > self.max_nodes:
+            self.too_many(mark)
+
+    def check_key(self, key, mark) -> None:
+        """Keys name things (parameters, blocks, layers under expect:, questions): a key holding a
+        control character (written with an escape such as "\\e" or "\\n") is refused."""
+        if type(key) is str and not key.isprintable():  # isprintable(): a quick pass for most keys
+            what = control_char(key)
+            if what is not None:
+                raise SpecError("a key holds a control character; names and keys may not", loc=_loc(self.file, mark), received=what)
+        self.clean_keys.add(key)
+
+    def duplicate_key(self, frame: _Frame, key, mark):
+        raise SpecError(f"duplicate key '{key}' (first at {_loc(self.file, frame.obj._kmarks[key])})",
+                        loc=_loc(self.file, mark))
+
+    def too_many(self, mark):
+        raise LimitError(f"the YAML holds more than {self.max_nodes:,} values (MAX_YAML_NODES; "
+                         f"{limits.raise_hint('CNNCALC_MAX_YAML_NODES')})", loc=_loc(self.file, mark))
+
+    def resolve_plain(self, text: str, mark):
+        """A plain scalar's value (cached by its text when short)."""
+        loader, file = self.loader, self.file
+        tag = loader.resolve(ScalarNode, text, (True, False))
+        if tag == _STR or tag == _MERGE or tag == _VALUE_TAG:
+            value = text
+        elif tag == _INT:
+            if len(text) > limits.MAX_INT_DIGITS:
+                _big_int(text, mark, file)
+            digits = text[1:] if text[:1] == "-" else text
+            if digits.isdecimal() and digits.isascii() and (digits[0] != "0" or digits == "0"):
+                value = int(text)  # plain decimal; 0x…, 0o…, 0…, 1_000 and 1:30 go through PyYAML
+            else:
+                value = loader.construct_yaml_int(ScalarNode(tag, text))
+        else:
+            value = _construct(loader, tag, text, mark, file)
+        if len(text) <= 64:
+            self.cache[text] = value
+        return value
+
+    def tagged_scalar(self, ev):
+        """A quoted, block or explicitly tagged scalar's value."""
+        tag = ev.tag
+        if tag is None or tag == "!":
+            return ev.value  # quoted, literal or folded: a string
+        if tag not in _SCALAR_TAGS:
+            _refuse_tag(tag, ev.start_mark, self.file)
+        if tag == _STR:
+            return ev.value
+        if tag == _INT and len(ev.value) > limits.MAX_INT_DIGITS:
+            _big_int(ev.value, ev.start_mark, self.file)
+        return _construct(self.loader, tag, ev.value, ev.start_mark, self.file)
 
 
 def _merge_sources(value, mark, file) -> list:
@@ -405,21 +503,20 @@ def load_yaml(text: str, filename: str):
     """Parse YAML text; any YAML problem becomes a located SpecError (limits: LimitError)."""
     _check_text(text, filename)
     try:
-        return _parse(_Loader, text, filename)
+        return _parse(_Base, text, filename)
     except yaml.YAMLError as e:
         if _Base is yaml.SafeLoader or _LIBYAML_NESTING not in str(e):
             raise _yaml_error(e, text, filename) from None
     try:  # libyaml's own nesting cap: cnncalc's limit decides, see _LIBYAML_NESTING
-        return _parse(_PyLoader, text, filename)
+        return _parse(yaml.SafeLoader, text, filename)
     except yaml.YAMLError as e:
         raise _yaml_error(e, text, filename) from None
 
 
 def _parse(loader_class, text: str, filename: str):
     loader = loader_class(text)
-    loader.cnn_filename = filename
     try:
-        return _build(loader, filename)
+        return _Composer(loader, filename).compose_document()
     finally:
         loader.dispose()
 
