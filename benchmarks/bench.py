@@ -154,11 +154,11 @@ def torchinfo_side_by_side(repeat: int) -> None:
     from torch import nn
 
     from cnncalc import analyze, load_spec
-    from tests.torch_oracle import BUILDERS
+    from tests.torch_oracle import builder_of
 
     graph = load_spec("vgg16")
     shapes = {r.name: r.output_shape for r in analyze(graph).layers}
-    model = nn.Sequential(*[BUILDERS[s.type](dict(s.params), shapes[s.inputs[0]]) for s in graph.layers[1:]])
+    model = nn.Sequential(*[builder_of(s.type)(dict(s.params), shapes[s.inputs[0]]) for s in graph.layers[1:]])
     shape = (1, graph.input_shape[2], graph.input_shape[0], graph.input_shape[1])
     t_ti, t_cc = [], []
     for _ in range(repeat):

@@ -5,13 +5,17 @@ No I/O and no printing here: renderers and the CLI do that.
 
 from __future__ import annotations
 
+from typing import Optional
+
 from . import formulas as fm
 from . import layers as registry
 from . import receptive as rfm
 from .errors import CnnCalcError, LimitError, ShapeError
+from .figures import activation_bytes, param_bytes
 from .limits import MAX_INT_DIGITS
 from .layers.base import ParamError, show
 from .model import Conventions, Graph, LayerResult, Report, Totals
+from .warns import CHANNEL_FIRST, JUMP, RF_BOUND, LayerWarning
 
 
 # Python refuses to print an integer of more than 4,300 digits; refuse such figures up front,
@@ -46,8 +50,9 @@ def _check_batch(batch: int) -> None:
                          "(MAX_INT_DIGITS)", received=f"{str(batch)[:20]}…")
 
 
-def channel_first(shape) -> str:
-    """A warning when an H×W×C input looks like PyTorch's C×H×W order, else "".
+def channel_first(shape) -> Optional[LayerWarning]:
+    """A warning (kind ``channel_first``) when an H×W×C input looks like PyTorch's C×H×W
+    order, else None.
 
     The rule: the first size is 1 or 3 (a grey or RGB channel count), the other two are both at
     least 16, and they are within a factor of 4 of each other (an image's height and width).
@@ -55,18 +60,17 @@ def channel_first(shape) -> str:
     channels. A 1×T×C sequence whose T and C are alike is the exception: the warning says what
     to write either way.
 
-    >>> channel_first((3, 224, 224))
+    >>> str(channel_first((3, 224, 224)))
     "3×224×224 looks channel-first (PyTorch's C×H×W); cnncalc reads H×W×C: a 224×224 image with 3 channels is 224×224×3"
     >>> channel_first((224, 224, 3)), channel_first((1, 1, 512)), channel_first((3, 8, 8)), channel_first((1, 100, 10))
-    ('', '', '', '')
+    (None, None, None, None)
     """
     if len(shape) != 3:
-        return ""
+        return None
     c, h, w = shape
     if c not in (1, 3) or min(h, w) < 16 or max(h, w) > 4 * min(h, w):
-        return ""
-    return (f"{c}×{h}×{w} looks channel-first (PyTorch's C×H×W); cnncalc reads H×W×C: "
-            f"a {h}×{w} image with {c} channel{'s' if c != 1 else ''} is {h}×{w}×{c}")
+        return None
+    return LayerWarning(CHANNEL_FIRST, {"shape": (c, h, w)})
 
 
 def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool = False) -> Report:
@@ -78,7 +82,7 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
     _check_batch(conventions.batch)
     shapes: dict = {}
     depth: dict = {}  # name -> weight layers on the longest path to its output
-    rf: dict = {}  # name -> (rh, rw, jh, jw, grid_h, grid_w)
+    rf: dict = {}  # name -> (axis H, axis W, grid H, grid W): see receptive.py
     results = []
     graph_warnings = []
     count_biases = conventions.count_biases
@@ -97,7 +101,7 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
         name=inp.name, type="input", inputs=(), output_shape=in_shape, weights=0, biases=0,
         non_trainable_params=0, macs=0, flops=0, activations=fm.elements(in_shape), params=0,
         receptive_field=(1, 1), jump=(1, 1), spec=inp,
-        warnings=(channel_first(in_shape),) if channel_first(in_shape) else ()))
+        warnings=tuple(w.replace(layer=inp.name) for w in (channel_first(in_shape),) if w is not None)))
 
     # infer() is a pure function of the layer type, input shapes and parameters: layers that
     # repeat one configuration (repeat:, ResNet stages, generated chains) are worked out once.
@@ -125,8 +129,8 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
         warnings = []
         for w in out.warnings:
             if w.fit and strict:
-                raise ShapeError(w.message.split("; floored")[0], loc=spec.loc, layer=spec.name, chain=spec.chain)
-            warnings.append(w.message)
+                raise ShapeError(w.text(error=True), loc=spec.loc, layer=spec.name, chain=spec.chain)
+            warnings.append(w.replace(layer=spec.name))
         shape = tuple(out.shape)
         shapes[spec.name] = shape
         d = max([depth[n] for n in spec.inputs]) + layer.weight_layers
@@ -141,11 +145,10 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
             axh = rfm.merge([s[0] for s in states], gh)
             axw = rfm.merge([s[1] for s in states], gw)
         if len(states) > 1 and len({(s[0][1], s[1][1]) for s in states}) > 1:
-            msg = ("inputs arrive with different jumps ("
-                   + ", ".join(f"{n}: {s[0][1]}×{s[1][1]}" for n, s in zip(spec.inputs, states))
-                   + "): their receptive fields are not aligned")
-            warnings.append(msg)
-            graph_warnings.append(f"{spec.name}: {msg}")
+            w = LayerWarning(JUMP, {"inputs": tuple((n, s[0][1], s[1][1]) for n, s in zip(spec.inputs, states))},
+                             layer=spec.name)
+            warnings.append(w)
+            graph_warnings.append(w.replace(named=True))
         step = out.rf
         # a vector keeps the grid it was flattened from (a dense layer then sees all of it)
         oh, ow = (shape[0], shape[1]) if len(shape) == 3 else ((gh, gw) if step is None else (1, 1))
@@ -170,7 +173,7 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
                 axh, approx_h = rfm.window(axh, fh, sh, ph, oh)
                 axw, approx_w = rfm.window(axw, fw, sw, pw, ow)
         if approx_h or approx_w:
-            warnings.append(rfm.APPROX)
+            warnings.append(LayerWarning(RF_BOUND, {"max_cells": rfm.MAX_CELLS}, layer=spec.name))
         gh, gw = oh, ow
         rf[spec.name] = (axh, axw, gh, gw)
         rh, jh, rw, jw = axh[0], axh[1], axw[0], axw[1]
@@ -198,7 +201,7 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
             activations=0 if layer.view else fm.elements(shape),
             params=c.weights + (c.biases if count_biases else 0),
             receptive_field=(rh, rw), jump=(jh, jw), warnings=tuple(warnings), spec=spec,
-            covers_input=covers, depth=d))
+            covers_input=covers, depth=d, inferred=out))
 
     return Report(name=graph.name, input_shape=in_shape, layers=tuple(results),
                   totals=totals_of(results, conventions), conventions=conventions, graph=graph,
@@ -212,14 +215,13 @@ def totals_of(results, conventions: Conventions) -> Totals:
     non_trainable = sum(r.non_trainable_params for r in results)
     macs = sum(r.macs for r in results)
     activations = sum(r.activations for r in results)
-    bpv = conventions.bytes_per_value
-    act_bytes = activations * bpv * conventions.batch
+    act_bytes = activation_bytes(activations, conventions)
     totals = Totals(
         params=weights + (biases if conventions.count_biases else 0),
         weights=weights, biases=biases, non_trainable_params=non_trainable,
         macs=macs, flops=macs * conventions.flops_per_mac, activations=activations,
         # storage of every parameter value, biases and running statistics included
-        param_bytes=(weights + biases + non_trainable) * bpv,
+        param_bytes=param_bytes(weights + biases + non_trainable, conventions),
         activation_bytes=act_bytes, activation_bytes_fwd_bwd=2 * act_bytes,
         depth=max([r.depth for r in results], default=0))
     if conventions.optimizer:

@@ -28,13 +28,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Optional
 
-from .answers import _BYTES, _NUM, _SCALE, FIGURES, AnswerError, Number, figure_value, is_right, parse_figure, \
-    parse_number
+from .answers import FIGURES, AnswerError, Number, figure_value, is_right, parse_figure, parse_number
 from .errors import CnnCalcError, InputError, SpecError, clip, did_you_mean
+from .exitcodes import EXIT_ERROR as EXIT_INVALID
+from .exitcodes import EXIT_FAILED, EXIT_OK
+from .figures import at_precision, human, human_bytes
 from .layers.base import show
 from .model import Conventions, SourceLoc
-
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+from .warns import misfits
 
 EXPECT_FIGURES = tuple(FIGURES)
 # budgets are upper limits, so only counts and sizes; training_bytes needs an optimizer
@@ -126,33 +127,18 @@ def show_value(v) -> str:
 
 
 def written_like(number: Number, true: int) -> str:
-    """The true value at the precision and unit an expectation was written with.
+    """The true value at the precision and unit an expectation was written with ("" for an
+    exact figure); cnncalc.figures.at_precision, exact for any size.
 
     >>> written_like(parse_number("15.47G"), 15_470_264_320), written_like(parse_number("93MB"), 60_950_432)
     ('15.47G', '61MB')
     """
     if number.precision is None:
         return ""
-    m = _NUM.match(number.text)
-    if not m or m.group("exp"):
-        return ""
-    unit = m.group("unit")
-    scale = _BYTES.get(unit) or _SCALE.get(unit) or _SCALE.get(unit.lower())
-    if not scale:
-        return ""
-    digits = m.group("num")
-    decimals = len(digits.split(".")[1]) if "." in digits else 0
-    q = Fraction(true, scale)
-    step = Fraction(1, 10**decimals)
-    rounded = (q / step + Fraction(1, 2)) // 1 * step  # half up, exact
-    units = int(rounded * 10**decimals)  # exact: no float, whatever the size
-    text = f"{units}" if decimals == 0 else f"{units // 10**decimals}.{units % 10**decimals:0{decimals}d}"
-    return f"{text}{unit}"
+    return at_precision(number, true)
 
 
 def _human(n: int, is_bytes: bool) -> str:
-    from .render.common import human, human_bytes
-
     if is_bytes:
         return human_bytes(n) if n >= 1000 else ""
     return human(n) if n >= 1000 else ""
@@ -211,7 +197,7 @@ def _written(raw) -> str:
 
 
 def _misfits(report) -> list:
-    return [r for r in report.layers if any("do not fit" in w for w in r.warnings)]
+    return [r for r in report.layers if misfits(r.warnings)]
 
 
 def check_report(report, strict: bool = False) -> list:
@@ -277,7 +263,7 @@ def _strict_error(report, acknowledged: set, top: SourceLoc):
         if None in acknowledged or r.name in acknowledged:
             continue
         spec = r.spec
-        msg = next(w for w in r.warnings if "do not fit" in w).split("; floored")[0]
+        msg = misfits(r.warnings)[0].text(error=True)
         return SpecError(msg, loc=spec.loc if spec is not None else top, layer=r.name,
                          chain=spec.chain if spec is not None else ())
     return None

@@ -45,10 +45,10 @@ def collapse(report: Report, depth: int) -> Report:
                               activations=a.activations + r.activations, params=a.params + r.params,
                               receptive_field=r.receptive_field, jump=r.jump, depth=max(a.depth, r.depth),
                               covers_input=r.covers_input,
-                              warnings=a.warnings + tuple(f"{r.name}: {w}" for w in r.warnings))
+                              warnings=a.warnings + tuple(w.replace(named=True) for w in r.warnings))
         else:
             block_type = r.spec.chain[-1][0] if r.spec is not None and r.spec.chain else "block"
             index[g] = len(rows)
             rows.append(replace(r, name=g, type=block_type, inputs=r.inputs,
-                                warnings=tuple(f"{r.name}: {w}" for w in r.warnings), spec=None))
+                                warnings=tuple(w.replace(named=True) for w in r.warnings), spec=None))
     return replace(report, layers=tuple(rows))

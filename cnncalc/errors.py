@@ -10,13 +10,14 @@ import difflib
 import re
 from typing import Iterable, Optional
 
+from .exitcodes import EXIT_ERROR
 from .model import SourceLoc
 
 
 class CnnCalcError(Exception):
     """Base of every error cnncalc reports to a user."""
 
-    exit_code = 2
+    exit_code = EXIT_ERROR
 
     def __init__(
         self,

@@ -94,10 +94,13 @@ class LayerResult:
     params: int  # as counted under the conventions (weights [+ biases])
     receptive_field: tuple  # (rh, rw); (1, 1) for vectors after flatten is meaningless: None
     jump: tuple
-    warnings: tuple = ()
+    warnings: tuple = ()  # tuple[cnncalc.warns.LayerWarning]
     spec: Optional[LayerSpec] = None
     depth: int = 0  # weight layers (conv, dense, …) on the longest path from the input to this layer's output
     covers_input: bool = False  # the field of every output position spans the whole input (H and W)
+    # what the layer type's infer returned (cnncalc.layers.base.Out): its worked formulas are
+    # written from it, never worked out again
+    inferred: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
-EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+from .exitcodes import EXIT_ERROR, EXIT_FAILED, EXIT_OK  # noqa: F401  (one home: cnncalc/exitcodes.py)
 
 
 class Format(str, Enum):

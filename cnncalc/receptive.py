@@ -28,10 +28,7 @@ spans all of the input's pixels along it (``covers``).
 
 from __future__ import annotations
 
-MAX_CELLS = 4096  # irregular axes longer than this fall back to an upper bound
-
-APPROX = ("the receptive field after this irregular adaptive pool is an upper bound "
-          f"(more than {MAX_CELLS:,} positions, or a fractional stride)")
+MAX_CELLS = 4096  # irregular axes longer than this fall back to an upper bound (warning kind rf_bound)
 
 
 def start() -> tuple:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
+from .figures import SIZE_SEP as _SEP
 from .layers.base import ParamError, _is_int
-
-_SEP = re.compile(r"\s*[x×X*,]\s*")
 
 
 def parse_size(value) -> tuple:

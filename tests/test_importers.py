@@ -595,7 +595,7 @@ def test_onnx_export_of_shipped_spec_reads_back(torch_onnx, tmp_path, name):
     import warnings
 
     torch = torch_onnx
-    from .torch_oracle import BUILDERS, measure, to_hwc
+    from .torch_oracle import builder_of, measure, to_hwc
 
     graph = load_spec(name)
     measured = measure(graph)
@@ -614,7 +614,7 @@ def test_onnx_export_of_shipped_spec_reads_back(torch_onnx, tmp_path, name):
             with torch.no_grad():
                 for spec in graph.layers[1:]:
                     key = f"m{len(self.order)}"
-                    build = BUILDERS[spec.type] if spec.type != "lrn" else (lambda p, s: exportable_lrn(torch, p))
+                    build = builder_of(spec.type) if spec.type != "lrn" else (lambda p, s: exportable_lrn(torch, p))
                     mod = build(dict(spec.params), to_hwc(values[spec.inputs[0]])).eval()
                     self.mods[key] = mod
                     self.order.append((key, spec.name, spec.inputs))

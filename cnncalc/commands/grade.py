@@ -41,6 +41,8 @@ def pad(text: str, columns: int) -> str:
 
 
 def render_text(graded) -> str:
+    from ..figures import mb
+
     lines = []
     head = graded.title or graded.source
     lines.append(f"{head}" + (f"  ({graded.source})" if graded.title else ""))
@@ -63,8 +65,7 @@ def render_text(graded) -> str:
             row = f"  {mark} {pad(what, what_w)} given {pad(str(a.given), given_w)}"
             correct = _value_text(a.correct)
             if a.figure in ("memory", "activation_bytes", "param_bytes"):
-                cents = (2 * a.correct + 10**4) // (2 * 10**4)  # MB to two decimals, exact at any size
-                correct += f" B ({cents // 100:,}.{cents % 100:02d} MB)"
+                correct += f" B ({mb(a.correct, grouped=True)} MB)"
             row += f" correct {correct}"
             lines.append(row.rstrip())
             if not a.ok:

@@ -6,7 +6,6 @@ analyze → render), so `--format json` is the JSON contract of a one-layer netw
 
 from __future__ import annotations
 
-import re
 import sys
 from fractions import Fraction
 
@@ -15,16 +14,17 @@ SOURCE = "<command line>"
 
 def graph_layer_name(layer_type: str) -> str:
     """The name the graph builder gives the one layer (conv → conv1)."""
-    from ..layers import canonical
+    from ..layers import auto_name, canonical
 
-    return f"{canonical(layer_type) or layer_type}1"
+    return auto_name(canonical(layer_type) or layer_type, 1)
 
 
 def _ints(text: str, what: str, allow: tuple = (1, 2)) -> object:
     """``3`` → 3, ``3x5`` / ``3,5`` → [3, 5] (and 4 numbers where allowed)."""
     from ..errors import InputError
+    from ..figures import SIZE_SEP
 
-    parts = [p for p in re.split(r"\s*[x×X,]\s*", str(text).strip().strip("()[]")) if p != ""]
+    parts = [p for p in SIZE_SEP.split(str(text).strip().strip("()[]")) if p != ""]
     try:
         nums = [int(p) for p in parts]
     except ValueError:
@@ -56,6 +56,7 @@ def _size(text: str, vector: bool = False):
 
 
 def _print_summary(report) -> None:
+    from ..figures import activation_bytes
     from ..render.common import describe
     from ..render.warnings import plural
 
@@ -70,8 +71,10 @@ def _print_summary(report) -> None:
     else:
         lines.append(f"  params       {r.params:,}  (weights only; {plural(r.biases, 'bias', 'biases')} not counted)")
     lines.append(f"  MACs         {r.macs:,}  (FLOPs {r.flops:,})")
+    c = report.conventions
     lines.append(f"  activations  {r.activations:,}  (output elements; "
-                 f"{r.activations * report.conventions.bytes_per_value:,} B at {report.conventions.dtype})")
+                 f"{activation_bytes(r.activations, c):,} B at {c.dtype}"
+                 + (f", batch {c.batch})" if c.batch != 1 else ")"))
     from ..layers.base import frac_text
 
     rf, j = [frac_text(Fraction(x)) for x in r.receptive_field], [frac_text(Fraction(x)) for x in r.jump]

@@ -26,6 +26,29 @@ for _module in (spatial, activations, other, transposed, extra):
         register(_cls)
 
 
+def unregister(layer_type: str) -> None:
+    """Remove a layer type and its aliases (tests that register one of their own)."""
+    layer = REGISTRY.pop(layer_type)
+    for alias in layer.aliases:
+        ALIASES.pop(alias, None)
+
+
+def auto_name(kind: str, n: int) -> str:
+    """The name of the n-th unnamed layer (or block instance) of a kind: ``conv3``."""
+    return f"{kind}{n}"
+
+
+def next_free_name(kind: str, counters: dict, taken) -> str:
+    """The next ``auto_name`` of a kind not in ``taken`` (counting on from ``counters``)."""
+    n = counters.get(kind, 0)
+    while True:
+        n += 1
+        name = auto_name(kind, n)
+        if name not in taken:
+            counters[kind] = n
+            return name
+
+
 def canonical(name: str) -> str | None:
     key = str(name).strip().lower()
     if key in REGISTRY:
@@ -43,5 +66,5 @@ def get(name: str, loc=None) -> Layer:
     return REGISTRY[key]
 
 
-__all__ = ["REGISTRY", "ALIASES", "register", "canonical", "get", "Layer", "Out", "Param", "ParamError",
-           "Warn", "REQUIRED"]
+__all__ = ["REGISTRY", "ALIASES", "register", "unregister", "canonical", "get", "auto_name", "next_free_name",
+           "Layer", "Out", "Param", "ParamError", "Warn", "REQUIRED"]

@@ -3,21 +3,44 @@
 from __future__ import annotations
 
 from ..model import Counts
-from .base import BOOL, NUMBER, Layer, NoForward, Out, Param, choice
+from .base import BOOL, NUMBER, Layer, NoForward, Out, Param, Torch, choice
 
 # Activations that may be fused into a conv or dense layer with ``activation:``.
 FUSABLE = ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "softmax", "gelu", "silu", "elu",
            "selu", "mish", "hardswish", "hardsigmoid", "softplus", "identity", "linear")
 
 
+# the torch.nn module of each activation, and which of its parameters it takes (by position)
+TORCH = {
+    "relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "sigmoid": "Sigmoid", "tanh": "Tanh",
+    "softmax": "Softmax", "gelu": "GELU", "silu": "SiLU", "elu": "ELU", "selu": "SELU", "mish": "Mish",
+    "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid", "softplus": "Softplus", "identity": "Identity",
+    "linear": "Identity",
+}
+
+
+def torch_activation(name) -> tuple:
+    """The PyTorch construct of an activation fused into a conv or dense layer (its defaults)."""
+    if name is None:
+        return ()
+    return (Torch(TORCH[name], kwargs={"dim": 1} if name == "softmax" else {}),)
+
+
 class _Activation(Layer):
     params = {}
+    torch_kwargs: dict = {}  # parameter name → torch keyword
 
     def infer(self, ins, p) -> Out:
         return Out(tuple(ins[0]))
 
     def forward(self, p, ins, out_shape):
         return elementwise(self.type, p, list(ins[0][1]), out_shape)
+
+    def torch(self, p, ins) -> tuple:
+        kwargs = {kw: p[name] for name, kw in self.torch_kwargs.items()}
+        if self.type == "softmax":
+            kwargs["dim"] = 1  # the channel axis of N×C×H×W
+        return (Torch(TORCH[self.type], kwargs=kwargs),)
 
 
 def _f(x) -> float:
@@ -81,15 +104,20 @@ def elementwise(name: str, p, xs: list, out_shape) -> list:
     return [f(_f(x)) for x in xs]
 
 
-def _make(name: str, doc: str, params=None, aliases=()):
+
+def _make(name: str, doc: str, params=None, aliases=(), onnx=(), keras=(), caffe=(), torch_kwargs=None):
+    imports = {k: v for k, v in (("onnx", onnx), ("keras", keras), ("caffe", caffe)) if v}
     return type(name.title().replace("_", ""), (_Activation,),
-                {"type": name, "doc": doc, "params": params or {}, "aliases": aliases})
+                {"type": name, "doc": doc, "params": params or {}, "aliases": aliases, "imports": imports,
+                 "torch_kwargs": torch_kwargs or {}})
 
 
 class PReLU(_Activation):
     type = "prelu"
     doc = "parametric ReLU: one learnable slope, or one per channel"
     params = {"shared": Param(BOOL, True, "one slope for all channels (PyTorch default) or one per channel")}
+
+    imports = {"onnx": ("PRelu",), "keras": ("PReLU",), "caffe": ("PReLU",)}
 
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])
@@ -99,23 +127,31 @@ class PReLU(_Activation):
         raise NoForward("prelu needs its learned slopes, which a spec cannot give: cnncalc values cannot "
                         "compute it", "weights")
 
+    def torch(self, p, ins) -> tuple:
+        return (Torch("PReLU", kwargs={"num_parameters": 1 if p["shared"] else ins[0][-1]}),)
+
 
 LAYERS = (
-    _make("relu", "max(0, x)"),
-    _make("relu6", "min(max(0, x), 6)"),
-    _make("leaky_relu", "x if x > 0 else a·x", {"negative_slope": Param(NUMBER, 0.01, "slope a for x < 0")}),
-    _make("sigmoid", "1/(1 + e^−x)"),
-    _make("tanh", "hyperbolic tangent"),
-    _make("softmax", "normalised exponentials over the last axis"),
+    _make("relu", "max(0, x)", onnx=("Relu",), keras=("ReLU",), caffe=("ReLU",)),
+    _make("relu6", "min(max(0, x), 6)", onnx=("Clip",), keras=("ReLU",), caffe=("ReLU6",)),
+    _make("leaky_relu", "x if x > 0 else a·x", {"negative_slope": Param(NUMBER, 0.01, "slope a for x < 0")},
+          onnx=("LeakyRelu",), keras=("LeakyReLU",), caffe=("ReLU",),
+          torch_kwargs={"negative_slope": "negative_slope"}),
+    _make("sigmoid", "1/(1 + e^−x)", onnx=("Sigmoid",), caffe=("Sigmoid",)),
+    _make("tanh", "hyperbolic tangent", onnx=("Tanh",), caffe=("TanH",)),
+    _make("softmax", "normalised exponentials over the last axis", onnx=("Softmax",), keras=("Softmax",),
+          caffe=("Softmax",)),
     _make("gelu", "Gaussian error linear unit",
-          {"approximate": Param(choice("none", "tanh"), "none", "PyTorch's approximation")}),
-    _make("silu", "x·sigmoid(x)", aliases=("swish",)),
-    _make("elu", "exponential linear unit", {"alpha": Param(NUMBER, 1.0, "α")}),
-    _make("selu", "scaled ELU"),
-    _make("mish", "x·tanh(softplus(x))"),
-    _make("hardswish", "x·relu6(x + 3)/6 (MobileNetV3)", aliases=("hard_swish",)),
-    _make("hardsigmoid", "relu6(x + 3)/6", aliases=("hard_sigmoid",)),
-    _make("softplus", "log(1 + e^x)"),
-    _make("identity", "f(x) = x"),
+          {"approximate": Param(choice("none", "tanh"), "none", "PyTorch's approximation")},
+          onnx=("Gelu",), torch_kwargs={"approximate": "approximate"}),
+    _make("silu", "x·sigmoid(x)", aliases=("swish",), onnx=("Swish",)),
+    _make("elu", "exponential linear unit", {"alpha": Param(NUMBER, 1.0, "α")}, onnx=("Elu",), keras=("ELU",),
+          caffe=("ELU",), torch_kwargs={"alpha": "alpha"}),
+    _make("selu", "scaled ELU", onnx=("Selu",)),
+    _make("mish", "x·tanh(softplus(x))", onnx=("Mish",)),
+    _make("hardswish", "x·relu6(x + 3)/6 (MobileNetV3)", aliases=("hard_swish",), onnx=("HardSwish",)),
+    _make("hardsigmoid", "relu6(x + 3)/6", aliases=("hard_sigmoid",), onnx=("HardSigmoid",)),
+    _make("softplus", "log(1 + e^x)", onnx=("Softplus",)),
+    _make("identity", "f(x) = x", onnx=("Identity",)),
     PReLU,
 )

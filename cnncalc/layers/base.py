@@ -1,19 +1,33 @@
 """The layer contract and the parameter kinds every layer type declares.
 
-A layer type is a class with a ``type`` name, a table of parameters (each a kind, a default
-and a line of documentation) and one method, ``infer``, that turns input shapes into an
-output shape, its counts, its warnings and its receptive-field step. The parameter table
-is also what validation, did-you-mean messages and the JSON Schema are generated from.
+A layer type is one class that owns everything true of it (DESIGN.md, "A layer type owns its
+whole story"):
+
+- ``type``, ``aliases``, ``doc`` and the table of ``params`` (each a kind, a default and a line
+  of documentation): validation, did-you-mean messages, the JSON Schema and the DSL's tokens
+  are generated from them;
+- ``infer``: input shapes → output shape, counts, warnings (cnncalc.warns), receptive-field
+  step and ``work``, the intermediate values of its formulas;
+- ``explain``: its worked formulas for ``--explain``, written from that same ``Out`` (never
+  recomputed) and the report's figures;
+- ``describe``: its one-line description in tables;
+- ``torch``: the PyTorch construct it maps to, as data (``Torch``; no torch import), which the
+  tests' PyTorch oracle builds;
+- ``imports``: the ONNX, Keras and Caffe op names it is read from (data only);
+- ``forward``: the numeric forward pass on given values (``cnncalc values``).
+
+Registering the class (cnncalc.layers.register) is the only other step.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, NamedTuple, Optional
 
 from ..errors import ShapeError, did_you_mean
 from ..model import Counts, Shape
+from ..warns import LayerWarning, Warn  # noqa: F401  (layers make warnings)
 
 REQUIRED = object()
 
@@ -260,16 +274,22 @@ class Out:
 
     shape: Shape
     counts: Counts = field(default_factory=Counts)
-    warnings: list = field(default_factory=list)  # list[Warn]
-    rf: Optional[tuple] = None  # (F_eff_h, F_eff_w, S_h, S_w); None = identity (1, 1, 1, 1)
+    warnings: list = field(default_factory=list)  # list[cnncalc.warns.LayerWarning]
+    # the receptive-field step (cnncalc.receptive): (F_eff_h, F_eff_w, S_h, S_w, P_before_h, P_before_w),
+    # ('global',), ('adaptive',); None = identity (a view, an elementwise layer, a merge)
+    rf: Optional[tuple] = None
+    work: Optional[Mapping[str, Any]] = None  # intermediate values its worked formulas show
 
 
-@dataclass(frozen=True)
-class Warn:
-    """A warning; ``fit`` marks hyperparameters that do not divide (an error under --strict)."""
+class Torch(NamedTuple):
+    """One PyTorch construct, as data: ``op`` is a ``torch.nn`` class name (``"Conv2d"``) or
+    one of the oracle's functional forms (``"cat"``, ``"add"``, ``"mul"``, ``"reshape"``,
+    ``"bias"``, ``"TFSamePad2d"``: TensorFlow's SAME padding worked out from the input size).
+    A layer maps to a tuple of them, applied in order (the first takes every input)."""
 
-    message: str
-    fit: bool = False
+    op: str
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = {}
 
 
 class Layer:
@@ -289,14 +309,73 @@ class Layer:
         """Cross-parameter checks and defaults that depend on other parameters."""
         return p
 
+    # the ONNX / Keras / Caffe op names this layer type is read from (data for importers)
+    imports: Mapping[str, tuple] = {}
+
     def infer(self, ins: list, p: Mapping[str, Any]) -> Out:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def describe(self, p: Mapping[str, Any]) -> str:
+        """A short description for tables: 'dense', 'conv 3×3/1 p1+relu'."""
+        return self.type + (f"+{p['activation']}" if p.get("activation") else "")
+
+    def explain(self, w) -> list:
+        """[(figure, text)]: the worked formulas of its own figures (output size, params, MACs).
+        ``w`` is a cnncalc.layers.worked.Work: the report's row, its inputs' rows and the ``Out``
+        that ``infer`` returned for it. FLOPs, activations, memory and the receptive field are
+        written by cnncalc.explain for every layer alike."""
+        from .worked import generic_lines
+
+        return generic_lines(w)
+
+    def rf_formula(self, r_in, j_in, f, s, r_out, j_out) -> str:
+        """One axis of the receptive-field step (Araujo et al.), from the step ``infer`` gave."""
+        from .worked import n
+
+        return (f"r = r_in + (F_eff − 1)·j_in = {n(r_in)} + ({n(f)} − 1)·{n(j_in)} = {n(r_out)}; "
+                f"jump = j_in·S = {n(j_in)}·{n(s)} = {n(j_out)}")
+
+    def torch(self, p: Mapping[str, Any], ins: list) -> Optional[tuple]:
+        """The PyTorch construct (a tuple of Torch) for these parameters and input shapes (H×W×C);
+        None when there is none (the oracle reports it, never skips it silently)."""
+        return None
 
     def forward(self, p: Mapping[str, Any], ins: list, out_shape: tuple) -> list:
         """Numeric forward for ``cnncalc values``: ``ins`` is a list of ``(shape, data)`` with
         ``data`` the flat list of values in H, W, C row-major order (ints, Fractions, floats);
         returns the output's flat data. A type without one says so."""
         raise NoForward(f"{self.type} has no numeric forward: cnncalc values cannot compute it")
+
+
+class Windowed(Layer):
+    """A layer that slides a kernel over H×W: described as 'conv 3×3/2 p1 d2 g4 ceil'."""
+
+    def describe(self, p: Mapping[str, Any]) -> str:
+        kh, kw = p["kernel"]
+        text = f"{self.type} {kh}×{kw}"
+        stride = p.get("stride")
+        if stride:
+            text += f"/{_pair_text(stride)}"
+        pad = p.get("padding")
+        if isinstance(pad, str):
+            text += f" {pad}"
+        elif pad and any(pad):
+            t_, b, left, right = pad
+            text += f" p{t_}" if len(set(pad)) == 1 else f" p{t_},{b},{left},{right}"
+        if p.get("dilation") not in (None, (1, 1)):
+            text += f" d{_pair_text(p['dilation'])}"
+        if p.get("groups", 1) != 1:
+            text += f" g{p['groups']}"
+        if p.get("ceil_mode"):
+            text += " ceil"
+        if p.get("activation"):
+            text += f"+{p['activation']}"
+        return text
+
+
+def _pair_text(v) -> str:
+    a, b = v
+    return f"{a}" if a == b else f"{a}×{b}"
 
 
 class NoForward(Exception):

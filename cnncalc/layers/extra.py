@@ -8,15 +8,16 @@ from fractions import Fraction
 from .. import formulas as fm
 from ..errors import ShapeError
 from ..model import Counts
-from .activations import FUSABLE
-from .base import (BOOL, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, choice, need_spatial,
-                   shape_text)
-from .spatial import window
+from .activations import FUSABLE, torch_activation
+from .base import (BOOL, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed, choice,
+                   need_spatial, shape_text)
+from .spatial import torch_pad, window
 
 
-class Depthwise(Layer):
+class Depthwise(Windowed):
     type = "depthwise"
     weight_layers = 1
+    imports = {"onnx": ("Conv",), "keras": ("DepthwiseConv2D",), "caffe": ("Convolution",)}
     aliases = ("depthwise_conv", "dwconv")
     doc = "depthwise conv: one F×F filter per input channel (× multiplier); a conv with groups = C_in"
     primary = "kernel"
@@ -34,22 +35,43 @@ class Depthwise(Layer):
         shape = ins[0]
         need_spatial(self, shape)
         c, m = shape[2], p["multiplier"]
-        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"])
+        work: dict = {}
+        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"], work=work)
         fh, fw = p["kernel"]
         counts = Counts(weights=fm.conv_weights(fh, fw, c, c * m, c), biases=c * m if p["bias"] else 0,
                         macs=fm.conv_macs(oh, ow, c * m, fh, fw, c, c))
         rf = (fm.effective_kernel(fh, p["dilation"][0]), fm.effective_kernel(fw, p["dilation"][1]),
               p["stride"][0], p["stride"][1], pads[0], pads[2])
-        return Out((oh, ow, c * m), counts, warns, rf)
+        return Out((oh, ow, c * m), counts, warns, rf, work)
+
+    def explain(self, w) -> list:
+        from .worked import n, params_line, prod, window_lines  # noqa: F401  (explanations only)
+
+        # one F_h×F_w filter per input channel and multiplier: C·m filters of one channel each
+        (oh, ow, cm), c = w.r.output_shape, w.in_shape[2]
+        fh, fw = w.p["kernel"]
+        filters = f"{c}·{w.p['multiplier']}" if w.p["multiplier"] != 1 else f"{c}"
+        return window_lines(w) + [
+            params_line(w, f"({fh}·{fw})·{filters}", biases_of=str(cm)),
+            ("macs", f"MACs = {prod(oh, ow, cm)}·({fh}·{fw}) = {n(w.r.macs)}  (each output channel reads one "
+                     "input channel)")]
+
+    def torch(self, p, ins) -> tuple:
+        c = ins[0][2]
+        return torch_pad(p["padding"], p["kernel"], p["stride"], p["dilation"]) + (
+            Torch("Conv2d", (c, c * p["multiplier"], tuple(p["kernel"])),
+                  {"stride": tuple(p["stride"]), "padding": 0, "dilation": tuple(p["dilation"]), "groups": c,
+                   "bias": p["bias"]}),) + torch_activation(p.get("activation"))
 
     def forward(self, p, ins, out_shape):
         raise NoForward("depthwise takes no weights: write it as a conv with groups: C_in and 'weights:' "
                         "to compute values", "weights")
 
 
-class SeparableConv(Layer):
+class SeparableConv(Windowed):
     type = "separable_conv"
     weight_layers = 2  # depthwise, then pointwise (MobileNet counts them as two layers)
+    imports = {"keras": ("SeparableConv2D",)}
     aliases = ("sepconv", "separable", "separableconv2d", "dwsconv")
     doc = ("depthwise-separable conv (Keras SeparableConv2D): an F×F depthwise conv without bias, "
            "then a 1×1 pointwise conv to K filters with bias; one row, the intermediate "
@@ -70,14 +92,36 @@ class SeparableConv(Layer):
         shape = ins[0]
         need_spatial(self, shape)
         c, m, k = shape[2], p["multiplier"], p["filters"]
-        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"])
+        work: dict = {}
+        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"], work=work)
         fh, fw = p["kernel"]
         dw_w = fm.conv_weights(fh, fw, c, c * m, c)
         pw_w = fm.conv_weights(1, 1, c * m, k, 1)
         macs = fm.conv_macs(oh, ow, c * m, fh, fw, c, c) + fm.conv_macs(oh, ow, k, 1, 1, c * m, 1)
         rf = (fm.effective_kernel(fh, p["dilation"][0]), fm.effective_kernel(fw, p["dilation"][1]),
               p["stride"][0], p["stride"][1], pads[0], pads[2])
-        return Out((oh, ow, k), Counts(weights=dw_w + pw_w, biases=k if p["bias"] else 0, macs=macs), warns, rf)
+        return Out((oh, ow, k), Counts(weights=dw_w + pw_w, biases=k if p["bias"] else 0, macs=macs), warns, rf,
+                   work)
+
+    def explain(self, w) -> list:
+        from .worked import n, params_line, prod, window_lines  # noqa: F401  (explanations only)
+
+        # depthwise F_h×F_w on each of C·m channels (no bias), then a 1×1 conv from C·m to K
+        (oh, ow, k), c, m = w.r.output_shape, w.in_shape[2], w.p["multiplier"]
+        fh, fw = w.p["kernel"]
+        cm = f"{c}·{m}" if m != 1 else f"{c}"
+        return window_lines(w) + [
+            params_line(w, f"{fh}·{fw}·{cm} + {cm}·{k}", biases_of=str(k)),
+            ("macs", f"MACs = {prod(oh, ow, cm)}·({fh}·{fw}) + {prod(oh, ow, k)}·{cm} = {n(w.r.macs)}  "
+                     "(depthwise + pointwise)")]
+
+    def torch(self, p, ins) -> tuple:
+        c, m = ins[0][2], p["multiplier"]
+        return torch_pad(p["padding"], p["kernel"], p["stride"], p["dilation"]) + (
+            Torch("Conv2d", (c, c * m, tuple(p["kernel"])),
+                  {"stride": tuple(p["stride"]), "padding": 0, "dilation": tuple(p["dilation"]), "groups": c,
+                   "bias": False}),
+            Torch("Conv2d", (c * m, p["filters"], 1), {"bias": p["bias"]})) + torch_activation(p.get("activation"))
 
     def forward(self, p, ins, out_shape):
         raise NoForward("separable_conv takes no weights: write it as a conv with groups: C_in then a 1×1 conv, "
@@ -88,6 +132,7 @@ class Upsample(Layer):
     type = "upsample"
     aliases = ("upsampling2d", "interpolate", "upsampling")
     doc = "nearest / bilinear upsampling by an integer scale or to a size (no parameters, no MACs)"
+    imports = {"onnx": ("Resize", "Upsample"), "keras": ("UpSampling2D",)}
     primary = "scale"
     params = {
         "scale": Param(PAIR, None, "integer scale factor, or [s_h, s_w]"),
@@ -126,6 +171,14 @@ class Upsample(Layer):
                 out.extend(x[s0:s0 + c])
         return out
 
+    def torch(self, p, ins) -> tuple:
+        kw = {"mode": p["mode"]}
+        if p["mode"] == "bilinear":
+            kw["align_corners"] = p["align_corners"]
+        if p["scale"] is not None:
+            return (Torch("Upsample", kwargs={"scale_factor": tuple(float(x) for x in p["scale"]), **kw}),)
+        return (Torch("Upsample", kwargs={"size": tuple(p["size"]), **kw}),)
+
 
 def broadcast(shapes) -> tuple:
     """NumPy broadcasting over H×W×C shapes, axes aligned from the channel end; a vector [C]
@@ -150,6 +203,7 @@ class Multiply(Layer):
     aliases = ("mul", "scale_channels")
     doc = ("elementwise product of two or more inputs, broadcasting (squeeze-and-excitation: "
            "H×W×C × 1×1×C or × a vector of C); no MACs under the conv/dense convention")
+    imports = {"onnx": ("Mul",), "keras": ("Multiply",), "caffe": ("Eltwise",)}
     min_inputs, max_inputs = 2, None
     params = {}
 
@@ -172,11 +226,15 @@ class Multiply(Layer):
             out.append(v.numerator if type(v) is Fraction and v.denominator == 1 else v)
         return out
 
+    def torch(self, p, ins) -> tuple:
+        return (Torch("mul"),)  # broadcasting; a vector of C is a per-channel factor
+
 
 class ChannelShuffle(Layer):
     type = "channel_shuffle"
     aliases = ("shuffle", "channelshuffle")
     doc = "ShuffleNet channel shuffle: C channels in g groups, transposed; no parameters"
+    imports = {"caffe": ("ShuffleChannel",)}
     primary = "groups"
     params = {"groups": Param(POS_INT, doc="groups g (must divide C)")}
 
@@ -199,9 +257,14 @@ class ChannelShuffle(Layer):
             out.extend(row[i] for i in order)
         return out
 
+    def torch(self, p, ins) -> tuple:
+        return (Torch("ChannelShuffle", (p["groups"],)),)
 
-class LocallyConnected(Layer):
+
+
+class LocallyConnected(Windowed):
     type = "locally_connected"
+    imports = {"keras": ("LocallyConnected2D",)}
     aliases = ("locallyconnected2d", "local", "unshared_conv")
     doc = ("convolution without weight sharing (Keras LocallyConnected2D): every output position has "
            "its own F_h×F_w×C_in×K weights and its own K biases")
@@ -220,12 +283,27 @@ class LocallyConnected(Layer):
         shape = ins[0]
         need_spatial(self, shape)
         c, k = shape[2], p["filters"]
-        oh, ow, _, warns = window(self, shape, p["kernel"], p["stride"], p["padding"])
+        work: dict = {}
+        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], work=work)
         fh, fw = p["kernel"]
         per_position = fm.conv_weights(fh, fw, c, k)
         counts = Counts(weights=oh * ow * per_position, biases=oh * ow * k if p["bias"] else 0,
                         macs=fm.conv_macs(oh, ow, k, fh, fw, c))
-        return Out((oh, ow, k), counts, warns, (fh, fw, p["stride"][0], p["stride"][1]))
+        return Out((oh, ow, k), counts, warns, (fh, fw, p["stride"][0], p["stride"][1], pads[0], pads[2]), work)
+
+    def explain(self, w) -> list:
+        # a conv without weight sharing: one filter bank per output position
+        from .worked import n, prod, window_lines
+
+        c_in = w.in_shape[2]
+        (fh, fw), k = w.p["kernel"], w.p["filters"]
+        oh, ow, _ = w.r.output_shape
+        weights = f"{oh}·{ow}·({fh}·{fw}·{c_in})·{k}"
+        if w.r.biases and w.conventions.count_biases:
+            params = ("params", f"params = {weights} + {oh}·{ow}·{k} = {n(w.r.params)}  (no weight sharing)")
+        else:
+            params = ("params", f"params = {weights} = {n(w.r.params)}  (no weight sharing)")
+        return window_lines(w) + [params, ("macs", f"MACs = {prod(oh, ow, k)}·({fh}·{fw}·{c_in}) = {n(w.r.macs)}")]
 
     def forward(self, p, ins, out_shape):
         raise NoForward("locally_connected takes no weights: cnncalc values cannot compute it", "weights")

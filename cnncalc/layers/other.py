@@ -7,9 +7,10 @@ from operator import mul
 from .. import formulas as fm
 from ..errors import ShapeError
 from ..model import Counts
-from .activations import FUSABLE
-from .base import (BOOL, NUMBER, NUMBERS, PADDING, POS_INT, RATE, SHAPE, Layer, NoForward, Out, Param, ParamError,
-                   Warn, choice, flat, need_spatial, need_vector, nested_shape, shape_text)
+from .activations import FUSABLE, torch_activation
+from .base import (BOOL, NUMBER, NUMBERS, PADDING, POS_INT, RATE, SHAPE, Layer, NoForward, Out,  # noqa: F401
+                   Param, ParamError, Torch, Warn, choice, flat, need_spatial, need_vector, nested_shape,
+                   shape_text)
 from .numeric import need, scaled, unscale
 
 
@@ -18,6 +19,7 @@ class Dense(Layer):
     weight_layers = 1
     aliases = ("fc", "linear", "fully_connected")
     doc = "fully connected layer on a vector (PyTorch Linear, Keras Dense)"
+    imports = {"onnx": ("Gemm", "MatMul"), "keras": ("Dense",), "caffe": ("InnerProduct",)}
     primary = "units"
     params = {
         "units": Param(POS_INT, doc="number of outputs N_out"),
@@ -61,11 +63,25 @@ class Dense(Layer):
             out = [exact_div(v + bias[i] * den, den) if bias else unscale(v, den) for i, v in enumerate(out)]
         return fused(p, out, out_shape)
 
+    def explain(self, w) -> list:
+        from .worked import n, shape  # noqa: F401  (explanations only)
+
+        n_in, n_out, r = w.in_shape[0], w.p["units"], w.r
+        if r.biases and w.conventions.count_biases:
+            params = ("params", f"params = {n_in}·{n_out} + {n_out} = {n(r.params)}")
+        else:
+            params = ("params", f"params = {n_in}·{n_out} = {n(r.params)}")
+        return [params, ("macs", f"MACs = {n_in}·{n_out} = {n(r.macs)}")]
+
+    def torch(self, p, ins) -> tuple:
+        return (Torch("Linear", (ins[0][0], p["units"]), {"bias": p["bias"]}),) + torch_activation(p.get("activation"))
+
 
 class BatchNorm(Layer):
     type = "batchnorm"
     aliases = ("bn", "batchnorm2d", "batchnorm1d", "batch_norm")
     doc = "batch normalisation over the channel (last) axis"
+    imports = {"onnx": ("BatchNormalization",), "keras": ("BatchNormalization",), "caffe": ("BatchNorm",)}
     params = {
         "affine": Param(BOOL, True, "learnable γ (counted as weights) and β (as biases)"),
         "track_running_stats": Param(BOOL, True, "running mean and variance (non-trainable)"),
@@ -83,11 +99,16 @@ class BatchNorm(Layer):
         raise NoForward("batchnorm needs its running mean, variance, γ and β, which a spec cannot give: "
                         "cnncalc values cannot compute it", "weights")
 
+    def torch(self, p, ins) -> tuple:
+        return (Torch("BatchNorm2d" if len(ins[0]) == 3 else "BatchNorm1d", (ins[0][-1],),
+                      {"affine": p["affine"], "track_running_stats": p["track_running_stats"]}),)
+
 
 class LRN(Layer):
     type = "lrn"
     aliases = ("local_response_norm",)
     doc = "local response normalisation across channels (AlexNet); no parameters"
+    imports = {"onnx": ("LRN",), "caffe": ("LRN",)}
     primary = "size"
     params = {
         "size": Param(POS_INT, 5, "neighbouring channels n"),
@@ -112,10 +133,14 @@ class LRN(Layer):
                 out.append(v[ch] / (k + alpha / n * sq) ** beta)
         return out
 
+    def torch(self, p, ins) -> tuple:
+        return (Torch("LocalResponseNorm", (p["size"], p["alpha"], p["beta"], p["k"])),)
+
 
 class Dropout(Layer):
     type = "dropout"
     doc = "dropout: a view at inference, adds no activations"
+    imports = {"onnx": ("Dropout",), "keras": ("Dropout",), "caffe": ("Dropout",)}
     primary = "rate"
     view = True
     params = {"rate": Param(RATE, 0.5, "probability of zeroing, 0 ≤ rate < 1")}
@@ -126,10 +151,14 @@ class Dropout(Layer):
     def forward(self, p, ins, out_shape):
         return list(ins[0][1])  # inference: the identity
 
+    def torch(self, p, ins) -> tuple:
+        return (Torch("Dropout", (p["rate"],)),)
+
 
 class Flatten(Layer):
     type = "flatten"
     doc = "H×W×C → a vector of H·W·C (a view: adds no activations)"
+    imports = {"onnx": ("Flatten",), "keras": ("Flatten",), "caffe": ("Flatten",)}
     view = True
     params = {}
 
@@ -139,11 +168,15 @@ class Flatten(Layer):
     def forward(self, p, ins, out_shape):
         return list(ins[0][1])  # H, W, C row-major, as Keras Flatten on channels-last
 
+    def torch(self, p, ins) -> tuple:
+        return (Torch("Flatten"),)
+
 
 class Reshape(Layer):
     type = "reshape"
     aliases = ("view",)
     doc = "re-view the values in a new shape with the same number of elements"
+    imports = {"onnx": ("Reshape",), "keras": ("Reshape",), "caffe": ("Reshape",)}
     primary = "shape"
     view = True
     params = {"shape": Param(SHAPE, doc="new shape, H×W×C order, or [N]")}
@@ -160,11 +193,16 @@ class Reshape(Layer):
     def forward(self, p, ins, out_shape):
         return list(ins[0][1])
 
+    def torch(self, p, ins) -> tuple:
+        new = tuple(p["shape"])
+        return (Torch("reshape", ((new[2], new[0], new[1]) if len(new) == 3 else new,)),)  # to C×H×W
+
 
 class ZeroPad(Layer):
     type = "zeropad"
     aliases = ("zeropad2d", "zeropadding2d", "pad")
     doc = "pad H and W with zeros"
+    imports = {"onnx": ("Pad",), "keras": ("ZeroPadding2D",)}
     primary = "padding"
     params = {"padding": Param(PADDING, doc="P, [P_h, P_w] or [top, bottom, left, right]")}
 
@@ -190,10 +228,15 @@ class ZeroPad(Layer):
             out[s0:s0 + w * c] = x[r * w * c:(r + 1) * w * c]
         return out
 
+    def torch(self, p, ins) -> tuple:
+        t, b, left, right = p["padding"]
+        return (Torch("ZeroPad2d", ((left, right, t, b),)),)
+
 
 class Add(Layer):
     type = "add"
     doc = "elementwise sum of two or more inputs of the same shape (residual connections)"
+    imports = {"onnx": ("Add", "Sum"), "keras": ("Add",), "caffe": ("Eltwise",)}
     min_inputs, max_inputs = 2, None
     params = {}
 
@@ -208,11 +251,15 @@ class Add(Layer):
     def forward(self, p, ins, out_shape):
         return [exact_sum(vs) for vs in zip(*(data for _, data in ins))]
 
+    def torch(self, p, ins) -> tuple:
+        return (Torch("add"),)
+
 
 class Concat(Layer):
     type = "concat"
     aliases = ("concatenate",)
     doc = "join inputs along the channel (last) axis; H and W must match"
+    imports = {"onnx": ("Concat",), "keras": ("Concatenate",), "caffe": ("Concat",)}
     min_inputs, max_inputs = 2, None
     params = {}
 
@@ -232,6 +279,15 @@ class Concat(Layer):
                 out.extend(data[pos * c:(pos + 1) * c])
         return out
 
+    def explain(self, w) -> list:
+        from .worked import n, shape  # noqa: F401  (explanations only)
+
+        return [("output_shape", "channels = " + " + ".join(str(x.output_shape[-1]) for x in w.ins)
+                 + f" = {w.r.output_shape[-1]}; output {shape(w.r.output_shape)}")]
+
+    def torch(self, p, ins) -> tuple:
+        return (Torch("cat", kwargs={"dim": 1}),)
+
 
 class PositionBias(Layer):
     type = "position_bias"
@@ -245,6 +301,10 @@ class PositionBias(Layer):
     def forward(self, p, ins, out_shape):
         raise NoForward("position_bias needs a bias for every position, which a spec cannot give: "
                         "cnncalc values cannot compute it", "biases")
+
+    def torch(self, p, ins) -> tuple:
+        s = tuple(ins[0])
+        return (Torch("bias", ((s[2], s[0], s[1]) if len(s) == 3 else s,)),)
 
 
 def exact_sum(vs):

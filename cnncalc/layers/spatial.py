@@ -8,10 +8,11 @@ from typing import Any, Mapping
 from .. import formulas as fm
 from ..errors import ShapeError
 from ..model import Counts
-from .activations import FUSABLE
-from .base import (BOOL, NUMBERS, PADDING, PAIR, POS_INT, Layer, Out, Param, ParamError, Warn, choice, flat,
-                   frac_text, need_spatial, nested_shape, shape_text, size_expr)
-from .base import NoForward
+from ..warns import MISFIT, UNEVEN_WINDOWS, LayerWarning
+from ..warns import PADDING as PADDING_WARNING
+from .activations import FUSABLE, torch_activation
+from .base import (BOOL, NUMBERS, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch,
+                   Windowed, choice, flat, need_spatial, nested_shape, shape_text)
 from .numeric import need, scaled, unscale
 
 
@@ -26,12 +27,15 @@ def _axis_pads(padding, h: int, w: int, kernel, stride, dilation):
     return padding
 
 
-def window(layer: Layer, shape, kernel, stride, padding, dilation=(1, 1), ceil_mode=False):
-    """Output H, W of a sliding window, the pads used, and warnings for sizes that do not fit."""
+def window(layer: Layer, shape, kernel, stride, padding, dilation=(1, 1), ceil_mode=False, work=None):
+    """Output H, W of a sliding window, the pads used, and warnings for sizes that do not fit.
+
+    ``work``: a dict to record, under "window", what the worked formulas show (the pads and,
+    per axis, W, F, d, F_eff, the pads, S and the exact size)."""
     need_spatial(layer, shape)
     h, w, _ = shape
     pads = _axis_pads(padding, h, w, kernel, stride, dilation)
-    out, misfits = [], []
+    out, misfits, axes = [], [], []
     for axis, size, f, s, d, pb, pa in (
         ("H", h, kernel[0], stride[0], dilation[0], pads[0], pads[1]),
         ("W", w, kernel[1], stride[1], dilation[1], pads[2], pads[3]),
@@ -48,27 +52,59 @@ def window(layer: Layer, shape, kernel, stride, padding, dilation=(1, 1), ceil_m
                 received=f"input {shape_text(shape)}, padding {pb}+{pa}",
             )
         out.append(r.size)
+        if work is not None:
+            axes.append({"label": axis, "size": size, "kernel": f, "dilation": d, "kernel_eff": f_eff,
+                         "pad_before": pb, "pad_after": pa, "stride": s, "result": r})
         # 'same' is defined as ⌈W/S⌉ (Keras, TensorFlow): its padding leaves no remainder to report
         if not r.fits and not ceil_mode and padding != "same":
             misfits.append((axis, (size, f_eff, pb, pa, s, r)))
     if len(misfits) == 2 and misfits[0][1] == misfits[1][1]:
         misfits = [("H and W", misfits[0][1])]
-    warns = []
-    for axis, (size, f_eff, pb, pa, s, r) in misfits:
-        pad = pb if pb == pa else f"{pb}+{pa}"
-        warns.append(Warn(
-            f"{axis}: {size_expr(size, f_eff, pb, pa, s)} = {frac_text(r.exact)}: these hyperparameters "
-            f"do not fit (W={size}, F={f_eff}, P={pad}, S={s}); floored to {r.size} as PyTorch does",
-            fit=True,
-        ))
+    if work is not None:
+        work["window"] = {"axes": axes, "pads": pads, "same": padding == "same", "ceil_mode": ceil_mode}
+    warns = [LayerWarning(MISFIT, {"axis": axis, "size": size, "kernel": f_eff, "pad_before": pb, "pad_after": pa,
+                                   "stride": s, "exact": r.exact, "floored": r.size})
+             for axis, (size, f_eff, pb, pa, s, r) in misfits]
     return out[0], out[1], pads, warns
 
 
-class Conv(Layer):
+def torch_pad(padding, kernel, stride, dilation=(1, 1)) -> tuple:
+    """The PyTorch construct of a padding before a window: none, ZeroPad2d or TF SAME."""
+    if padding == "valid":
+        return ()
+    if padding == "same":
+        return (Torch("TFSamePad2d", kwargs={"kernel": tuple(kernel), "stride": tuple(stride),
+                                             "dilation": tuple(dilation)}),)
+    t, b, left, right = padding
+    return (Torch("ZeroPad2d", ((left, right, t, b),)),) if any(padding) else ()
+
+
+def conv_counts_lines(w, transposed: bool = False) -> list:
+    """params = (F_h·F_w·C_in/g)·K + K and MACs = H_out·W_out·K·(F_h·F_w·C_in/g) (a transposed
+    conv: H_in·W_in·C_in·(F_h·F_w·K/g))."""
+    from .worked import n, params_line, prod, window_lines  # noqa: F401  (explanations only)
+
+    ih, iw, c_in = w.in_shape
+    fh, fw = w.p["kernel"]
+    k, g = w.p["filters"], w.p["groups"]
+    oh, ow, _ = w.r.output_shape
+    per = f"{fh}·{fw}·{c_in}" + (f"/{g}" if g != 1 else "")
+    lines = [params_line(w, f"({per})·{k}", biases_of=str(k))]
+    if transposed:
+        kk = f"{fh}·{fw}·{k}" + (f"/{g}" if g != 1 else "")
+        lines.append(("macs", f"MACs = {prod(ih, iw, c_in)}·({kk}) = {n(w.r.macs)}  (every input value meets "
+                              "F·F·K weights)"))
+    else:
+        lines.append(("macs", f"MACs = {prod(oh, ow, k)}·({per}) = {n(w.r.macs)}"))
+    return lines
+
+
+class Conv(Windowed):
     type = "conv"
     weight_layers = 1
     aliases = ("conv2d",)
     doc = "2-D convolution (cross-correlation); groups=C_in with filters=C_in·m is depthwise"
+    imports = {"onnx": ("Conv",), "keras": ("Conv2D",), "caffe": ("Convolution",)}
     primary = "filters"
     params = {
         "filters": Param(POS_INT, doc="number of output channels K"),
@@ -106,7 +142,8 @@ class Conv(Layer):
                                  + (f"×{c_in // g} (C_in/groups)" if c_in // g > 1 else "")
                                  + f" numbers for a {shape_text(shape)} input",
                                  received="ragged lists" if got is None else shape_text(got))
-        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"])
+        work: dict = {}
+        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"], work=work)
         fh, fw = p["kernel"]
         counts = Counts(
             weights=fm.conv_weights(fh, fw, c_in, k, g),
@@ -115,7 +152,19 @@ class Conv(Layer):
         )
         rf = (fm.effective_kernel(fh, p["dilation"][0]), fm.effective_kernel(fw, p["dilation"][1]),
               p["stride"][0], p["stride"][1], pads[0], pads[2])
-        return Out((oh, ow, k), counts, warns, rf)
+        return Out((oh, ow, k), counts, warns, rf, work)
+
+    def explain(self, w) -> list:
+        from .worked import n, params_line, prod, window_lines  # noqa: F401  (explanations only)
+
+        return window_lines(w) + conv_counts_lines(w)
+
+    def torch(self, p, ins) -> tuple:
+        c = ins[0][2]
+        return torch_pad(p["padding"], p["kernel"], p["stride"], p["dilation"]) + (
+            Torch("Conv2d", (c, p["filters"], tuple(p["kernel"])),
+                  {"stride": tuple(p["stride"]), "padding": 0, "dilation": tuple(p["dilation"]),
+                   "groups": p["groups"], "bias": p["bias"]}),) + torch_activation(p.get("activation"))
 
     def forward(self, p, ins, out_shape):
         (h, w, c), x = ins[0]
@@ -221,7 +270,7 @@ def _windows(size: int, out: int, f: int, s: int, d: int, pb: int):
     return spans
 
 
-class _Pool(Layer):
+class _Pool(Windowed):
     primary = "kernel"
     params = {
         "kernel": Param(PAIR, doc="window F, or [F_h, F_w]"),
@@ -238,20 +287,42 @@ class _Pool(Layer):
     def infer(self, ins, p: Mapping[str, Any]) -> Out:
         shape = ins[0]
         dil = p.get("dilation", (1, 1))
-        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], dil, p["ceil_mode"])
+        work: dict = {}
+        oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], dil, p["ceil_mode"], work)
         if isinstance(p["padding"], tuple):
             kh, kw = p["kernel"]
             if max(pads[0], pads[1]) * 2 > kh or max(pads[2], pads[3]) * 2 > kw:
-                warns.append(Warn(f"padding {max(pads)} is more than half the kernel; PyTorch refuses this"))
+                warns.append(LayerWarning(PADDING_WARNING, {"padding": max(pads)}))
         rf = (fm.effective_kernel(p["kernel"][0], dil[0]), fm.effective_kernel(p["kernel"][1], dil[1]),
               p["stride"][0], p["stride"][1], pads[0], pads[2])
-        return Out((oh, ow, shape[2]), Counts(), warns, rf)
+        return Out((oh, ow, shape[2]), Counts(), warns, rf, work)
+
+    def explain(self, w) -> list:
+        from .worked import n, params_line, prod, window_lines  # noqa: F401  (explanations only)
+
+        return window_lines(w) + [("params", "params = 0 (pooling learns nothing)")]
+
+    torch_op = ""
+
+    def torch(self, p, ins) -> tuple:
+        k, s = tuple(p["kernel"]), tuple(p["stride"])
+        extra = {"dilation": tuple(p["dilation"])} if "dilation" in p else {}
+        padding = p["padding"]
+        if padding == "same":
+            return torch_pad(padding, k, s, p.get("dilation", (1, 1))) + (
+                Torch(self.torch_op, (k, s), {"ceil_mode": p["ceil_mode"], **extra}),)
+        t, b, left, right = (0, 0, 0, 0) if padding == "valid" else padding
+        if t == b and left == right:
+            return (Torch(self.torch_op, (k, s), {"padding": (t, left), "ceil_mode": p["ceil_mode"], **extra}),)
+        return torch_pad(padding, k, s) + (Torch(self.torch_op, (k, s), {"ceil_mode": p["ceil_mode"], **extra}),)
 
 
 class MaxPool(_Pool):
     type = "maxpool"
     aliases = ("maxpool2d", "max_pool")
     doc = "max pooling over F×F windows"
+    imports = {"onnx": ("MaxPool",), "keras": ("MaxPooling2D",), "caffe": ("Pooling",)}
+    torch_op = "MaxPool2d"
     params = {**_Pool.params, "dilation": Param(PAIR, 1, "d (PyTorch MaxPool2d dilation)")}
 
     def forward(self, p, ins, out_shape):
@@ -273,6 +344,8 @@ class AvgPool(_Pool):
     type = "avgpool"
     aliases = ("avgpool2d", "avg_pool")
     doc = "average pooling over F×F windows"
+    imports = {"onnx": ("AveragePool",), "keras": ("AveragePooling2D",), "caffe": ("Pooling",)}
+    torch_op = "AvgPool2d"
     params = {**_Pool.params, "count_include_pad": Param(BOOL, True, "average includes padding (no effect on shapes)")}
 
     def forward(self, p, ins, out_shape):
@@ -305,11 +378,16 @@ class _GlobalPool(Layer):
         need_spatial(self, shape)
         return Out((shape[2],), Counts(), [], ("global",))
 
+    def torch(self, p, ins) -> tuple:
+        return (Torch(self.torch_op, (1,)), Torch("Flatten"))
+
 
 class GlobalAvgPool(_GlobalPool):
     type = "global_avgpool"
     aliases = ("gap", "globalaveragepooling2d")
     doc = "average over all of H×W; output is a vector of C (Keras GlobalAveragePooling2D)"
+    imports = {"onnx": ("GlobalAveragePool",), "keras": ("GlobalAveragePooling2D",), "caffe": ("Pooling",)}
+    torch_op = "AdaptiveAvgPool2d"
 
     def forward(self, p, ins, out_shape):
         (h, w, c), x = ins[0]
@@ -322,6 +400,8 @@ class GlobalMaxPool(_GlobalPool):
     type = "global_maxpool"
     aliases = ("globalmaxpooling2d",)
     doc = "maximum over all of H×W; output is a vector of C"
+    imports = {"onnx": ("GlobalMaxPool",), "keras": ("GlobalMaxPooling2D",), "caffe": ("Pooling",)}
+    torch_op = "AdaptiveMaxPool2d"
 
     def forward(self, p, ins, out_shape):
         (h, w, c), x = ins[0]
@@ -342,9 +422,12 @@ class _AdaptivePool(Layer):
             return Out((1, 1, c), Counts(), [], ("global",))
         warns = []
         if h % oh or w % ow:
-            warns.append(Warn(f"{h}×{w} does not divide into {oh}×{ow}: windows overlap or differ in size"))
+            warns.append(LayerWarning(UNEVEN_WINDOWS, {"size": (h, w), "output": (oh, ow)}))
         # receptive field: from PyTorch's actual windows, [⌊i·H/O⌋, ⌈(i + 1)·H/O⌉) (receptive.adaptive)
         return Out((oh, ow, c), Counts(), warns, ("adaptive",))
+
+    def torch(self, p, ins) -> tuple:
+        return (Torch(self.torch_op, (tuple(p["size"]),)),)
 
 
 def _adaptive(p, ins, out_shape, reduce_):
@@ -367,6 +450,7 @@ class AdaptiveAvgPool(_AdaptivePool):
     type = "adaptive_avgpool"
     aliases = ("adaptiveavgpool2d",)
     doc = "average pooling to a fixed output size (PyTorch AdaptiveAvgPool2d)"
+    torch_op = "AdaptiveAvgPool2d"
 
     def forward(self, p, ins, out_shape):
         return _adaptive(p, ins, out_shape, lambda v, den: unscale(sum(v), den * len(v)) if den is not None
@@ -377,6 +461,7 @@ class AdaptiveMaxPool(_AdaptivePool):
     type = "adaptive_maxpool"
     aliases = ("adaptivemaxpool2d",)
     doc = "max pooling to a fixed output size (PyTorch AdaptiveMaxPool2d)"
+    torch_op = "AdaptiveMaxPool2d"
 
     def forward(self, p, ins, out_shape):
         return _adaptive(p, ins, out_shape, lambda v, den: unscale(max(v), den))

@@ -25,8 +25,9 @@ from typing import Any, Mapping
 from .. import formulas as fm
 from ..errors import ShapeError
 from ..model import Counts
-from .activations import FUSABLE
-from .base import BOOL, NONNEG_PAIR, PADDING, PAIR, POS_INT, Layer, Out, Param, choice, need_spatial, shape_text
+from .activations import FUSABLE, torch_activation
+from .base import (BOOL, NONNEG_PAIR, PADDING, PAIR, POS_INT, Out, Param, Torch, Windowed, choice, need_spatial,
+                   shape_text)
 
 
 def input_span(f: int, d: int, s: int) -> int:
@@ -46,9 +47,10 @@ def input_span(f: int, d: int, s: int) -> int:
     return (d // g) * ((f - 1) // (s // g))
 
 
-class ConvTranspose(Layer):
+class ConvTranspose(Windowed):
     type = "conv_transpose"
     weight_layers = 1
+    imports = {"onnx": ("ConvTranspose",), "keras": ("Conv2DTranspose",), "caffe": ("Deconvolution",)}
     aliases = ("tconv", "deconv", "convtranspose2d", "conv2dtranspose", "conv_transpose2d")
     doc = "transposed convolution: O = (W − 1)·S − 2P + d·(F − 1) + output_padding + 1"
     primary = "filters"
@@ -83,7 +85,7 @@ class ConvTranspose(Layer):
         if keras and max(sh, sw) > 1 and max(dh, dw) > 1:
             raise ShapeError(f"padding '{pad}' follows Keras's Conv2DTranspose, which refuses a stride above 1 "
                              "together with a dilation above 1", received=f"stride {sh}×{sw}, dilation {dh}×{dw}")
-        out = []
+        out, axes = [], []
         for axis, size, f, s, d, op, i in (("H", h, fh, sh, dh, oph, 0), ("W", w, fw, sw, dw, opw, 2)):
             if keras:
                 if op_given is not None and op >= s:
@@ -103,6 +105,7 @@ class ConvTranspose(Layer):
                 raise ShapeError(f"output size along {axis} would be {o}: the padding removes more than "
                                  "the transposed conv produces", received=f"input {shape_text(shape)}")
             out.append(o)
+            axes.append((axis, size, f, s, d, op, 0 if keras else pad[i], o))
         counts = Counts(
             weights=fm.conv_weights(fh, fw, c_in, k, g),
             biases=k if p["bias"] else 0,
@@ -119,7 +122,56 @@ class ConvTranspose(Layer):
                 pb = pad[i]
             offs.append(Fraction(f_eff - 1 - pb, s))
         rf = (input_span(fh, dh, sh) + 1, input_span(fw, dw, sw) + 1, Fraction(1, sh), Fraction(1, sw), *offs)
-        return Out((out[0], out[1], k), counts, [], rf)
+        return Out((out[0], out[1], k), counts, [], rf, {"axes": axes, "pad": pad, "op_given": op_given})
+
+    def explain(self, w) -> list:
+        from .spatial import conv_counts_lines
+        from .worked import size_lines
+
+        pad, op_given = w.out.work["pad"], w.out.work["op_given"]
+        exprs = []
+        for axis, size, f, s, d, op, pb, o in w.out.work["axes"]:
+            f_eff = fm.effective_kernel(f, d)
+            if pad == "same" and op_given is None:
+                expr = f"{size}·{s}"
+            elif pad == "same":
+                expr = f"({size} − 1)·{s} + ({f_eff} mod 2) + {op}"
+            elif pad == "valid" and op_given is None:
+                expr = f"{size}·{s} + max({f_eff} − {s}, 0)"
+            elif pad == "valid":
+                expr = f"({size} − 1)·{s} + {f_eff} + {op}"
+            else:
+                expr = f"({size} − 1)·{s} − 2·{pb} + {d}·({f} − 1) + {op} + 1"
+            exprs.append((axis, expr, Fraction(o), ""))
+        lines = []
+        if pad in ("same", "valid"):
+            lines.append(("output_shape", f"padding '{pad}' (Keras Conv2DTranspose"
+                                          + (", no output_padding)" if op_given is None else ", with output_padding)")))
+        return lines + size_lines(exprs, w.r.output_shape[:2]) + conv_counts_lines(w, transposed=True)
+
+    def rf_formula(self, r_in, j_in, f, s, r_out, j_out) -> str:
+        from .worked import n
+
+        # the step infer gave: f = 1 + the input positions one output reaches (input_span), S = 1/stride
+        return (f"r = r_in + (taps − 1)·j_in = {n(r_in)} + ({n(f)} − 1)·{n(j_in)} = {n(r_out)} "
+                f"(taps: input positions one output reaches); jump = j_in/S = {n(j_in)}/{n(1 / s)} = {n(j_out)}")
+
+    def torch(self, p, ins) -> tuple:
+        pad = p["padding"]
+        if pad == "same":
+            return None  # Keras's O = W·S has no one ConvTranspose2d
+        op = p["output_padding"]
+        if pad == "valid":  # Keras's valid: padding 0, and without output_padding W·S + max(F_eff − S, 0)
+            t = left = 0
+            if op is None:
+                op = tuple(max(s - fm.effective_kernel(f, d), 0)
+                           for f, s, d in zip(p["kernel"], p["stride"], p["dilation"]))
+        else:
+            t, _, left, _ = pad
+        return (Torch("ConvTranspose2d", (ins[0][2], p["filters"], tuple(p["kernel"])),
+                      {"stride": tuple(p["stride"]), "padding": (t, left), "output_padding": tuple(op or (0, 0)),
+                       "groups": p["groups"], "bias": p["bias"], "dilation": tuple(p["dilation"])}),) \
+            + torch_activation(p.get("activation"))
 
 
 LAYERS = (ConvTranspose,)

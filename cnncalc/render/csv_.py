@@ -21,5 +21,5 @@ def render_csv(report: Report) -> str:
         w.writerow((r.name, r.type, " ".join(r.inputs), shape_text(r.output_shape, "x"), r.params, r.weights,
                     r.biases, r.non_trainable_params, r.macs, r.flops, r.activations,
                     shape_text(r.receptive_field, "x"), shape_text(r.jump, "x"), str(r.covers_input).lower(),
-                    " | ".join(r.warnings)))
+                    " | ".join(map(str, r.warnings))))
     return buf.getvalue()

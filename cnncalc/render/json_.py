@@ -40,7 +40,7 @@ def layer_dict(r: LayerResult) -> dict:
         "receptive_field": [_num(x) for x in r.receptive_field],
         "jump": [_num(x) for x in r.jump],
         "covers_input": r.covers_input,
-        "warnings": list(r.warnings),
+        "warnings": [str(w) for w in r.warnings],
     }
 
 
@@ -99,7 +99,7 @@ def layer_line(r: LayerResult) -> str:
     """``json.dumps(layer_dict(r), ensure_ascii=False)``, written out directly: ~4× faster,
     and a 100,000-layer report has 100,000 of them (tests hold the two equal)."""
     q = _quote
-    warnings = "[" + ", ".join([q(w) for w in r.warnings]) + "]"
+    warnings = "[" + ", ".join([q(str(w)) for w in r.warnings]) + "]"
     return (f'{{"name": {q(r.name)}, "type": {q(r.type)}, "inputs": [{", ".join([q(x) for x in r.inputs])}], '
             f'"output_shape": {_ints(r.output_shape)}, "params": {r.params}, "weights": {r.weights}, '
             f'"biases": {r.biases}, "non_trainable_params": {r.non_trainable_params}, "macs": {r.macs}, '

@@ -1,17 +1,55 @@
-"""The warning lines printed under the table: one summary line by default, every warning in
-full with ``--warnings`` (``-W``). The warnings themselves are in every format's data
-(JSON ``warnings``, ``--explain``); this is only how many lines a terminal gets."""
+"""Warnings as text: the words of every kind (cnncalc.warns holds the kinds and their data),
+and the lines printed under the table: one summary line by default, every warning in full
+with ``--warnings`` (``-W``). The warnings themselves are in every format's data (JSON
+``warnings``, ``--explain``); the summary is only how many lines a terminal gets."""
 
 from __future__ import annotations
 
+from ..figures import plural  # noqa: F401  (re-exported: the renderers' plural)
+from ..layers.base import frac_text, size_expr
 
-def plural(n: int, word: str, many: str = "") -> str:
-    """'1 warning', '2 warnings', '1,000 layers' — the count and the right form of the noun.
 
-    >>> plural(1, "bias", "biases"), plural(13416, "bias", "biases"), plural(0, "spec")
-    ('1 bias', '13,416 biases', '0 specs')
-    """
-    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+def _misfit(d, error: bool) -> str:
+    pb, pa = d["pad_before"], d["pad_after"]
+    pad = pb if pb == pa else f"{pb}+{pa}"
+    text = (f"{d['axis']}: {size_expr(d['size'], d['kernel'], pb, pa, d['stride'])} = {frac_text(d['exact'])}: "
+            f"these hyperparameters do not fit (W={d['size']}, F={d['kernel']}, P={pad}, S={d['stride']})")
+    return text if error else text + f"; floored to {d['floored']} as PyTorch does"
+
+
+def _padding(d, error: bool) -> str:
+    return f"padding {d['padding']} is more than half the kernel; PyTorch refuses this"
+
+
+def _uneven(d, error: bool) -> str:
+    (h, w), (oh, ow) = d["size"], d["output"]
+    return f"{h}×{w} does not divide into {oh}×{ow}: windows overlap or differ in size"
+
+
+def _jump(d, error: bool) -> str:
+    return ("inputs arrive with different jumps (" + ", ".join(f"{n}: {jh}×{jw}" for n, jh, jw in d["inputs"])
+            + "): their receptive fields are not aligned")
+
+
+def _channel_first(d, error: bool) -> str:
+    c, h, w = d["shape"]
+    return (f"{c}×{h}×{w} looks channel-first (PyTorch's C×H×W); cnncalc reads H×W×C: "
+            f"a {h}×{w} image with {c} channel{'s' if c != 1 else ''} is {h}×{w}×{c}")
+
+
+def _rf_bound(d, error: bool) -> str:
+    return ("the receptive field after this irregular adaptive pool is an upper bound "
+            f"(more than {d['max_cells']:,} positions, or a fractional stride)")
+
+
+TEXT = {"misfit": _misfit, "padding": _padding, "uneven_windows": _uneven, "jump": _jump,
+        "channel_first": _channel_first, "rf_bound": _rf_bound, "note": lambda d, error: d["text"]}
+
+
+def warning_text(w, error: bool = False) -> str:
+    """One warning as a line; ``error``: the words of the error it becomes under --strict."""
+    text = TEXT[w.kind](w.data, error)
+    return f"{w.layer}: {text}" if w.named and w.layer else text
 
 
 def warning_lines(report, full: bool, width: int = 0) -> list:

@@ -167,13 +167,7 @@ def _layer_specs(entries: list, input_loc) -> list:
             raise err.located(layer=e.name) from None
         name = e.name
         if name is None:
-            n = counters.get(layer.type, 0)
-            while True:
-                n += 1
-                name = f"{layer.type}{n}"
-                if name not in taken:
-                    break
-            counters[layer.type] = n
+            name = registry.next_free_name(layer.type, counters, taken)
             taken[name] = e.loc
         try:  # validation depends only on the type and the values written: checked once per distinct layer
             key = (layer.type, *[(k, v.__class__, v) for k, v in e.params.items()])  # 1, 1.0, True differ

@@ -388,10 +388,10 @@ class _Expander:
         if base is None and prefix:  # counted even when left out by if:, so names stay stable
             key = registry.canonical(entry.type) or entry.type
             counters[key] = counters.get(key, 0) + 1
-            base = f"{key}{counters[key]}"
+            base = registry.auto_name(key, counters[key])
         if base is None and block is not None:
             self.auto_instances[entry.type] = self.auto_instances.get(entry.type, 0) + 1
-            base = f"{entry.type}{self.auto_instances[entry.type]}"
+            base = registry.auto_name(entry.type, self.auto_instances[entry.type])
         shown = None if base is None else prefix + base
         entry = entry.evolve(params=dict(entry.params))
         n, first, first_loc, cond = self.repeat_count(entry, env, chain, shown)
@@ -505,13 +505,7 @@ def _name_all(entries: list) -> None:
         key = registry.canonical(e.type)
         if key is None:
             continue  # an unknown type: the builder reports it
-        n = counters.get(key, 0)
-        while True:
-            n += 1
-            name = f"{key}{n}"
-            if name not in taken:
-                break
-        counters[key] = n
+        name = registry.next_free_name(key, counters, taken)
         taken.add(name)
         e.name = name
 
