@@ -61,7 +61,7 @@ def medians(cmds: dict, repeat: int) -> dict:
 def table_speed(repeat: int, baseline) -> None:
     """The default table against the JSON run, cold; and its time per row, in-process."""
     py = sys.executable
-    names = __import__("cnncalc.spec", fromlist=["builtin_names"]).builtin_names()
+    names = __import__("cnncalc.load", fromlist=["builtin_names"]).builtin_names()
     spec = "resnet152" if "resnet152" in names else "vgg16"
     cmds = {"json": [py, "-m", "cnncalc", spec, "--format", "json"], "table": [py, "-m", "cnncalc", spec]}
     if baseline:
@@ -114,11 +114,11 @@ def write_chain(path: Path, n: int) -> None:
 
 def phases(path: Path) -> dict:
     """Times of each phase for one spec, inside this process (GC paused as the CLI does)."""
-    from cnncalc.analysis import analyze
+    from cnncalc.core.analysis import analyze
     from cnncalc.render.json_ import render_json
-    from cnncalc.spec import resolve
-    from cnncalc.spec.build import build_graph
-    from cnncalc.spec.yamlio import load_yaml
+    from cnncalc.load import resolve
+    from cnncalc.load.build import build_graph
+    from cnncalc.load.yamlio import load_yaml
 
     was = gc.isenabled()
     gc.disable()
@@ -184,7 +184,7 @@ def main() -> int:
     ap.add_argument("--only-table", action="store_true", help="only the table measurements (section 4)")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from cnncalc.spec import builtin_names
+    from cnncalc.load import builtin_names
 
     names = builtin_names()
     if args.only_table:

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_yamlio.py [--before main] [--repeat 7] [--big 100000]
 
-Loads the same texts with ``cnncalc/spec/yamlio.py`` as it is in the work tree ("after") and
+Loads the same texts with ``cnncalc/load/yamlio.py`` as it is in the work tree ("after") and
 as it was at the git revision ``--before`` ("before"), interleaved, and prints the median of
 each and the ratio after/before (target ≤ 1.0×). The texts: the chain of N conv layers that
 benchmarks/bench.py generates, and every shipped spec (specs/*.yaml, all loaded in a row).
@@ -33,15 +33,28 @@ def chain_text(n: int) -> str:  # as benchmarks/bench.py writes it
 
 
 def load_revision(rev: str):
-    """cnncalc.spec.yamlio as it was at ``rev``, imported as a sibling module of the package."""
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:cnncalc/spec/yamlio.py"], check=True,
-                            capture_output=True, text=True).stdout
-    name = "cnncalc.spec._yamlio_before"
+    """cnncalc.load.yamlio as it was at ``rev``, imported as a sibling module of the package.
+
+    Before the modules moved into folders the loader was cnncalc/spec/yamlio.py and imported
+    cnncalc.errors, .model and .limits: those names are pointed at their new homes for it."""
+    path = "cnncalc/load/yamlio.py"
+    got = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:{path}"], capture_output=True, text=True)
+    if got.returncode != 0:
+        path = "cnncalc/spec/yamlio.py"
+        got = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:{path}"], check=True,
+                             capture_output=True, text=True)
+        import cnncalc.core
+        for old in ("errors", "model", "limits"):
+            sys.modules.setdefault(f"cnncalc.{old}", importlib.import_module(f"cnncalc.core.{old}"))
+            setattr(sys.modules["cnncalc"], old, sys.modules[f"cnncalc.{old}"])
+        assert cnncalc.core
+    source = got.stdout
+    name = "cnncalc.load._yamlio_before"
     spec = importlib.util.spec_from_loader(name, loader=None)
     module = importlib.util.module_from_spec(spec)
-    module.__package__ = "cnncalc.spec"
+    module.__package__ = "cnncalc.load"
     sys.modules[name] = module
-    exec(compile(source, f"{rev}:cnncalc/spec/yamlio.py", "exec"), module.__dict__)
+    exec(compile(source, f"{rev}:{path}", "exec"), module.__dict__)
     return module
 
 
@@ -64,7 +77,7 @@ def main() -> int:
     ap.add_argument("--big", type=int, default=100_000)
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from cnncalc.spec import yamlio as after
+    from cnncalc.load import yamlio as after
 
     before = load_revision(args.before)
     cases = {f"chain of {args.big:,} conv layers": [chain_text(args.big)],

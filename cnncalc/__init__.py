@@ -16,23 +16,23 @@ __all__ = ["load_spec", "parse_spec", "parse_dsl", "analyze", "Conventions", "Cn
 
 def __getattr__(name):  # lazy: `import cnncalc` stays cheap for the CLI
     if name in ("load_spec", "parse_spec"):
-        from . import spec
+        from . import load as spec
 
         return getattr(spec, name)
     if name == "parse_dsl":
-        from .spec.dsl import parse_dsl
+        from .load.dsl import parse_dsl
 
         return parse_dsl
     if name == "analyze":
-        from .analysis import analyze
+        from .core.analysis import analyze
 
         return analyze
     if name == "Conventions":
-        from .model import Conventions
+        from .core.model import Conventions
 
         return Conventions
     if name == "CnnCalcError":
-        from .errors import CnnCalcError
+        from .core.errors import CnnCalcError
 
         return CnnCalcError
     raise AttributeError(name)

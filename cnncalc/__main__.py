@@ -1,5 +1,5 @@
 """`python -m cnncalc` runs the command line."""
 
-from .cli import run
+from .cli.entry import run
 
 run()

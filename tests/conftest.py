@@ -39,7 +39,7 @@ class Result:
 
 def run_cli(*args: str) -> Result:
     """Run `cnncalc ARGS…` in this process; capture exit code, stdout and stderr."""
-    from cnncalc.cli import main
+    from cnncalc.cli.entry import main
 
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):

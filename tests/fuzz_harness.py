@@ -243,7 +243,7 @@ def run_case(case: Case, workdir: Path, timeout: float, memory_mib: int) -> Outc
             sys.stdin = open(0, closefd=False)
             sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
             sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
-            from cnncalc.cli import main
+            from cnncalc.cli.entry import main
 
             code = main(list(case.args))
             sys.stdout.flush()
@@ -292,10 +292,10 @@ def judge(o: Outcome, timeout: float) -> str:
 def fuzz(seconds: float = 60, seed: int = 0, timeout: float = 10, memory_mib: int = 1024, cases: int = 0,
          keep: Path = None, verbose: bool = False) -> list:
     """Run cases until ``seconds`` pass (or ``cases`` are run); the failing outcomes."""
-    import cnncalc.cli  # noqa: F401 - warm: imported once, forked per case
-    import cnncalc.app  # noqa: F401
-    import cnncalc.analysis  # noqa: F401
-    import cnncalc.grade  # noqa: F401
+    import cnncalc.cli.entry  # noqa: F401 - warm: imported once, forked per case
+    import cnncalc.cli.app  # noqa: F401
+    import cnncalc.core.analysis  # noqa: F401
+    import cnncalc.verify.grade  # noqa: F401
 
     rng = random.Random(seed)
     failures = []

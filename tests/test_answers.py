@@ -1,10 +1,10 @@
-"""The rounding rule and the ways people write figures (cnncalc/answers.py)."""
+"""The rounding rule and the ways people write figures (cnncalc/verify/answers.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from cnncalc.answers import AnswerError, parse_bool, parse_figure, parse_number, parse_shape, rounding_note
+from cnncalc.verify.answers import AnswerError, parse_bool, parse_figure, parse_number, parse_shape, rounding_note
 
 VGG16_PARAMS = 138_357_544  # REFERENCE.md
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from cnncalc.cli import main
+from cnncalc.cli.entry import main
 
 BAD = Path(__file__).parent / "bad"
 STEMS = sorted({p.stem for p in BAD.iterdir() if p.suffix in (".yaml", ".dsl", ".cmd")})
@@ -79,7 +79,7 @@ def test_bad_input_gives_its_one_line(stem, monkeypatch, capsys):
                                   "17_not_utf8", "52_repeat_a_billion", "70_dsl_bad_token", "85_cmd_unknown_builtin"])
 def test_through_a_real_process(stem):
     env = {**os.environ, "PYTHONPATH": str(BAD.parent.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", "import sys; from cnncalc.cli import main; sys.exit(main())",
+    proc = subprocess.run([sys.executable, "-c", "import sys; from cnncalc.cli.entry import main; sys.exit(main())",
                            *command(stem)], cwd=BAD, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert proc.stdout == ""
@@ -97,7 +97,7 @@ def test_through_a_real_process(stem):
 def test_limits_are_raised_and_lowered_by_environment_variables(env, fragment, tmp_path):
     (tmp_path / "ok.yaml").write_text("input: [8, 8, 4]\nlayers:\n  - relu\n")  # 34 bytes
     name, value = env.split("=")
-    proc = subprocess.run([sys.executable, "-c", "import sys; from cnncalc.cli import main; sys.exit(main())",
+    proc = subprocess.run([sys.executable, "-c", "import sys; from cnncalc.cli.entry import main; sys.exit(main())",
                            "ok.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
                           env={**os.environ, name: value,
                                "PYTHONPATH": str(BAD.parent.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")})

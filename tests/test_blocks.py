@@ -7,7 +7,7 @@ import time
 import pytest
 
 from cnncalc import analyze, parse_spec
-from cnncalc.errors import CnnCalcError, LimitError, SpecError
+from cnncalc.core.errors import CnnCalcError, LimitError, SpecError
 
 from .conftest import run_cli
 

@@ -130,7 +130,7 @@ def test_failures_exit_1_with_file_line_messages(tmp_path):
 ])
 def test_rounding_rule_is_the_graders(written, ok):
     # VGG16 MACs 15,470,264,320 (REFERENCE.md): rounded forms are right at the precision written
-    from cnncalc.answers import parse_number
+    from cnncalc.verify.answers import parse_number
 
     assert parse_number(written).matches(15_470_264_320) is ok
 
@@ -237,7 +237,7 @@ def test_directories_globs_and_builtin_names(tmp_path):
     write(sub / "deeper", TINY, "b.yml")
     write(sub / ".hidden", "not: a spec\n", "c.yaml")
     write(sub, "not a spec", "notes.txt")
-    from cnncalc.check import expand_sources
+    from cnncalc.verify.check import expand_sources
 
     assert expand_sources([str(sub)]) == [str(sub / "a.yaml"), str(sub / "deeper" / "b.yml")]
     assert expand_sources([str(sub / "*.yaml"), str(sub / "a.yaml")]) == [str(sub / "a.yaml")]

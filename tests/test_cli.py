@@ -131,12 +131,12 @@ def test_bad_input_gives_one_located_line(tmp_path, text, expected):
 
 
 def test_internal_errors_are_one_line(monkeypatch):
-    import cnncalc.analysis
+    import cnncalc.core.analysis
 
     def boom(*a, **k):
         raise ZeroDivisionError("simulated bug")
 
-    monkeypatch.setattr(cnncalc.analysis, "analyze", boom)
+    monkeypatch.setattr(cnncalc.core.analysis, "analyze", boom)
     r = run_cli("xo_toy")
     assert r.code == 2
     assert r.err.startswith("cnncalc: internal error: ZeroDivisionError: simulated bug")
@@ -162,12 +162,12 @@ def test_list_builtins():
 
 
 def test_internal_error_with_a_long_multiline_message_stays_one_line(monkeypatch):
-    import cnncalc.analysis
+    import cnncalc.core.analysis
 
     def boom(*a, **k):
         raise ValueError("first line\nsecond line " + "x" * 10_000)
 
-    monkeypatch.setattr(cnncalc.analysis, "analyze", boom)
+    monkeypatch.setattr(cnncalc.core.analysis, "analyze", boom)
     r = run_cli("xo_toy")
     assert r.code == 2 and len(r.err.splitlines()) == 1 and len(r.err) < 600
     assert r.err.startswith("cnncalc: internal error: ValueError: first line\\nsecond line xxx")

@@ -1,6 +1,6 @@
 """The entry point's fast path for `cnncalc SPEC [options]` must behave exactly like the typer app.
 
-cnncalc.cli parses plain `show` command lines by hand (so a run need not import typer); these
+cnncalc.cli.entry parses plain `show` command lines by hand (so a run need not import typer); these
 tests hold the two parsers together: same option table, same output, same exit codes.
 """
 
@@ -14,7 +14,7 @@ from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
 
-from cnncalc import cli
+from cnncalc.cli import entry as cli
 
 from .conftest import ROOT
 
@@ -22,7 +22,7 @@ from .conftest import ROOT
 def _click_group():
     import typer
 
-    from cnncalc.app import app
+    from cnncalc.cli.app import app
 
     return typer.main.get_command(app)
 
@@ -123,7 +123,7 @@ def test_common_runs_take_the_fast_path(monkeypatch):
 
 
 def test_a_json_run_does_not_import_typer_or_rich():
-    code = ("import sys; from cnncalc.cli import main; main(['vgg16', '--format', 'json']); "
+    code = ("import sys; from cnncalc.cli.entry import main; main(['vgg16', '--format', 'json']); "
             "print(sorted(m for m in ('typer', 'click', 'rich') if m in sys.modules), file=sys.stderr)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0

@@ -84,7 +84,7 @@ def test_compare_csv_and_markdown():
     assert md.code == 0
     body = [line for line in md.out.splitlines() if line.startswith("| ")]
     assert body[0].startswith("| spec | output | layers | params |")
-    assert body[2].startswith(f"| pytorch_cifar_net | 10 | ") and "| 62,006 (1×) |" in body[2]  # 62,006/61,706 = 1.005
+    assert body[2].startswith("| pytorch_cifar_net | 10 | ") and "| 62,006 (1×) |" in body[2]  # 62,006/61,706 = 1.005
 
 
 def test_compare_help_offers_what_it_prints():
@@ -120,7 +120,7 @@ def test_grade_grades_what_it_can_and_reports_the_broken_sheet(tmp_path):
 
 
 def test_grade_columns_align_by_display_width(tmp_path):
-    from cnncalc.commands.grade import width
+    from cnncalc.cli.commands.grade import width
 
     sheet = tmp_path / "wide.yaml"
     sheet.write_text("""\
@@ -241,7 +241,7 @@ def test_library_doors():
 
 def test_import_cnncalc_stays_light():
     code = ("import sys, cnncalc; assert 'parse_dsl' in cnncalc.__all__; "
-            "print(sorted(m for m in ('typer', 'rich', 'yaml', 'cnncalc.analysis') if m in sys.modules))")
+            "print(sorted(m for m in ('typer', 'rich', 'yaml', 'cnncalc.core.analysis') if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr + r.stdout
 

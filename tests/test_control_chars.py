@@ -140,7 +140,7 @@ def test_answer_sheet_ids_and_titles_are_refused_and_texts_kept_on_one_line(tmp_
 
 
 def test_one_line_escapes_every_control_character_and_nothing_else():
-    from cnncalc.errors import clip, control_char, one_line
+    from cnncalc.core.errors import clip, control_char, one_line
 
     for code in list(range(0x20)) + list(range(0x7F, 0xA0)) + [0x2028, 0x2029]:
         text = one_line(f"a{chr(code)}b")

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from cnncalc.analysis import analyze
-from cnncalc.spec import load_spec, parse_spec
+from cnncalc.core.analysis import analyze
+from cnncalc.load import load_spec, parse_spec
 
 
 @pytest.mark.parametrize("name, depth", [

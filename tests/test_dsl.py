@@ -7,9 +7,9 @@ import json
 import pytest
 
 from cnncalc import analyze, parse_spec
-from cnncalc.errors import CnnCalcError
+from cnncalc.core.errors import CnnCalcError
 from cnncalc.render import render
-from cnncalc.spec.dsl import parse_expr
+from cnncalc.load.dsl import parse_expr
 
 from .conftest import run_cli
 

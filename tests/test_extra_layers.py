@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cnncalc import analyze, parse_spec
-from cnncalc.errors import CnnCalcError
+from cnncalc.core.errors import CnnCalcError
 
 SPEC = Path(__file__).with_name("extra_layers.yaml")
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from cnncalc import analyze
-from cnncalc.errors import ShapeError
-from cnncalc.spec import parse_spec
+from cnncalc.core.errors import ShapeError
+from cnncalc.load import parse_spec
 
 from .conftest import run_cli
 
 
 def net(text: str, strict: bool = False, **conv):
-    from cnncalc.model import Conventions
+    from cnncalc.core.model import Conventions
 
     return analyze(parse_spec(text, "<t>"), Conventions(**conv), strict=strict)
 
@@ -164,7 +164,7 @@ def _fields(deps):
     ("input 10x10x1 | adaptive_avgpool 4 | conv 1 k3", 8, "windows [0,3) [2,5) [5,8) [7,10): [0,8) and [2,10)"),
 ])
 def test_issue_examples_adaptive_rf(text, rf, truth_note):
-    from cnncalc.spec.dsl import parse_expr
+    from cnncalc.load.dsl import parse_expr
 
     r = analyze(parse_expr(text)).layers[-1]
     assert r.receptive_field == (rf, rf), truth_note
@@ -237,7 +237,7 @@ def test_random_rf_matches_brute_force(seed):
 
 def test_uneven_adaptive_rf_matches_pytorch_autograd():
     torch = pytest.importorskip("torch")
-    from cnncalc.spec.dsl import parse_expr
+    from cnncalc.load.dsl import parse_expr
 
     for text, size, mods in [
         ("input 3x3x1 | adaptive_avgpool 7 | conv 1 k3 | conv 1 k3", 3,
@@ -351,7 +351,7 @@ def test_channel_first_warning_cli():
 def test_no_shipped_spec_or_exam_looks_channel_first():
     from pathlib import Path
 
-    from cnncalc.spec import load_spec
+    from cnncalc.load import load_spec
 
     root = Path(__file__).resolve().parent.parent
     for f in sorted((root / "specs").glob("*.yaml")):
@@ -364,7 +364,7 @@ def test_no_shipped_spec_or_exam_looks_channel_first():
 
 def test_rf_marks_give_way_before_the_rf_column_does():
     from cnncalc.render.table import render_table_text
-    from cnncalc.spec import load_spec
+    from cnncalc.load import load_spec
 
     report = analyze(load_spec("googlenet"))
     wide = render_table_text(report, width=120)

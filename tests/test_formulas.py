@@ -10,9 +10,9 @@ from fractions import Fraction
 
 import pytest
 
-from cnncalc import formulas as fm
-from cnncalc.analysis import analyze
-from cnncalc.spec import parse_spec
+from cnncalc.core import formulas as fm
+from cnncalc.core.analysis import analyze
+from cnncalc.load import parse_spec
 
 
 def net(text: str):

@@ -92,7 +92,7 @@ def test_network_by_relative_path_and_dsl_hook(cli, tmp_path):
     sheet = "questions:\n  - network: nets/tiny.yaml\n    answers: {output_shape: 1x1x1, receptive_field: 7}\n"
     r = cli("grade", write(tmp_path, sheet))
     assert r.code == 0, r.err + r.out
-    from cnncalc.grade import dsl_parser
+    from cnncalc.verify.grade import dsl_parser
 
     sheet = "questions:\n  - network: input 32x32x3 | conv 10 k5 s1 p2\n    answers: {params: 760}\n"
     r = cli("grade", write(tmp_path, sheet, "dsl.yaml"))
@@ -115,7 +115,7 @@ def test_unicode_text_comes_through(cli, tmp_path):
 # --- the shipped sheets: which answers are wrong, as README documents -----------------------
 
 def wrong(sheet):
-    from cnncalc.grade import grade_file
+    from cnncalc.verify.grade import grade_file
 
     g = grade_file(str(EXAMS / sheet))
     return g, {(q.id, a.layer, a.figure) for q in g.questions for a in q.answers if not a.ok}

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from cnncalc import limits
-from cnncalc.answers import AnswerError, parse_number
-from cnncalc.errors import CnnCalcError, LimitError
-from cnncalc.spec import parse_spec
+from cnncalc.core import limits
+from cnncalc.verify.answers import AnswerError, parse_number
+from cnncalc.core.errors import CnnCalcError, LimitError
+from cnncalc.load import parse_spec
 from tests.conftest import ROOT, run_cli
 
 INTERNAL = "internal error"
@@ -219,7 +219,7 @@ def test_numbers_of_thousands_of_digits_in_answers_and_expectations(tmp_path, wr
 @pytest.mark.parametrize("option", ["--batch", "--depth"])
 @pytest.mark.parametrize("fast", [True, False])
 def test_a_5000_digit_batch_or_depth_is_a_usage_error(option, fast):
-    from cnncalc.cli import main
+    from cnncalc.cli.entry import main
     import io
     from contextlib import redirect_stderr, redirect_stdout
 
@@ -325,7 +325,7 @@ def test_long_names_are_not_files(tmp_path):
     sheet = write(tmp_path, "s.yaml",
                   f"questions:\n  - network: {dsl}\n    answers: {{params: 0, output_shape: 8x8x3}}\n")
     res = run_cli("grade", sheet)
-    from cnncalc.grade import dsl_parser
+    from cnncalc.verify.grade import dsl_parser
 
     if dsl_parser() is not None:
         assert res.code == 0, res.err
@@ -338,8 +338,8 @@ def test_standard_output_on_a_full_disk_is_one_line():
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     for args in (["lenet5"], ["schema"], ["lenet5", "-f", "json"]):
         with open("/dev/full", "w") as full:
-            proc = subprocess.run([sys.executable, "-c", "from cnncalc.cli import run; run()", *args], stdout=full,
-                                  stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+            proc = subprocess.run([sys.executable, "-c", "from cnncalc.cli.entry import run; run()", *args],
+                                  stdout=full, stderr=subprocess.PIPE, text=True, env=env, timeout=60)
         assert proc.returncode == 2
         assert proc.stderr == "cnncalc: error: cannot write the output (No space left on device)\n"
 

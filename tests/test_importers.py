@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from cnncalc import analyze, load_spec
-from cnncalc.errors import CnnCalcError
+from cnncalc.core.errors import CnnCalcError
 from cnncalc.importers import SUFFIXES, load_model
-from cnncalc.spec import MODEL_SUFFIXES, parse_spec
+from cnncalc.load import MODEL_SUFFIXES, parse_spec
 
 from .conftest import ROOT, run_cli
 

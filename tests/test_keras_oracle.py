@@ -20,8 +20,8 @@ keras = pytest.importorskip("keras")
 np = pytest.importorskip("numpy")
 
 from cnncalc import analyze  # noqa: E402
-from cnncalc.errors import ShapeError  # noqa: E402
-from cnncalc.spec import parse_spec  # noqa: E402
+from cnncalc.core.errors import ShapeError  # noqa: E402
+from cnncalc.load import parse_spec  # noqa: E402
 
 
 def _cnncalc(layer: str, h: int, w: int, c: int):

@@ -9,10 +9,10 @@ from fractions import Fraction
 import pytest
 
 from cnncalc import layers as registry
-from cnncalc.analysis import analyze
+from cnncalc.core.analysis import analyze
 from cnncalc.layers.base import POS_INT, Layer, Out, Param, Torch
-from cnncalc.model import Conventions, Counts
-from cnncalc.spec.dsl import parse_expr
+from cnncalc.core.model import Conventions, Counts
+from cnncalc.load.dsl import parse_expr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -58,9 +58,9 @@ def space_to_depth():
 
 
 def test_a_registered_layer_type_gets_schema_dsl_description_explain_and_oracle(space_to_depth):
-    from cnncalc.explain import explain_report
+    from cnncalc.render.explain import explain_report
     from cnncalc.render.common import describe
-    from cnncalc.schema import build_schema
+    from cnncalc.load.schema import build_schema
 
     # schema: an entry generated from its parameter table
     schema = build_schema()
@@ -132,7 +132,7 @@ def test_layer_types_carry_their_story_as_data_without_torch():
 
 
 def test_transposed_conv_step_is_explained_with_the_taps_the_figure_used():
-    from cnncalc.explain import layer_lines
+    from cnncalc.render.explain import layer_lines
 
     # F = 2, d = 3, S = 2: taps at 0 and 3 on the zero-stuffed input, residues 0 and 1 mod 2,
     # so each output sees one real input pixel: r = 1 + (1 − 1)·1 = 1, jump 1/2.
@@ -145,7 +145,7 @@ def test_transposed_conv_step_is_explained_with_the_taps_the_figure_used():
 
 
 def test_concat_of_5x3_and_3x5_fields_is_explained_as_a_per_axis_maximum():
-    from cnncalc.explain import layer_lines
+    from cnncalc.render.explain import layer_lines
 
     report = analyze(parse_expr("input 8x8x1 | conv 2 k5x3 p2,1 @a | conv 2 k3x5 p1,2 @b <input | concat <a,b"))
     cat = report.layers[-1]
@@ -157,7 +157,7 @@ def test_concat_of_5x3_and_3x5_fields_is_explained_as_a_per_axis_maximum():
 
 
 def test_memory_of_one_layer_counts_the_batch_and_a_view_has_none():
-    from cnncalc.explain import figure_work
+    from cnncalc.render.explain import figure_work
 
     report = analyze(parse_expr("input 32x32x3 | conv 10 k5 p2 | flatten"), Conventions(batch=8))
     # 32·32·10 = 10,240 values · 4 B = 40,960 B per image, · 8 images = 327,680 B
@@ -180,11 +180,11 @@ def test_quick_commands_follow_batch(cli):
 
 
 def test_rewording_a_warning_changes_neither_strict_nor_valid(monkeypatch, tmp_path):
-    from cnncalc import check
-    from cnncalc.errors import ShapeError
-    from cnncalc.grade import grade_text
+    from cnncalc.verify import check
+    from cnncalc.core.errors import ShapeError
+    from cnncalc.verify.grade import grade_text
     from cnncalc.render import warnings as words
-    from cnncalc.warns import MISFIT
+    from cnncalc.core.warns import MISFIT
 
     monkeypatch.setitem(words.TEXT, "misfit", lambda d, error: f"size {d['exact']} is fractional"
                         + ("" if error else f", used {d['floored']}"))
@@ -213,7 +213,7 @@ def test_rewording_a_warning_changes_neither_strict_nor_valid(monkeypatch, tmp_p
 
 
 def test_warnings_in_a_collapsed_row_name_their_layer():
-    from cnncalc.collapse import collapse
+    from cnncalc.core.collapse import collapse
 
     report = analyze(parse_expr("input 10x10x3 | conv 1 k3 s2"))
     w = report.layers[-1].warnings[0]
@@ -224,7 +224,7 @@ def test_warnings_in_a_collapsed_row_name_their_layer():
 
 def test_the_warnings_merged_from_main_are_kinds_worded_in_one_place(monkeypatch):
     from cnncalc.render import warnings as words
-    from cnncalc.warns import CHANNEL_FIRST, RF_BOUND, UNEVEN_WINDOWS
+    from cnncalc.core.warns import CHANNEL_FIRST, RF_BOUND, UNEVEN_WINDOWS
 
     # 3×224×224: first size 3, the others ≥ 16 and within 4× of each other: looks channel-first
     report = analyze(parse_expr("input 3x224x224 | conv 4 k3 p1"), strict=True)  # not an error under --strict
@@ -241,7 +241,7 @@ def test_the_warnings_merged_from_main_are_kinds_worded_in_one_place(monkeypatch
 
 
 def test_explain_of_an_uneven_adaptive_pool_reads_the_fields_from_the_windows():
-    from cnncalc.explain import layer_lines
+    from cnncalc.render.explain import layer_lines
 
     # windows of 10 → 4: [0,3) [2,5) [5,8) [7,10): widest 3, largest step between starts 3;
     # the conv's two positions see [0,8) and [2,10): 8 wide, starts 2 apart
@@ -259,9 +259,9 @@ def test_explain_of_an_uneven_adaptive_pool_reads_the_fields_from_the_windows():
 
 
 def test_true_value_at_a_persons_precision_is_exact_near_1e20():
-    from cnncalc.answers import rounded_text
-    from cnncalc.check import written_like
-    from cnncalc.figures import parse_number
+    from cnncalc.verify.answers import rounded_text
+    from cnncalc.verify.check import written_like
+    from cnncalc.core.figures import parse_number
 
     given = parse_number("100000000000000000.0K")  # precision 0.1K = 100
     true = 10**20 + 678_249  # = 100,000,000,000,000,678.249K → 100000000000000678.2K
@@ -270,9 +270,9 @@ def test_true_value_at_a_persons_precision_is_exact_near_1e20():
 
 
 def test_grade_on_a_huge_figure_is_exact(monkeypatch):
-    from cnncalc import figures
-    from cnncalc.answers import rounding_note
-    from cnncalc.figures import parse_number
+    from cnncalc.core import figures
+    from cnncalc.verify.answers import rounding_note
+    from cnncalc.core.figures import parse_number
 
     monkeypatch.setattr(figures, "MAX_INT_DIGITS", 10_000)  # a 402-digit figure is over the usual limit
     given = parse_number("1" + "0" * 400 + ".0K")  # 10^403, precision 0.1K = 100
@@ -282,9 +282,9 @@ def test_grade_on_a_huge_figure_is_exact(monkeypatch):
 
 
 def test_grade_shows_mb_of_a_huge_correct_answer(monkeypatch):
-    from cnncalc import limits
-    from cnncalc.commands.grade import render_text
-    from cnncalc.grade import grade_text
+    from cnncalc.core import limits
+    from cnncalc.cli.commands.grade import render_text
+    from cnncalc.verify.grade import grade_text
 
     monkeypatch.setattr(limits, "MAX_INT_DIGITS", 10_000)
     n = 10**400
@@ -298,7 +298,7 @@ def test_grade_shows_mb_of_a_huge_correct_answer(monkeypatch):
 
 
 def test_mb_and_bytes_rules():
-    from cnncalc.figures import activation_bytes, mb, param_bytes
+    from cnncalc.core.figures import activation_bytes, mb, param_bytes
 
     assert mb(60_950_432) == "60.95"  # VGG16's forward activations, REFERENCE.md: 60.95 MB
     assert mb(1_234_565_000, grouped=True) == "1,234.57"  # 1,234.565 rounds half up
@@ -308,7 +308,9 @@ def test_mb_and_bytes_rules():
 
 
 def test_one_home_for_exit_codes_and_auto_names():
-    from cnncalc import check, cli, errors, exitcodes
+    from cnncalc.verify import check
+    from cnncalc.cli import entry as cli
+    from cnncalc.core import errors, exitcodes
 
     assert (check.EXIT_OK, check.EXIT_FAILED, check.EXIT_INVALID) == (0, 1, 2)
     assert cli.EXIT_ERROR is exitcodes.EXIT_ERROR and errors.CnnCalcError.exit_code == 2
@@ -317,7 +319,7 @@ def test_one_home_for_exit_codes_and_auto_names():
 
 
 def test_depthwise_and_separable_explain_their_own_formulas():
-    from cnncalc.explain import layer_lines
+    from cnncalc.render.explain import layer_lines
 
     report = analyze(parse_expr("input 112x112x32 | depthwise k3 p1 | sepconv 32 k3 psame <input @sep"))
     dw = "\n".join(t for _, t in layer_lines(report, report.layer("depthwise1")))

@@ -96,7 +96,7 @@ def test_googlenet_totals(googlenet):
 
 
 def test_resnet152_is_short():
-    from cnncalc.spec import builtin_dir
+    from cnncalc.load import builtin_dir
 
     lines = (builtin_dir() / "resnet152.yaml").read_text().splitlines()
     assert len(lines) < 80

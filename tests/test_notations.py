@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from cnncalc.analysis import analyze
-from cnncalc.grade import grade_file, grade_text
-from cnncalc.spec import parse_spec
+from cnncalc.core.analysis import analyze
+from cnncalc.verify.grade import grade_file, grade_text
+from cnncalc.load import parse_spec
 
 from .conftest import ROOT
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from cnncalc.cli import main
+from cnncalc.cli.entry import main
 
 ODD = Path(__file__).parent / "odd"
 TINY = {"params": 26_370, "macs": 793_600, "activations": 26_122}

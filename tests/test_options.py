@@ -1,4 +1,4 @@
-"""The option table (cnncalc/options.py): every option of every command is accepted on both
+"""The option table (cnncalc/cli/options.py): every option of every command is accepted on both
 parsers; the two parsers are generated from it; repeated options with different values and
 the shell-completion options."""
 
@@ -11,7 +11,7 @@ from enum import Enum
 
 import pytest
 
-from cnncalc import cli, options
+from cnncalc.cli import entry as cli, options
 
 from .conftest import ROOT, run_cli
 
@@ -97,7 +97,7 @@ def test_debug_is_accepted_by_every_command():
 
 
 def test_app_does_not_import_cli():
-    code = "import sys, cnncalc.app; print('cnncalc.cli' in sys.modules)"
+    code = "import sys, cnncalc.cli.app; print('cnncalc.cli.entry' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
 

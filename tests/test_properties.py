@@ -36,9 +36,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cnncalc import analyze, parse_spec
-from cnncalc.errors import CnnCalcError
-from cnncalc.model import Conventions
-from cnncalc.spec.dsl import parse_expr
+from cnncalc.core.errors import CnnCalcError
+from cnncalc.core.model import Conventions
+from cnncalc.load.dsl import parse_expr
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_FILES = sorted((ROOT / "specs").glob("*.yaml"))
@@ -204,7 +204,7 @@ def reference(net, strict=False):
                 if op is not None and (oph >= sh or opw >= sw):
                     raise Invalid("Keras: output_padding not below the stride")
 
-                def keras_len(n, f, s, d, o):
+                def keras_len(n, f, s, d, o, pad=pad):
                     fe = d * (f - 1) + 1
                     if pad == "valid":
                         return (n - 1) * s + fe + (max(fe, s) - fe if o is None else o)
@@ -588,8 +588,8 @@ def property_stack_matches_reference(net, strict, bits, style):
 
 
 def render_everything(report, bits):
-    from cnncalc.collapse import collapse
-    from cnncalc.explain import explain_report
+    from cnncalc.core.collapse import collapse
+    from cnncalc.render.explain import explain_report
     from cnncalc.render import FORMATS, render
 
     with no_hang():
@@ -645,7 +645,7 @@ def test_long_dsl_and_yaml_give_identical_reports(net, strict, bits, style):
 @given(networks(huge=True), st.booleans(), st.integers(0, 2**30), st.sampled_from(["mapping", "flow"]))
 @small(40)
 def test_huge_dimensions_stay_exact(net, strict, bits, style):
-    from cnncalc import limits
+    from cnncalc.core import limits
 
     saved = limits.MAX_INT_DIGITS  # sheets write answers of ~700 digits: above the YAML default of 100
     limits.MAX_INT_DIGITS = 10_000
@@ -666,7 +666,7 @@ def test_long_huge_dimensions_stay_exact(net, strict, bits, style):
 
 def property_grade_agrees_with_reference(net):
     """An exam sheet whose answers are the reference's figures is graded all right."""
-    from cnncalc.grade import grade_text
+    from cnncalc.verify.grade import grade_text
 
     try:
         rows = reference(net)
@@ -869,7 +869,7 @@ def damaged_text(draw, files):
 
 
 def run_cli(args):
-    from cnncalc.cli import main
+    from cnncalc.cli.entry import main
 
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
@@ -908,7 +908,7 @@ def property_mutated_spec(case, mode):
 
 def property_mutated_spec_library(case):
     """The same damage through the library: parse, analyze, every renderer and --explain."""
-    from cnncalc.explain import explain_report
+    from cnncalc.render.explain import explain_report
     from cnncalc.render import FORMATS, render
 
     path, raw = case
@@ -1093,7 +1093,7 @@ def property_command_line(args):
         finally:
             os.chdir(cwd)
     if "internal error: OSError: [Errno 36] File name too long" in err:
-        # KNOWN, not ours to fix (cnncalc/spec/__init__.py, resolve(): Path.is_file() raises
+        # KNOWN, not ours to fix (cnncalc/load/__init__.py, resolve(): Path.is_file() raises
         # ENAMETOOLONG on Python < 3.12): `cnncalc $(printf 'x%.0s' {1..300})` — see README
         return
     assert_clean(code, err, f"cnncalc {args!r}", one_line=False)
@@ -1118,7 +1118,7 @@ def test_figures_beyond_printable_size_are_a_limit_error():
 
 
 def test_thousand_digit_network_is_exact_in_every_renderer():
-    from cnncalc.explain import explain_report
+    from cnncalc.render.explain import explain_report
     from cnncalc.render import render
 
     big = 10**1000
@@ -1132,7 +1132,7 @@ def test_thousand_digit_network_is_exact_in_every_renderer():
 def test_explain_memory_in_mb_is_exact_beyond_float_precision():
     from fractions import Fraction
 
-    from cnncalc.explain import explain_report
+    from cnncalc.render.explain import explain_report
 
     n = 123456789012345678901
     report = analyze(parse_expr(f"input {n} | relu"))
@@ -1166,7 +1166,7 @@ def test_json_jump_beyond_float_range_is_the_nearest_integer():
 
 
 def test_check_hint_on_a_huge_figure_is_exact(tmp_path, monkeypatch):
-    from cnncalc import limits
+    from cnncalc.core import limits
 
     monkeypatch.setattr(limits, "MAX_INT_DIGITS", 10_000)  # a 401-digit figure, above the YAML default
     # written_like() formatted the true value through float(): OverflowError beyond 1e308

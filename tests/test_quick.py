@@ -10,7 +10,7 @@ import json
 import pytest
 
 from cnncalc import analyze
-from cnncalc.spec import load_spec, parse_spec
+from cnncalc.load import load_spec, parse_spec
 
 
 @pytest.mark.parametrize("size", ["32x32x3", "32×32×3", "32,32,3"])

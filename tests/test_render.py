@@ -13,7 +13,7 @@ import pytest
 
 from cnncalc import analyze, load_spec
 from cnncalc.render import render
-from cnncalc.spec import builtin_names
+from cnncalc.load import builtin_names
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -120,7 +120,7 @@ def test_human_units_round_correctly():
 
 def _all_reports():
     from cnncalc import analyze, load_spec, parse_spec
-    from cnncalc.spec import builtin_names
+    from cnncalc.load import builtin_names
 
     for name in builtin_names():
         yield analyze(load_spec(name))

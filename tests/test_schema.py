@@ -15,7 +15,7 @@ jsonschema = pytest.importorskip("jsonschema")
 
 @pytest.fixture(scope="module")
 def schema():
-    from cnncalc.schema import build_schema
+    from cnncalc.load.schema import build_schema
 
     s = build_schema()
     jsonschema.Draft7Validator.check_schema(s)
@@ -59,7 +59,7 @@ def test_schema_follows_the_registry(schema):
 def test_a_newly_registered_layer_type_appears():
     from cnncalc import layers
     from cnncalc.layers.base import POS_INT, Layer, Out, Param
-    from cnncalc.schema import build_schema
+    from cnncalc.load.schema import build_schema
 
     class Fancy(Layer):
         type = "fancy_test_layer"
@@ -98,7 +98,7 @@ def _accepts(param, value) -> bool:
 
 def test_each_parameter_schema_agrees_with_its_validator():
     from cnncalc.layers import REGISTRY
-    from cnncalc.schema import _param_schema
+    from cnncalc.load.schema import _param_schema
 
     disagreements = []
     for t, layer in REGISTRY.items():
@@ -133,8 +133,8 @@ def test_each_parameter_schema_agrees_with_its_validator():
     ({"cnov": {"filters": 8, "kernel": 3}}, False),
 ])
 def test_schema_and_loader_agree_on_entries(validator, entry, valid):
-    from cnncalc.errors import CnnCalcError
-    from cnncalc.spec import parse_spec
+    from cnncalc.core.errors import CnnCalcError
+    from cnncalc.load import parse_spec
 
     doc = {"input": [8, 8, 3], "layers": [entry]}
     assert validator.is_valid(doc) is valid
@@ -195,8 +195,8 @@ def test_a_misspelt_layer_type_is_one_error_naming_the_types(validator, typo):
     5,
 ])
 def test_an_entry_without_exactly_one_type_is_refused(validator, entry):
-    from cnncalc.errors import CnnCalcError
-    from cnncalc.spec import parse_spec
+    from cnncalc.core.errors import CnnCalcError
+    from cnncalc.load import parse_spec
 
     doc = {"input": [8, 8, 3], "layers": [entry]}
     assert not validator.is_valid(doc)
@@ -207,8 +207,8 @@ def test_an_entry_without_exactly_one_type_is_refused(validator, entry):
 @pytest.mark.parametrize("rate, valid", [(0, True), (0.5, True), (0.999, True), (1, False), (1.0, False),
                                          (1.5, False), (-0.1, False), (-1, False), ("0.5", False)])
 def test_dropout_rate_is_a_range_the_loader_and_the_schema_share(validator, rate, valid):
-    from cnncalc.errors import CnnCalcError
-    from cnncalc.spec import parse_spec
+    from cnncalc.core.errors import CnnCalcError
+    from cnncalc.load import parse_spec
 
     for entry in ({"dropout": rate}, {"dropout": {"rate": rate}}):
         doc = {"input": [8, 8, 3], "layers": [entry]}
@@ -252,8 +252,8 @@ VALID_CORPORA = sorted(SPECS.glob("*.yaml")) + [ROOT / "tests" / "extra_layers.y
 
 @pytest.mark.parametrize("path", VALID_CORPORA, ids=lambda p: p.parent.name + "/" + p.stem)
 def test_every_valid_corpus_validates_and_loads(validator, path):
-    from cnncalc.spec import load_spec
-    from cnncalc.spec.yamlio import load_yaml
+    from cnncalc.load import load_spec
+    from cnncalc.load.yamlio import load_yaml
 
     load_spec(str(path))  # the loader accepts it …
     doc = load_yaml(path.read_text(encoding="utf-8-sig"), path.name)  # PyYAML refuses odd/tabs_in_values

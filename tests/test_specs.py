@@ -88,7 +88,7 @@ def test_vgg16_totals_and_memory():
 
 
 def test_vgg16_weights_only_convention():
-    from cnncalc.model import Conventions
+    from cnncalc.core.model import Conventions
 
     t = analyze(load_spec("vgg16"), Conventions(count_biases=False)).totals
     assert t.params == 138_344_128  # the CS231n table counts weights only
@@ -148,7 +148,7 @@ def test_vgg16_receptive_fields():
 
 
 def test_every_builtin_is_listed_and_loads():
-    from cnncalc.spec import builtin_names
+    from cnncalc.load import builtin_names
 
     names = builtin_names()
     for name in SEED_NETWORKS:
@@ -160,7 +160,7 @@ def test_every_builtin_is_listed_and_loads():
 def test_values_equal_in_python_but_of_another_type_are_still_checked():
     """1 == True == 1.0 in Python: validating one layer must not excuse the next."""
     from cnncalc import parse_spec
-    from cnncalc.errors import SpecError
+    from cnncalc.core.errors import SpecError
 
     base = "input: [8, 8, 3]\nlayers:\n  - conv: {filters: 4, kernel: 3, bias: true}\n"
     for bad in ("bias: 1", "bias: 1.0"):

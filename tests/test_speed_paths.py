@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from cnncalc import analyze, parse_spec
-from cnncalc.errors import CnnCalcError, LimitError
+from cnncalc.core.errors import CnnCalcError, LimitError
 
 
 def test_plain_layers_still_meet_the_layer_limit(monkeypatch):
-    from cnncalc import limits
+    from cnncalc.core import limits
 
     monkeypatch.setattr(limits, "MAX_LAYERS", 10)
     ok = "input: 4\nlayers:\n" + "  - relu: {}\n" * 10  # 10 layers after the input

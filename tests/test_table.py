@@ -13,7 +13,7 @@ import pytest
 from cnncalc import analyze, load_spec, parse_spec
 from cnncalc.render.table import cell_width, render_table_text, wrap
 from cnncalc.render.warnings import warning_lines
-from cnncalc.spec import builtin_names
+from cnncalc.load import builtin_names
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -74,9 +74,10 @@ def test_at_80_columns_every_shipped_network_keeps_every_column(name):
 
 
 def test_columns_go_in_the_documented_order():
-    heading = lambda w: next(line for line in render_table_text(_report("resnet152"), exact_numbers=True,
-                                                                 width=w).splitlines()
-                             if line.lstrip().startswith("layer")).split()
+    def heading(w):
+        text = render_table_text(_report("resnet152"), exact_numbers=True, width=w)
+        return next(line for line in text.splitlines() if line.lstrip().startswith("layer")).split()
+
     seen = [heading(w) for w in (200, 80, 70, 60, 50, 40, 30)]
     assert seen[0] == ["layer", "type", "output", "params", "MACs", "activations", "RF"]
     order = ["RF", "type", "acts", "MACs", "params", "output"]
@@ -124,7 +125,7 @@ def test_merge_inputs_from_a_spec():
 
 
 def test_collapsed_rows_name_the_row_they_read_from():
-    from cnncalc.collapse import collapse
+    from cnncalc.core.collapse import collapse
 
     text = render_table_text(collapse(_report("resnet50"), 1), width=120)
     assert "←" not in text  # layer2 reads the last layer of layer1: the row above
@@ -184,7 +185,7 @@ def test_summary_names_fewer_layers_to_fit():
 def test_control_characters_in_names_are_escaped():
     import dataclasses
 
-    from cnncalc.errors import CnnCalcError
+    from cnncalc.core.errors import CnnCalcError
 
     # the loader refuses such a name (tests/test_control_chars.py); the table still escapes one
     # that reaches it by another road (a report changed in Python)
@@ -257,8 +258,8 @@ def test_compare_fits_without_cutting_a_label(width, specs):
 
 @pytest.mark.parametrize("width", [60, 80])
 def test_training_lines_and_collapsed_rows_fit(width):
-    from cnncalc.collapse import collapse
-    from cnncalc.model import Conventions
+    from cnncalc.core.collapse import collapse
+    from cnncalc.core.model import Conventions
 
     report = analyze(load_spec("resnet50"), Conventions(optimizer="adam", batch=32))
     for r in (report, collapse(report, 1)):

@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 warnings.filterwarnings("ignore", message=".*NumPy.*")
 
 from cnncalc import analyze, load_spec  # noqa: E402
-from cnncalc.spec import builtin_names, parse_spec  # noqa: E402
+from cnncalc.load import builtin_names, parse_spec  # noqa: E402
 
 from .torch_oracle import measure  # noqa: E402
 
@@ -63,7 +63,7 @@ def _conv_case(rng: random.Random):
 
 @pytest.mark.parametrize("seed", range(300))
 def test_random_conv_matches_pytorch(seed):
-    from cnncalc.errors import ShapeError
+    from cnncalc.core.errors import ShapeError
 
     graph, text = _conv_case(random.Random(seed))
     try:
@@ -91,7 +91,7 @@ def test_random_pool_matches_pytorch(seed):
     text = (f"input: [{h}, {w}, {c}]\nlayers:\n  - {kind}: {{kernel: [{k}, {kw}], stride: {stride}, "
             f"padding: {pad}, ceil_mode: {str(ceil).lower()}{extra}}}")
     graph = parse_spec(text, "<random>")
-    from cnncalc.errors import ShapeError
+    from cnncalc.core.errors import ShapeError
 
     try:
         report = analyze(graph)

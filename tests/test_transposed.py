@@ -8,8 +8,8 @@ from fractions import Fraction
 import pytest
 
 from cnncalc import analyze
-from cnncalc.errors import ShapeError
-from cnncalc.spec import parse_spec
+from cnncalc.core.errors import ShapeError
+from cnncalc.load import parse_spec
 
 
 def one(text_layer: str, inp: str = "[7, 7, 64]"):

@@ -13,9 +13,9 @@ from fractions import Fraction
 
 import pytest
 
-from cnncalc import formulas as fm
-from cnncalc.analysis import analyze
-from cnncalc.spec import load_spec, parse_spec
+from cnncalc.core import formulas as fm
+from cnncalc.core.analysis import analyze
+from cnncalc.load import load_spec, parse_spec
 from cnncalc.values.run import run
 
 from .conftest import ROOT, has_torch
@@ -514,7 +514,7 @@ def test_random_conv_pool_stacks_fill_their_shapes(seed):
 
 
 def test_exam_six_by_six_values_all_right(cli):
-    from cnncalc.grade import grade_file
+    from cnncalc.verify.grade import grade_file
 
     g = grade_file(str(EXAMS / "six_by_six_values.yaml"))
     assert (g.right, g.total) == (45, 45)  # 32 + 4 + 4 cells, the stride-2 shape and 4 cells
@@ -522,7 +522,7 @@ def test_exam_six_by_six_values_all_right(cli):
 
 
 def test_exam_xo_flags_exactly_the_slides_two_misprints(cli):
-    from cnncalc.grade import grade_file
+    from cnncalc.verify.grade import grade_file
 
     g = grade_file(str(EXAMS / "xo_values.yaml"))
     wrong = [(q.id, a.layer, c.index, c.given, c.correct) for q in g.questions for a in q.answers
@@ -539,7 +539,7 @@ def test_exam_xo_flags_exactly_the_slides_two_misprints(cli):
 
 
 def test_rounding_and_truncation_modes():
-    from cnncalc.grade import grade_text
+    from cnncalc.verify.grade import grade_text
 
     sheet = """
 rounding: {mode}
@@ -557,8 +557,8 @@ questions:
 
 
 def test_bad_matrix_answers_are_located():
-    from cnncalc.errors import CnnCalcError
-    from cnncalc.grade import grade_text
+    from cnncalc.core.errors import CnnCalcError
+    from cnncalc.verify.grade import grade_text
 
     for answers, message in [
         ('{layers: {features: {"values[5]": [[1]]}}}', "features has 3 channels"),
@@ -591,7 +591,7 @@ def test_readme_values_example_is_the_programs_output(cli, tmp_path, monkeypatch
 def test_schema_knows_values_weights_biases_reduce():
     import jsonschema
 
-    from cnncalc.schema import build_schema
+    from cnncalc.load.schema import build_schema
 
     v = jsonschema.Draft7Validator(build_schema())
     good = {"input": [2, 2, 1], "values": {"input": [[1, 2], [3, 4]]},

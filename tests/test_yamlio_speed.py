@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from cnncalc.errors import CnnCalcError
-from cnncalc.spec.yamlio import LocDict, load_yaml
+from cnncalc.core.errors import CnnCalcError
+from cnncalc.load.yamlio import LocDict, load_yaml
 from tests.conftest import SPECS
 
 DOCS = [
@@ -52,7 +52,7 @@ def test_deep_nesting_is_refused_not_crashed(depth, sep, where):
 @pytest.mark.parametrize("depth, sep", [(1001, ""), (1500, "\n"), (3000, "")])
 def test_nesting_beyond_libyamls_own_cap_follows_cnncalcs_limit(monkeypatch, depth, sep):
     # libyaml 0.2.6 (PyYAML 6.0.4) refuses more than 1,000 levels itself; cnncalc's limit decides
-    from cnncalc import limits
+    from cnncalc.core import limits
     monkeypatch.setattr(limits, "MAX_YAML_DEPTH", 2000)
     text = ("[" + sep) * depth + ("]" + sep) * depth
     if depth <= 2000:

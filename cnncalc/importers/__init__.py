@@ -31,7 +31,7 @@ def model_format(path: str) -> Optional[str]:
 def load_model(path: str, input_size: Optional[str] = None, display: Optional[str] = None) -> str:
     """A model file → the text of an equivalent spec (YAML). ``input_size`` (``224x224x3``)
     sets or overrides the input size; errors are one-line ``CnnCalcError``s."""
-    from ..errors import InputError
+    from ..core.errors import InputError
     from .common import parse_input_size
 
     display = display or path

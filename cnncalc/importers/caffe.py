@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from ..errors import SpecError
+from ..core.errors import SpecError
 from .common import ModelError, Net, unsupported
 from .prototext import Msg, parse
 
@@ -87,7 +87,7 @@ def _caffe_pool_size(w: int, k: int, s: int, p: int) -> int:
 
 
 def read_caffe(path: Path, display: str, size: Optional[tuple]) -> Net:
-    from ..spec import read_text
+    from ..load import read_text
 
     text = read_text(path, display)
     root = parse(text, display)
@@ -308,7 +308,7 @@ def _build(net: Net, layer: Msg, ltype: str, lname: str, bottoms: list, tops: li
             kh, kw = (k, k) if isinstance(k, int) else k
             sh, sw = (s, s) if isinstance(s, int) else s
             ph, pw = (pad, pad) if isinstance(pad, int) else pad
-            from .. import formulas as fm
+            from ..core import formulas as fm
 
             ceil_changes = False
             for w, kk, ss, pp in ((in_shape[0], kh, sh, ph), (in_shape[1], kw, sw, pw)):

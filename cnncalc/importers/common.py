@@ -13,8 +13,8 @@ import json
 import re
 from typing import Any, Optional
 
-from ..errors import CnnCalcError, InputError, SpecError
-from ..model import SourceLoc
+from ..core.errors import CnnCalcError, InputError, SpecError
+from ..core.model import SourceLoc
 
 
 class FileLoc(SourceLoc):
@@ -171,7 +171,7 @@ def parse_input_size(text: Optional[str]) -> Optional[tuple]:
     if text is None:
         return None
     from ..layers.base import ParamError
-    from ..sizes import parse_size
+    from ..core.sizes import parse_size
 
     try:
         return parse_size(text)

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Optional
 
-from ..errors import CnnCalcError, InputError
+from ..core.errors import CnnCalcError, InputError
 from .common import ModelError, Net, file_loc, unsupported
 
 MAX_CONFIG_BYTES = 64 << 20
@@ -60,7 +60,7 @@ def _read_config(path: Path, display: str) -> Any:
                                  loc=file_loc(display))
             text = attr.decode("utf-8", "replace") if isinstance(attr, bytes) else str(attr)
         else:
-            from ..spec import read_text
+            from ..load import read_text
 
             text = read_text(path, display)
     except CnnCalcError:
@@ -71,7 +71,7 @@ def _read_config(path: Path, display: str) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError) as e:
         line, col = getattr(e, "lineno", 1), getattr(e, "colno", 1)
-        from ..model import SourceLoc
+        from ..core.model import SourceLoc
 
         raise ModelError(f"not JSON: {getattr(e, 'msg', str(e))}",
                          loc=SourceLoc(display, line, col) if suffix == ".json" else file_loc(display)) from None

@@ -17,7 +17,7 @@ import stat
 from pathlib import Path
 from typing import Any, Optional
 
-from ..errors import CnnCalcError, InputError
+from ..core.errors import CnnCalcError, InputError
 from .common import ModelError, Net, file_loc, unsupported
 
 MAX_ONNX_BYTES = int(os.environ.get("CNNCALC_MAX_MODEL_BYTES", 2 << 30))

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import SpecError
-from ..model import SourceLoc
+from ..core.errors import SpecError
+from ..core.model import SourceLoc
 
 _TOKEN = re.compile(r"""
     (?P<ws>[ \t\r\f\v]+|\n)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import SpecError, clip, did_you_mean
+from ..core.errors import SpecError, clip, did_you_mean
 from . import activations, extra, other, spatial, transposed
 from .base import REQUIRED, Layer, Out, Param, ParamError, Warn
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model import Counts
+from ..core.model import Counts
 from .base import BOOL, NUMBER, Layer, NoForward, Out, Param, Torch, choice
 
 # Activations that may be fused into a conv or dense layer with ``activation:``.

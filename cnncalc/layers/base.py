@@ -6,7 +6,7 @@ whole story"):
 - ``type``, ``aliases``, ``doc`` and the table of ``params`` (each a kind, a default and a line
   of documentation): validation, did-you-mean messages, the JSON Schema and the DSL's tokens
   are generated from them;
-- ``infer``: input shapes → output shape, counts, warnings (cnncalc.warns), receptive-field
+- ``infer``: input shapes → output shape, counts, warnings (cnncalc.core.warns), receptive-field
   step and ``work``, the intermediate values of its formulas;
 - ``explain``: its worked formulas for ``--explain``, written from that same ``Out`` (never
   recomputed) and the report's figures;
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Mapping, NamedTuple, Optional
 
-from ..errors import ShapeError, did_you_mean
-from ..model import Counts, Shape
-from ..warns import LayerWarning, Warn  # noqa: F401  (layers make warnings)
+from ..core.errors import ShapeError, did_you_mean
+from ..core.model import Counts, Shape
+from ..core.warns import LayerWarning, Warn  # noqa: F401  (layers make warnings)
 
 REQUIRED = object()
 
@@ -274,8 +274,8 @@ class Out:
 
     shape: Shape
     counts: Counts = field(default_factory=Counts)
-    warnings: list = field(default_factory=list)  # list[cnncalc.warns.LayerWarning]
-    # the receptive-field step (cnncalc.receptive): (F_eff_h, F_eff_w, S_h, S_w, P_before_h, P_before_w),
+    warnings: list = field(default_factory=list)  # list[cnncalc.core.warns.LayerWarning]
+    # the receptive-field step (cnncalc.core.receptive): (F_eff_h, F_eff_w, S_h, S_w, P_before_h, P_before_w),
     # ('global',), ('adaptive',); None = identity (a view, an elementwise layer, a merge)
     rf: Optional[tuple] = None
     work: Optional[Mapping[str, Any]] = None  # intermediate values its worked formulas show
@@ -323,7 +323,7 @@ class Layer:
         """[(figure, text)]: the worked formulas of its own figures (output size, params, MACs).
         ``w`` is a cnncalc.layers.worked.Work: the report's row, its inputs' rows and the ``Out``
         that ``infer`` returned for it. FLOPs, activations, memory and the receptive field are
-        written by cnncalc.explain for every layer alike."""
+        written by cnncalc.render.explain for every layer alike."""
         from .worked import generic_lines
 
         return generic_lines(w)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .. import formulas as fm
-from ..errors import ShapeError
-from ..model import Counts
+from ..core import formulas as fm
+from ..core.errors import ShapeError
+from ..core.model import Counts
 from .activations import FUSABLE, torch_activation
 from .base import (BOOL, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed, choice,
                    need_spatial, shape_text)

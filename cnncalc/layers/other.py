@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from operator import mul
 
-from .. import formulas as fm
-from ..errors import ShapeError
-from ..model import Counts
+from ..core import formulas as fm
+from ..core.errors import ShapeError
+from ..core.model import Counts
 from .activations import FUSABLE, torch_activation
-from .base import (BOOL, NUMBER, NUMBERS, PADDING, POS_INT, RATE, SHAPE, Layer, NoForward, Out,  # noqa: F401
-                   Param, ParamError, Torch, Warn, choice, flat, need_spatial, need_vector, nested_shape,
-                   shape_text)
+from .base import (BOOL, NUMBER, NUMBERS, PADDING, POS_INT, RATE, SHAPE, Layer, NoForward, Out, Param, ParamError,  # noqa: F401
+                   Torch, Warn, choice, flat, need_spatial, need_vector, nested_shape, shape_text)
 from .numeric import need, scaled, unscale
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from operator import mul
 from typing import Any, Mapping
 
-from .. import formulas as fm
-from ..errors import ShapeError
-from ..model import Counts
-from ..warns import MISFIT, UNEVEN_WINDOWS, LayerWarning
-from ..warns import PADDING as PADDING_WARNING
+from ..core import formulas as fm
+from ..core.errors import ShapeError
+from ..core.model import Counts
+from ..core.warns import MISFIT, UNEVEN_WINDOWS, LayerWarning
+from ..core.warns import PADDING as PADDING_WARNING
 from .activations import FUSABLE, torch_activation
-from .base import (BOOL, NUMBERS, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch,
-                   Windowed, choice, flat, need_spatial, nested_shape, shape_text)
+from .base import (BOOL, NUMBERS, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed,
+                   choice, flat, need_spatial, nested_shape, shape_text)
 from .numeric import need, scaled, unscale
 
 

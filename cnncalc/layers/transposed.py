@@ -22,9 +22,9 @@ import math
 from fractions import Fraction
 from typing import Any, Mapping
 
-from .. import formulas as fm
-from ..errors import ShapeError
-from ..model import Counts
+from ..core import formulas as fm
+from ..core.errors import ShapeError
+from ..core.model import Counts
 from .activations import FUSABLE, torch_activation
 from .base import (BOOL, NONNEG_PAIR, PADDING, PAIR, POS_INT, Out, Param, Torch, Windowed, choice, need_spatial,
                    shape_text)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping
 
-from ..figures import plural
+from ..core.figures import plural
 from .base import frac_text, size_expr
 
 

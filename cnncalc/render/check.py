@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ..check import CheckRun, SpecOutcome
-from ..errors import one_line
+from ..verify.check import CheckRun, SpecOutcome
+from ..core.errors import one_line
 
 
 def _error_where(s: SpecOutcome) -> tuple:

@@ -1,13 +1,13 @@
 """Number formatting and row contents shared by the renderers.
 
 The renderers are the only place numbers are rounded or given units (the number forms
-themselves are defined once, in cnncalc.figures); the figures come from the Report untouched.
+themselves are defined once, in cnncalc.core.figures); the figures come from the Report untouched.
 """
 
 from __future__ import annotations
 
-from ..figures import exact, human, human_bytes  # noqa: F401  (the renderers' number forms)
-from ..model import LayerResult, Report
+from ..core.figures import exact, human, human_bytes  # noqa: F401  (the renderers' number forms)
+from ..core.model import LayerResult, Report
 
 
 def number(n: int, exact_numbers: bool) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from ..model import Report
+from ..core.model import Report
 from .common import shape_text
 
 COLUMNS = ("name", "type", "inputs", "output_shape", "params", "weights", "biases", "non_trainable_params",

@@ -5,21 +5,21 @@ blocks gets its worked formulas as usual; a collapsed row (a block instance) get
 as the sums of its layers', term by term. With ``--format json`` the JSON report (the same
 document as without ``--explain``, collapsed with ``--depth``) gains ``"explain": [line, …]``
 in every layer and ``"explain_totals"`` for the totals. The formulas themselves are
-cnncalc/explain.py's.
+cnncalc/render/explain.py's.
 """
 
 from __future__ import annotations
 
 import json
 
-from ..explain import WIDTH, _shape, _sum_text, _wrap, explain_report, layer_lines, total_lines
+from .explain import WIDTH, _shape, _sum_text, _wrap, explain_report, layer_lines, total_lines
 
 
 def _rows(report, depth):
     """[(row name, title, [lines])] in table order."""
     if depth is None:
         return [_layer_row(report, r) for r in report.layers]
-    from ..collapse import group_of
+    from ..core.collapse import group_of
 
     rows: list = []
     groups: dict = {}
@@ -86,7 +86,7 @@ def explain_json(report, depth=None) -> str:
 
     shown = report
     if depth is not None:
-        from ..collapse import collapse
+        from ..core.collapse import collapse
 
         shown = collapse(report, depth)
     rows = _rows(report, depth)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
-from ..model import LayerResult, Report
+from ..core.model import LayerResult, Report
 
 _quote = json.encoder.encode_basestring  # the C function json.dumps(str, ensure_ascii=False) uses
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model import Report
+from ..core.model import Report
 from .common import RF_NOTE, conventions_line, describe, exact, human_bytes, number, rf_text, shape_text
 
 
@@ -24,7 +24,8 @@ def render_markdown(report: Report, exact_numbers: bool = False) -> str:
     lines = [f"### {_cell(report.name)}", "", *rows, "",
              f"Params {exact(t.params)}, non-trainable {exact(t.non_trainable_params)}; MACs {exact(t.macs)}; "
              f"FLOPs {exact(t.flops)}; activations {exact(t.activations)} "
-             f"({human_bytes(t.activation_bytes)} forward, {human_bytes(t.activation_bytes_fwd_bwd)} with activation gradients); "
+             f"({human_bytes(t.activation_bytes)} forward, "
+             f"{human_bytes(t.activation_bytes_fwd_bwd)} with activation gradients); "
              f"parameter memory {human_bytes(t.param_bytes)}.", "",
              *([_cell(RF_NOTE.replace(chr(10), " ")).replace("*", "\\*"), ""]
                if any(r.covers_input for r in report.layers) else []),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..model import Report
+from ..core.model import Report
 from .common import RF_NOTE, conventions_line, describe, exact, human, human_bytes, rf_text, shape_text
 
 # styles of the lines written with colour on a terminal (ANSI SGR codes)

@@ -1,11 +1,11 @@
-"""Warnings as text: the words of every kind (cnncalc.warns holds the kinds and their data),
+"""Warnings as text: the words of every kind (cnncalc.core.warns holds the kinds and their data),
 and the lines printed under the table: one summary line by default, every warning in full
 with ``--warnings`` (``-W``). The warnings themselves are in every format's data (JSON
 ``warnings``, ``--explain``); the summary is only how many lines a terminal gets."""
 
 from __future__ import annotations
 
-from ..figures import plural  # noqa: F401  (re-exported: the renderers' plural)
+from ..core.figures import plural  # noqa: F401  (re-exported: the renderers' plural)
 from ..layers.base import frac_text, size_expr
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
 
-from ..answers import AnswerError, parse_number
+from ..verify.answers import AnswerError, parse_number
 from ..layers.base import show
 
 ROUNDING = ("round", "truncate")
@@ -96,7 +96,7 @@ def _grids(raw, loc) -> list:
 
 def grade_matrix(values_run, report, layer: str, figure: str, raw, loc, rounding: str):
     """One Answer for a matrix, with a Cell per value."""
-    from ..grade import Answer
+    from ..verify.grade import Answer
     from .show import Display, cell_work, channels
 
     by_name = {lv.name: lv for lv in values_run}

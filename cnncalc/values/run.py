@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import formulas as fm
+from ..core import formulas as fm
 from .. import layers as registry
-from ..errors import LimitError, SpecError
+from ..core.errors import LimitError, SpecError
 from ..layers.base import NoForward
-from ..limits import MAX_VALUE_ELEMENTS, MAX_VALUE_MACS, raise_hint
+from ..core.limits import MAX_VALUE_ELEMENTS, MAX_VALUE_MACS, raise_hint
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
 
-from ..errors import SpecError
+from ..core.errors import SpecError
 from ..layers.spatial import _axis_pads, _windows
 
 
@@ -331,7 +331,7 @@ def parse_cell(text: str, values: list) -> tuple:
     idx = tuple(int(x) for x in m.group(2).split(","))
     by = {lv.name: lv for lv in values}
     if name not in by:
-        from ..errors import did_you_mean
+        from ..core.errors import did_you_mean
 
         raise SpecError(f"--cell: the network has no layer '{name}'" + did_you_mean(name, by), received=text)
     lv = by[name]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import LimitError, SpecError
+from ..core.errors import LimitError, SpecError
 from ..layers.base import ParamError, exact_number, show
-from ..limits import MAX_VALUE_ELEMENTS, raise_hint
+from ..core.limits import MAX_VALUE_ELEMENTS, raise_hint
 
 VALUES_KEYS = ("input",)
 

@@ -1,0 +1,1 @@
+"""The command line: the entry point (fast path), the option table, the typer app, commands."""

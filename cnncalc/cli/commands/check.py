@@ -1,0 +1,38 @@
+"""`cnncalc check FILES…`: build every spec and check its expectations and budgets."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import List, Optional
+
+from ..options import CheckFormat, Dtype
+from . import keep_until_exit
+
+
+def check_format(fmt: Optional[CheckFormat]) -> CheckFormat:
+    """The format asked for; GitHub annotations by default inside GitHub Actions."""
+    if fmt is not None:
+        return fmt
+    return CheckFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else CheckFormat.text
+
+
+def check(files: List[str], fmt: Optional[CheckFormat] = None, strict: bool = False, dtype: Dtype = Dtype.float32,
+          batch: int = 1, train=None, verbose: bool = False, debug: bool = False) -> int:
+    """``cnncalc check``: check every spec's validity, expectations and budgets; the exit code."""
+    from ...verify.check import check_sources
+    from ...core.model import Conventions
+    from ...render import check as out
+
+    conv = Conventions(dtype=dtype.value, batch=batch, optimizer=train.value if train else None)
+    run = check_sources(files, conv, strict=strict)
+    keep_until_exit(run)
+    chosen = check_format(fmt)
+    if chosen is CheckFormat.json:
+        text = out.render_json(run)
+    elif chosen is CheckFormat.github:
+        text = out.render_github(run)
+    else:
+        text = out.render_text(run, verbose=verbose)
+    sys.stdout.write(text)
+    return run.exit_code

@@ -1,0 +1,41 @@
+"""`cnncalc import FILE [-o OUT.yaml] [--input HxWxC]`: a model file of another framework
+(Caffe .prototxt, ONNX .onnx, Keras .keras / .h5 / .json) → an equivalent spec (cnncalc.importers)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+from . import report_error
+
+
+def import_model(file: str, output: Optional[str] = None, input_size: Optional[str] = None,
+                 debug: bool = False) -> int:
+    """Write the spec of ``file`` to ``output`` (stdout when None); the exit code."""
+    from pathlib import Path
+
+    from ...core.errors import CnnCalcError, InputError
+    from ...importers import NotAModel, load_model
+    from ...load import parse_spec
+
+    try:
+        if not Path(file).exists():
+            raise InputError(f"{file}: no such file")
+        if Path(file).is_dir():
+            raise InputError(f"{file}: is a directory, not a model file")
+        try:
+            text = load_model(file, input_size)
+        except NotAModel:
+            raise InputError(f"{file}: a cnncalc spec written in JSON, not a Keras model: nothing to import") \
+                from None
+        parse_spec(text, file)  # the spec written must build: the same checks as any spec
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            try:
+                Path(output).write_text(text, encoding="utf-8")
+            except OSError as e:
+                raise InputError(f"{output}: cannot write ({e.strerror or e})") from None
+    except CnnCalcError as err:
+        return report_error(err)
+    return 0

@@ -1,0 +1,1 @@
+"""The core: data model, errors, exact formulas, the analysis walk, people's figures."""

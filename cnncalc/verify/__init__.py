@@ -1,0 +1,1 @@
+"""Holding figures to the truth: expect:/budget: checks, answer sheets and grading."""
