@@ -288,3 +288,11 @@ def test_dash_without_a_readable_stdin_is_a_clean_error(monkeypatch):
     monkeypatch.setattr(sys, "stdin", Unreadable())
     r = run_cli("-")
     assert r.code == 2 and r.err.startswith("cnncalc: error: <stdin>: cannot read standard input"), r.err
+
+
+def test_score_percentage_never_rounds_up_to_a_perfect_score():
+    from cnncalc.cli.commands.grade import _score
+
+    assert _score(537, 539) == "537/539 right (99%)"  # 99.63% is not 100%
+    assert _score(2, 3) == "2/3 right (66%)" and _score(3, 3) == "3/3 right (100%)"
+    assert _score(0, 0) == "0/0 right (100%)"

@@ -79,8 +79,9 @@ def render_text(graded) -> str:
 
 
 def _score(right: int, total: int) -> str:
-    pct = 100 * right / total if total else 100.0
-    return f"{right}/{total} right ({pct:.0f}%)"
+    """The percentage is floored: 537/539 is 99%, never a perfect-looking 100%."""
+    pct = 100 * right // total if total else 100
+    return f"{right}/{total} right ({pct}%)"
 
 
 def grade(sheets: List[str], fmt: GradeFormat = GradeFormat.text, debug: bool = False) -> int:
