@@ -27,8 +27,8 @@ _n, _prod, _shape = n, prod, shape  # the names this module used before cnncalc.
 
 
 def _inputs(report: Report, r: LayerResult, index: Optional[dict] = None) -> tuple:
-    if index is not None:
-        return tuple(index[x] for x in r.inputs)
+    if index is not None:  # a split's named output (split1.0) is found by report.layer
+        return tuple(index[x] if x in index else report.layer(x) for x in r.inputs)
     return tuple(report.layer(x) for x in r.inputs)
 
 
