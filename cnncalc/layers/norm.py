@@ -85,6 +85,9 @@ class GroupNorm(Layer):
         if c % p["groups"]:
             raise ShapeError(f"groups={p['groups']} does not divide the {c} channels",
                              received=f"input {shape_text(shape)}")
+        if (c // p["groups"]) * shape[0] * shape[1] == 1:
+            raise ShapeError("each group holds one value (C/groups·H·W = 1): nothing to normalise "
+                             "(PyTorch refuses it)", received=f"input {shape_text(shape)}, groups {p['groups']}")
         return Out(shape, Counts(weights=c if p["affine"] else 0, biases=c if p["affine"] else 0))
 
     def describe(self, p) -> str:
@@ -111,6 +114,9 @@ class InstanceNorm(Layer):
         shape = tuple(ins[0])
         need_spatial(self, shape)
         c = shape[-1]
+        if shape[0] * shape[1] == 1 and not p["track_running_stats"]:
+            raise ShapeError("H×W is 1×1: one value per channel, nothing to normalise (PyTorch refuses it "
+                             "unless it keeps running statistics)", received=f"input {shape_text(shape)}")
         return Out(shape, Counts(weights=c if p["affine"] else 0, biases=c if p["affine"] else 0,
                                  non_trainable=2 * c if p["track_running_stats"] else 0))
 

@@ -197,16 +197,14 @@ class Reshape(Layer):
     imports = {"onnx": ("Reshape",), "keras": ("Reshape",), "caffe": ("Reshape",)}
     primary = "shape"
     view = True
-    params = {"shape": Param(SHAPE, doc="new shape, H×W×C order, or [N]")}
+    params = {"shape": Param(SHAPE, doc="new shape: [H, W, C], tokens [L, C], or [N]")}
 
     def infer(self, ins, p) -> Out:
         new = p["shape"]
         if fm.elements(new) != fm.elements(ins[0]):
             raise ShapeError(f"cannot reshape {fm.elements(ins[0])} values into {shape_text(new)} "
                              f"({fm.elements(new)} values)", received=shape_text(ins[0]))
-        if len(new) == 2:
-            raise ShapeError("a shape is H×W×C or a vector [N]", received=shape_text(new))
-        return Out(tuple(new))
+        return Out(tuple(new))  # H×W×C, tokens L×C (README: Tokens) or a vector N
 
     def forward(self, p, ins, out_shape):
         return list(ins[0][1])
