@@ -91,7 +91,7 @@ class GroupNorm(Layer):
         return Out(shape, Counts(weights=c if p["affine"] else 0, biases=c if p["affine"] else 0))
 
     def describe(self, p) -> str:
-        return f"groupnorm g{p['groups']}"
+        return f"groupnorm g{p.get('groups')}"
 
     def torch(self, p, ins) -> tuple:
         return (Torch("GroupNorm", (p["groups"], ins[0][-1]), {"eps": p["eps"], "affine": p["affine"]}),)

@@ -61,7 +61,9 @@ class Split(Layer):
         return Out(shape, parts=tuple(shape[:-1] + (s,) for s in sizes), work={"sizes": sizes})
 
     def describe(self, p) -> str:
-        return f"split {p['parts']}" if p["parts"] is not None else "split " + "+".join(map(str, p["sizes"]))
+        if p.get("sizes") is not None:
+            return "split " + "+".join(map(str, p["sizes"]))
+        return f"split {p.get('parts')}"
 
     def explain(self, w) -> list:
         sizes = w.out.work["sizes"] if w.out is not None and w.out.work else ()
@@ -94,7 +96,7 @@ class SpaceToDepth(Layer):
         return Out((h // b, w // b, b * b * c), rf=(b, b, b, b))
 
     def describe(self, p) -> str:
-        return f"space_to_depth {p['block']}"
+        return f"space_to_depth {p.get('block', 2)}"
 
     def torch(self, p, ins) -> tuple:
         return (Torch("PixelUnshuffle", (p["block"],)),)
@@ -119,7 +121,7 @@ class PixelShuffle(Layer):
         return Out((h * b, w * b, c // (b * b)), rf=(1, 1, Fraction(1, b), Fraction(1, b)))
 
     def describe(self, p) -> str:
-        return f"pixel_shuffle {p['block']}"
+        return f"pixel_shuffle {p.get('block', 2)}"
 
     def torch(self, p, ins) -> tuple:
         return (Torch("PixelShuffle", (p["block"],)),)

@@ -111,7 +111,7 @@ class MultiheadAttention(Layer):
                    rf=("global",), work={"L": length, "C": c})
 
     def describe(self, p) -> str:
-        return f"multihead_attention h{p['heads']}"
+        return f"multihead_attention h{p.get('heads')}"
 
     def explain(self, w) -> list:
         length, c = w.in_shape
