@@ -276,6 +276,32 @@ def test_random_token_layers_match_pytorch(seed):
     compare(spec(f"input: [{h}, {w}, 3]\nlayers:\n" + "\n".join(lines)))
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_random_window_attention_matches_pytorch(seed):
+    rng = random.Random(15_000 + seed)
+    heads = rng.randint(1, 4)
+    c = heads * rng.randint(1, 6)
+    h, w = rng.randint(1, 16), rng.randint(1, 16)
+    window = rng.randint(1, 8)
+    shift = rng.randint(0, window - 1)
+    qkv, proj = rng.choice(["true", "false"]), rng.choice(["true", "false"])
+    compare(spec(f"input: [{h}, {w}, {c}]\nlayers:\n  - window_attention: {{heads: {heads}, window: {window}, "
+                 f"shift: {shift}, qkv_bias: {qkv}, proj_bias: {proj}}}\n"))
+
+
+def test_swin_window_attention_by_hand():
+    # Swin-T stage 1: 56×56×96, window 7, 3 heads: qkv 96·288 + 288, proj 96·96 + 96, table 13²·3;
+    # torchvision's block measured 145,108,992 MACs (docs/reference/torchvision_figures.json)
+    r = analyze(spec("input: [56, 56, 96]\nlayers:\n  - window_attention: {heads: 3, window: 7}\n"))
+    a = r.layers[-1]
+    assert a.weights == 96 * 288 + 96 * 96 + 13 * 13 * 3
+    assert a.biases == 288 + 96
+    assert a.macs == 4 * 3136 * 96 * 96 + 2 * 3136 * 49 * 96 == 145_108_992
+    # a 10×10 map is padded to 14×14 before the projections
+    r = analyze(spec("input: [10, 10, 8]\nlayers:\n  - window_attention: {heads: 2, window: 7}\n"))
+    assert r.layers[-1].macs == 4 * 196 * 64 + 2 * 196 * 49 * 8
+
+
 # ---------------------------------------------------------------------------------------------
 # Keras 3 where Keras has the layer (count_params, non-trainable weights, output shapes)
 

@@ -184,6 +184,44 @@ class BatchNormParts(nn.Module):
         return x
 
 
+class WindowAttention(nn.Module):
+    """Swin V1's shifted window attention written after torchvision's shifted_window_attention:
+    pad H and W to a multiple of the window, (shift,) partition into w×w windows, Q, K, V by one
+    linear map, softmax(Q·Kᵀ·scale + relative-position bias)·V per head, output projection."""
+
+    def __init__(self, c, heads, window, shift, qkv_bias=True, proj_bias=True):
+        super().__init__()
+        self.heads, self.window, self.shift = heads, window, shift
+        self.qkv = nn.Linear(c, 3 * c, bias=qkv_bias)
+        self.proj = nn.Linear(c, c, bias=proj_bias)
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
+        coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window - 1)
+        self.register_buffer("relative_position_index", (rel[..., 0] * (2 * window - 1) + rel[..., 1]).flatten())
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)  # N×H×W×C
+        b, h, w, c = x.shape
+        win = self.window
+        pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
+        x = nn.functional.pad(x, (0, 0, 0, pad_r, 0, pad_b))
+        hp, wp = h + pad_b, w + pad_r
+        if self.shift:
+            x = torch.roll(x, shifts=(-self.shift, -self.shift), dims=(1, 2))
+        x = x.view(b, hp // win, win, wp // win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, win * win, c)
+        qkv = self.qkv(x).reshape(x.shape[0], win * win, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = (q * (c // self.heads) ** -0.5).matmul(k.transpose(-2, -1))
+        bias = self.relative_position_bias_table[self.relative_position_index].view(win * win, win * win, -1)
+        attn = (attn + bias.permute(2, 0, 1).unsqueeze(0)).softmax(dim=-1)
+        x = attn.matmul(v).transpose(1, 2).reshape(x.shape[0], win * win, c)
+        x = self.proj(x)
+        x = x.view(b, hp // win, wp // win, win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
+        if self.shift:
+            x = torch.roll(x, shifts=(self.shift, self.shift), dims=(1, 2))
+        return x[:, :h, :w, :].permute(0, 3, 1, 2)
+
+
 def _crop(t, b, left, right):
     return Lambda(lambda x: x[:, :, t:x.shape[2] - b, left:x.shape[3] - right])
 
@@ -200,6 +238,7 @@ FUNCTIONAL = {
     "batchnorm_parts": lambda c, rank, **kw: BatchNormParts(c, rank, **kw),
     "split": lambda sizes, dim: Lambda(lambda x: tuple(torch.split(x, sizes, dim=dim))),
     "crop": _crop,
+    "window_attention": lambda c, heads, window, shift, **kw: WindowAttention(c, heads, window, shift, **kw),
     "TFSamePad2d": lambda kernel, stride, dilation: _tf_same_pad(kernel, stride, dilation),
     "cat": lambda dim: Lambda(lambda *xs: torch.cat(xs, dim=dim)),
     "add": lambda: Lambda(_add),
@@ -294,7 +333,8 @@ def measure(graph, device: str = "meta") -> dict:
             named = list(module.named_parameters())
             biases = sum(p.numel() for n, p in named if _is_bias(n, module))
             params = sum(p.numel() for _, p in named)
-            buffers = sum(b.numel() for n, b in module.named_buffers() if not n.endswith("num_batches_tracked"))
+            buffers = sum(b.numel() for n, b in module.named_buffers()
+                          if not n.endswith("num_batches_tracked") and b.is_floating_point())
             out[spec.name] = Measured(to_hwc(y), params, params - biases, biases, buffers,
                                       int(counter.get_total_flops()))
     return out
