@@ -110,7 +110,7 @@ def builtin_hint(names=None) -> str:
     are cut at 300 characters), where to find it."""
     names = builtin_names() if names is None else names
     listing = ", ".join(names)
-    return f" (built-in: {listing})" if len(listing) <= 160 else f" ({len(names)} built-in networks: cnncalc list)"
+    return f" (built-in: {listing})" if len(listing) <= 160 else " (the built-in networks: cnncalc list)"
 
 
 def parse_spec(text, filename: str = "<spec>", default_name: str | None = None) -> Graph:
