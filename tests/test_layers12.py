@@ -146,6 +146,9 @@ def test_rearrangements_by_hand():
     ("input: [8, 8, 6]\nlayers:\n  - cropping: [4, 4, 0, 0]\n", "leaves nothing of 8×8"),
     ("input: [8, 8, 6]\nlayers:\n  - depthwise: {kernel: 3, multiplier: 2, depth_multiplier: 2}\n",
      "the same parameter"),
+    ("input: [1, 1, 1000000000]\nlayers:\n  - split: 1000000000\n", "a split makes at most 4,096 parts"),
+    ("input: [1, 1, 8]\nlayers:\n  - split: {sizes: [" + ", ".join(["1"] * 5000) + "]}\n",
+     "3:20: split1: sizes must list at most 4,096 parts; the number listed (received 5000)"),
 ])
 def test_bad_configurations_are_one_line(tmp_path, text, words):
     f = tmp_path / "x.yaml"

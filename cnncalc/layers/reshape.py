@@ -15,8 +15,13 @@ from ..core.errors import ShapeError
 from .base import PADDING, POS_INT, Kind, Layer, Out, Param, ParamError, Torch, need_spatial, show, shape_text
 
 
+MAX_PARTS = 4096  # named outputs of one split (each is a shape the analysis keeps)
+
+
 def _sizes(v):
-    if isinstance(v, (list, tuple)) and 1 <= len(v) <= 4096 and all(
+    if isinstance(v, (list, tuple)) and len(v) > MAX_PARTS:
+        raise ParamError(f"must list at most {MAX_PARTS:,} parts; the number listed", len(v))
+    if isinstance(v, (list, tuple)) and 1 <= len(v) and all(
             isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in v):
         return tuple(v)
     raise ParamError("must be a list of positive integers (the channels of each part)", v)
@@ -43,6 +48,8 @@ class Split(Layer):
         if (p["parts"] is None) == (p["sizes"] is None):
             raise ParamError("split takes either parts or sizes (exactly one)",
                              "neither" if p["parts"] is None else "both")
+        if p["parts"] is not None and p["parts"] > MAX_PARTS:
+            raise ParamError(f"a split makes at most {MAX_PARTS:,} parts", p["parts"])
         return p
 
     def infer(self, ins, p) -> Out:
