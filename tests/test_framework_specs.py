@@ -63,3 +63,31 @@ def test_every_figure_file_entry_is_known():
     existing = {"resnet50", "mobilenet_v2", "vgg16"}  # held to REFERENCE.md by test_modern_specs
     assert set(TORCHVISION) | set(KERAS) == set(SHIPPED_TORCHVISION) | set(SHIPPED_KERAS) | pending | existing
     assert not pending & (set(SHIPPED_TORCHVISION) | set(SHIPPED_KERAS))
+
+
+# torchvision's per-module figures (leaf modules in registration order: their parameters and
+# output shapes) against cnncalc's layers that have parameters, one for one. Networks whose
+# parameters partly live outside leaf modules (ConvNeXt's layer scale, ViT's class token and
+# position embedding, Swin's attention) are held to their totals only.
+PER_LAYER = ["mobilenet_v3_small", "efficientnet_b0", "regnet_y_400mf", "shufflenet_v2_x1_0",
+             "efficientnet_v2_s", "deeplabv3_resnet50"]
+
+
+@pytest.mark.parametrize("name", PER_LAYER)
+def test_torchvision_spec_layer_by_layer(name):
+    ref = [(m["params"], tuple(m["output"])) for m in TORCHVISION[name]["layers"] if m["params"]]
+    mine = [(r.params, tuple(r.output_shape)) for r in analyze(load_spec(name)).layers if r.params]
+    assert len(mine) == len(ref)
+    for i, (a, b) in enumerate(zip(mine, ref)):
+        assert a == b, (i, TORCHVISION[name]["layers"] and [m["module"] for m in TORCHVISION[name]["layers"]
+                                                            if m["params"]][i])
+
+
+def test_keras_efficientnet_layer_by_layer():
+    """Keras's layers with weights, in the model's order: trainable and non-trainable counts and
+    output shapes, one for one with cnncalc's layers that have any."""
+    ref = [(m["trainable"], m["non_trainable"], tuple(m["output"])) for m in KERAS["keras_efficientnet_b0"]["layers"]
+           if m["trainable"] or m["non_trainable"]]
+    mine = [(r.params, r.non_trainable_params, tuple(r.output_shape))
+            for r in analyze(load_spec("keras_efficientnet_b0")).layers if r.params or r.non_trainable_params]
+    assert mine == ref
