@@ -52,8 +52,8 @@ class WindowAttention(Layer):
                    rf=(win, win, 1, 1), work={"padded": (hp, wp), "table": table})
 
     def describe(self, p) -> str:
-        return f"window_attention h{p.get('heads')} w{p.get('window', 7)}" + (
-            f" shift {p['shift']}" if p.get("shift") else "")
+        w = p.get("window", 7)  # the heads and the shift are in --explain and the spec
+        return f"window_attention {w}×{w}"
 
     def explain(self, w) -> list:
         h, wd, c = w.in_shape
