@@ -159,6 +159,18 @@ def test_bad_configurations_are_one_line(tmp_path, text, words):
     assert len(res.err.strip().splitlines()) == 1
 
 
+def test_json_gives_a_splits_parts():
+    import json
+
+    from cnncalc.render.json_ import layer_dict, layer_line
+
+    r = analyze(spec("input: [4, 4, 10]\nlayers:\n  - split: {name: s, sizes: [3, 7]}\n  - relu: {from: s.1}\n"))
+    s = r.layer("s")
+    assert layer_dict(s)["parts"] == [[4, 4, 3], [4, 4, 7]]
+    assert json.loads(layer_line(s)) == layer_dict(s)
+    assert "parts" not in layer_dict(r.layer("relu1"))
+
+
 # ---------------------------------------------------------------------------------------------
 # PyTorch as the oracle, on random configurations
 
@@ -363,3 +375,4 @@ def test_keras_adapted_normalization_counts_mean_variance_and_count():
     layer.adapt(np.zeros((4, 3, 3, 5), dtype="float32"))
     r = analyze(spec("input: [3, 3, 5]\nlayers:\n  - normalization\n")).layers[-1]
     assert r.non_trainable_params == layer.count_params() == 2 * 5 + 1
+
