@@ -125,6 +125,21 @@ def test_norms_by_hand():
     assert r.layer("batchnorm2").non_trainable_params == 0
 
 
+def test_cropping_moves_the_field_it_does_not_widen_it():
+    # 5×5 input, a 3×3 valid conv: position c sees [c, c + 2]; it covers the input only with the
+    # field of a 5-wide window. Zero-padding by 1 then cropping 1 leaves the same grid as before.
+    base = analyze(spec("input: [5, 5, 1]\nlayers:\n  - conv: {filters: 1, kernel: 5}\n")).layers[-1]
+    assert base.covers_input and base.receptive_field == (5, 5)
+    r = analyze(spec("input: [5, 5, 1]\nlayers:\n  - zeropad: 1\n  - cropping: 1\n"
+                     "  - conv: {filters: 1, kernel: 5}\n")).layers[-1]
+    assert r.output_shape == (1, 1, 1) and r.receptive_field == (5, 5) and r.covers_input
+    # padding 3 after and cropping 3 before: the 5 positions left are input 3, 4 and three zeros,
+    # so a 5-wide window sees input positions 3..7 of the padded plane, not all of 0..4
+    r = analyze(spec("input: [5, 5, 1]\nlayers:\n  - zeropad: [0, 3, 0, 3]\n  - cropping: [3, 0, 3, 0]\n"
+                     "  - conv: {filters: 1, kernel: 5}\n")).layers[-1]
+    assert r.output_shape == (1, 1, 1) and r.receptive_field == (5, 5) and not r.covers_input
+
+
 def test_rearrangements_by_hand():
     r = analyze(spec("input: [56, 56, 96]\nlayers:\n  - space_to_depth: 2\n  - pixel_shuffle: 2\n"
                      "  - cropping: [1, 2, 3, 4]\n  - global_avgpool: {keepdims: true}\n  - concat\n"))

@@ -155,7 +155,8 @@ class Cropping(Layer):
         if t + b >= h or left + right >= w:
             raise ShapeError(f"cropping {t}+{b} rows and {left}+{right} columns leaves nothing of {h}×{w}",
                              received=f"input {shape_text(shape)}")
-        return Out((h - t - b, w - left - right, c))
+        # a 1×1 window on the cropped grid: position 0 is input position t (padding −t, as zeropad's +t)
+        return Out((h - t - b, w - left - right, c), rf=(1, 1, 1, 1, -t, -left))
 
     def torch(self, p, ins) -> tuple:
         return (Torch("crop", tuple(p["crop"])),)
