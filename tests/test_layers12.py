@@ -11,7 +11,7 @@ import warnings
 import pytest
 
 from cnncalc import analyze
-from cnncalc.spec import parse_spec
+from cnncalc.load import parse_spec
 
 from .conftest import run_cli
 
@@ -261,7 +261,7 @@ def test_random_map_layers_match_pytorch(seed):
     h, w, c = rng.randint(1, 12), rng.randint(1, 12), rng.randint(1, 24)
     lines, *_ = _random_map_layers(rng, h, w, c)
     graph = spec(f"input: [{h}, {w}, {c}]\nlayers:\n" + "\n".join(lines))
-    from cnncalc.errors import ShapeError
+    from cnncalc.core.errors import ShapeError
 
     from .torch_oracle import measure
 
