@@ -101,8 +101,10 @@ BAD = [
      "4:18: a: duplicate layer name 'a' (first at {f}:3:18)"),
     ("input: !!python/object/apply:os.system ['echo hi']\nlayers:\n  - relu\n",
      "1:8: YAML tags that build objects are not allowed in a spec"),
-    ("input: [8, 8, 3]\nlayers:\n  - dense: 10\n",
-     "3:5: dense1: dense needs a vector input; add a flatten or a global pool before it (received 8×8×3)"),
+    # (dense on 8×8×3 was an error here; issue 12: it acts on the last axis, as Linear and Dense do)
+    ("input: [8, 8, 3]\nlayers:\n  - mha: 3\n",
+     "3:5: multihead_attention1: multihead_attention needs a token sequence L×C (add to_tokens after a feature "
+     "map) (received 8×8×3)"),
     ("", "1:1: a spec is a YAML mapping with 'input:' and 'layers:' (received an empty file)"),
     ("input: [8, 8, 3]\nlayer:\n  - relu\n",
      "2:1: unknown top-level key 'layer'; did you mean 'layers'?"),

@@ -75,7 +75,7 @@ def test_cli_expr_issue_example():
     ("input 32x32x3 || relu", "<expr>:1:16: an empty stage"),
     ("input 32x32x3 | conv 10 k5 foo=1", "<expr>:1:28: conv1: unknown parameter 'foo' for conv"),
     ("input 32x32x3 | conv 10 k5 s0", "<expr>:1:28: conv1: stride must be a positive integer (received 0)"),
-    ("input 32x32x3 | maxpool 2 | dense 3", "<expr>:1:29: dense1: dense needs a vector input"),
+    ("input 32x32x3 | maxpool 2 | mha 3", "<expr>:1:29: multihead_attention1: multihead_attention needs a token"),
     ("input 32x32x3 | conv 10 k5 *x", "<expr>:1:28: a repeat is written *N"),
     ("input 32x32x3 | add <input,nope", "<expr>:1:21: add1: 'from' names no layer called 'nope'"),
 ])

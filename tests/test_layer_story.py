@@ -19,11 +19,11 @@ from cnncalc.load.dsl import parse_expr
 # 1. a new layer type, registered from this test module, gets everything
 
 
-class SpaceToDepth(Layer):
+class DemoSpaceToDepth(Layer):
     """PyTorch PixelUnshuffle / ONNX SpaceToDepth: each b×b block of H×W becomes b² channels."""
 
-    type = "space_to_depth"
-    aliases = ("pixel_unshuffle",)
+    type = "demo_space_to_depth"
+    aliases = ("demo_pixel_unshuffle",)
     doc = "b×b blocks of H×W become channels: H/b × W/b × C·b²"
     primary = "block"
     params = {"block": Param(POS_INT, doc="block size b")}
@@ -41,63 +41,63 @@ class SpaceToDepth(Layer):
         return [("output_shape", f"H_out = {h}/{b} = {oh}, W_out = {wd}/{b} = {ow}, channels = {c}·{b}² = {oc}")]
 
     def describe(self, p) -> str:
-        return f"space_to_depth b{p['block']}"
+        return f"demo_space_to_depth b{p['block']}"
 
     def torch(self, p, ins) -> tuple:
         return (Torch("PixelUnshuffle", (p["block"],)),)
 
 
 @pytest.fixture
-def space_to_depth():
-    registry.register(SpaceToDepth)
+def demo_space_to_depth():
+    registry.register(DemoSpaceToDepth)
     try:
-        yield registry.REGISTRY["space_to_depth"]
+        yield registry.REGISTRY["demo_space_to_depth"]
     finally:
-        registry.unregister("space_to_depth")
-    assert registry.canonical("pixel_unshuffle") is None
+        registry.unregister("demo_space_to_depth")
+    assert registry.canonical("demo_pixel_unshuffle") is None
 
 
-def test_a_registered_layer_type_gets_schema_dsl_description_explain_and_oracle(space_to_depth):
+def test_a_registered_layer_type_gets_schema_dsl_description_explain_and_oracle(demo_space_to_depth):
     from cnncalc.render.explain import explain_report
     from cnncalc.render.common import describe
     from cnncalc.load.schema import build_schema
 
     # schema: an entry generated from its parameter table
     schema = build_schema()
-    entry = schema["definitions"]["layer.space_to_depth"]
-    assert entry["description"] == SpaceToDepth.doc
+    entry = schema["definitions"]["layer.demo_space_to_depth"]
+    assert entry["description"] == DemoSpaceToDepth.doc
     assert entry["anyOf"][0]["properties"]["block"]["description"] == "block size b"
-    assert "pixel_unshuffle" in str(schema)
+    assert "demo_pixel_unshuffle" in str(schema)
 
     # DSL: its name, an alias and its primary parameter are tokens
-    report = analyze(parse_expr("input 8x8x3 | space_to_depth 2 | pixel_unshuffle block=2 | flatten"))
-    s2d = report.layer("space_to_depth1")
+    report = analyze(parse_expr("input 8x8x3 | demo_space_to_depth 2 | demo_pixel_unshuffle block=2 | flatten"))
+    s2d = report.layer("demo_space_to_depth1")
     assert s2d.output_shape == (4, 4, 12)  # 8/2 × 8/2 × 3·2·2
     assert report.layers[2].output_shape == (2, 2, 48)  # 4/2 × 4/2 × 12·4
     assert s2d.receptive_field == (2, 2) and s2d.jump == (2, 2)  # r = 1 + (2 − 1)·1, j = 1·2
 
     # description in tables, and its section of --explain
-    assert describe(s2d) == "space_to_depth b2"
+    assert describe(s2d) == "demo_space_to_depth b2"
     explained = explain_report(report)
-    assert "space_to_depth1 — space_to_depth b2: 4×4×12" in explained
+    assert "demo_space_to_depth1 — demo_space_to_depth b2: 4×4×12" in explained
     assert "H_out = 8/2 = 4, W_out = 8/2 = 4, channels = 3·2² = 12" in explained
     assert "activations = 4·4·12 = 192" in explained
     assert ("receptive field r = r_in + (F_eff − 1)·j_in = 1 + (2 − 1)·1 = 2; jump = j_in·S = 1·2 = 2"
             in explained)
 
     # importers' data
-    assert space_to_depth.imports["onnx"] == ("SpaceToDepth",)
+    assert demo_space_to_depth.imports["onnx"] == ("SpaceToDepth",)
     from cnncalc.layers.base import NoForward
 
     with pytest.raises(NoForward):  # no numeric forward of its own: cnncalc values says so
-        space_to_depth.forward({"block": 2}, [((8, 8, 3), [0] * 192)], (4, 4, 12))
+        demo_space_to_depth.forward({"block": 2}, [((8, 8, 3), [0] * 192)], (4, 4, 12))
 
     # the tests' PyTorch oracle builds it from the class alone
     pytest.importorskip("torch")
     from . import torch_oracle
 
     measured = torch_oracle.measure(report.graph)
-    assert measured["space_to_depth1"].shape == (4, 4, 12)
+    assert measured["demo_space_to_depth1"].shape == (4, 4, 12)
     assert measured[report.layers[2].name].shape == (2, 2, 48)
 
 

@@ -242,13 +242,11 @@ def reference(net, strict=False):
             out, view = x, True
         elif t == "flatten":
             out, view = (prod(x),), True
-        elif t == "dense":
-            if len(x) != 1:
-                raise Invalid("dense on H×W×C")
+        elif t == "dense":  # on H×W×C: the last axis at every position (PyTorch Linear, Keras Dense)
             n = p["units"]
-            wts, macs = x[0] * n, x[0] * n
+            wts, macs = x[-1] * n, prod(x[:-1]) * x[-1] * n
             bias = n if p.get("bias", True) else 0
-            out = (n,)
+            out = tuple(x[:-1]) + (n,)
         elif t in ("global_avgpool", "global_maxpool"):
             if len(x) != 3:
                 raise Invalid("global pool on a vector")

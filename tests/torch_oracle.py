@@ -91,8 +91,154 @@ def _mul(*xs):
     return out
 
 
+class LastAxis(nn.Module):
+    """A module acting on the last axis (LayerNorm, Linear) applied to the channels of an
+    N×C×H×W tensor: permuted to N×H×W×C and back, as torchvision's ConvNeXt does."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        if x.dim() != 4:
+            return self.inner(x)
+        return self.inner(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+def _channel_shape(c: int, rank: int) -> tuple:
+    """The shape of a per-channel parameter that broadcasts over a (batch +) rank-``rank``
+    cnncalc tensor: C×1×1 for H×W×C (N×C×H×W in PyTorch), C otherwise."""
+    return (c, 1, 1) if rank == 3 else (c,)
+
+
+class LayerScale(nn.Module):
+    """ConvNeXt's layer scale: a learnable γ per channel."""
+
+    def __init__(self, c, rank):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(_channel_shape(c, rank)))
+
+    def forward(self, x):
+        return x * self.gamma
+
+
+class ClassToken(nn.Module):
+    """torchvision's ViT: a learnable 1×1×C token prepended to the sequence."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.class_token = nn.Parameter(torch.zeros(1, 1, c))
+
+    def forward(self, x):
+        return torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class SelfAttention(nn.Module):
+    """nn.MultiheadAttention as torchvision's ViT calls it: query = key = value."""
+
+    def __init__(self, c, heads, bias=True):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(c, heads, bias=bias, batch_first=True)
+
+    def forward(self, x):
+        return self.attn(x, x, x, need_weights=False)[0]
+
+
+class KerasNormalization(nn.Module):
+    """Keras's adapted Normalization: mean, variance (C each) and count (1) stored, not trained."""
+
+    def __init__(self, c, rank, adapted=True):
+        super().__init__()
+        if adapted:
+            self.register_buffer("mean", torch.zeros(_channel_shape(c, rank)))
+            self.register_buffer("variance", torch.ones(_channel_shape(c, rank)))
+            self.register_buffer("count", torch.zeros(()))
+
+    def forward(self, x):
+        if hasattr(self, "mean"):
+            return (x - self.mean) / torch.sqrt(self.variance)
+        return x
+
+
+class BatchNormParts(nn.Module):
+    """Keras BatchNormalization with center or scale switched off: γ only or β only."""
+
+    def __init__(self, c, rank, gamma=True, beta=True, running=True):
+        super().__init__()
+        shape = _channel_shape(c, rank)
+        if gamma:
+            self.weight = nn.Parameter(torch.ones(shape))
+        if beta:
+            self.bias = nn.Parameter(torch.zeros(shape))
+        if running:
+            self.register_buffer("running_mean", torch.zeros(shape))
+            self.register_buffer("running_var", torch.ones(shape))
+
+    def forward(self, x):
+        if hasattr(self, "running_mean"):
+            x = (x - self.running_mean) / torch.sqrt(self.running_var + 1e-5)
+        if hasattr(self, "weight"):
+            x = x * self.weight
+        if hasattr(self, "bias"):
+            x = x + self.bias
+        return x
+
+
+class WindowAttention(nn.Module):
+    """Swin V1's shifted window attention written after torchvision's shifted_window_attention:
+    pad H and W to a multiple of the window, (shift,) partition into w×w windows, Q, K, V by one
+    linear map, softmax(Q·Kᵀ·scale + relative-position bias)·V per head, output projection."""
+
+    def __init__(self, c, heads, window, shift, qkv_bias=True, proj_bias=True):
+        super().__init__()
+        self.heads, self.window, self.shift = heads, window, shift
+        self.qkv = nn.Linear(c, 3 * c, bias=qkv_bias)
+        self.proj = nn.Linear(c, c, bias=proj_bias)
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
+        coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window - 1)
+        self.register_buffer("relative_position_index", (rel[..., 0] * (2 * window - 1) + rel[..., 1]).flatten())
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)  # N×H×W×C
+        b, h, w, c = x.shape
+        win = self.window
+        pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
+        x = nn.functional.pad(x, (0, 0, 0, pad_r, 0, pad_b))
+        hp, wp = h + pad_b, w + pad_r
+        if self.shift:
+            x = torch.roll(x, shifts=(-self.shift, -self.shift), dims=(1, 2))
+        x = x.view(b, hp // win, win, wp // win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, win * win, c)
+        qkv = self.qkv(x).reshape(x.shape[0], win * win, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = (q * (c // self.heads) ** -0.5).matmul(k.transpose(-2, -1))
+        bias = self.relative_position_bias_table[self.relative_position_index].view(win * win, win * win, -1)
+        attn = (attn + bias.permute(2, 0, 1).unsqueeze(0)).softmax(dim=-1)
+        x = attn.matmul(v).transpose(1, 2).reshape(x.shape[0], win * win, c)
+        x = self.proj(x)
+        x = x.view(b, hp // win, wp // win, win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
+        if self.shift:
+            x = torch.roll(x, shifts=(self.shift, self.shift), dims=(1, 2))
+        return x[:, :h, :w, :].permute(0, 3, 1, 2)
+
+
+def _crop(t, b, left, right):
+    return Lambda(lambda x: x[:, :, t:x.shape[2] - b, left:x.shape[3] - right])
+
+
 # the functional forms a layer type's Torch construct may name (cnncalc.layers.base.Torch)
 FUNCTIONAL = {
+    "last_axis": lambda *inner: LastAxis(build(inner)),
+    "layer_scale": lambda c, rank: LayerScale(c, rank),
+    "class_token": lambda c: ClassToken(c),
+    "select_token": lambda i: Lambda(lambda x: x[:, i]),
+    "to_tokens": lambda: Lambda(lambda x: x.flatten(2).transpose(1, 2)),
+    "self_attention": lambda c, heads, bias=True: SelfAttention(c, heads, bias),
+    "normalization": lambda c, rank, adapted: KerasNormalization(c, rank, adapted),
+    "batchnorm_parts": lambda c, rank, **kw: BatchNormParts(c, rank, **kw),
+    "split": lambda sizes, dim: Lambda(lambda x: tuple(torch.split(x, sizes, dim=dim))),
+    "crop": _crop,
+    "window_attention": lambda c, heads, window, shift, **kw: WindowAttention(c, heads, window, shift, **kw),
     "TFSamePad2d": lambda kernel, stride, dilation: _tf_same_pad(kernel, stride, dilation),
     "cat": lambda dim: Lambda(lambda *xs: torch.cat(xs, dim=dim)),
     "add": lambda: Lambda(_add),
@@ -154,7 +300,8 @@ class Measured:
 
 
 def _is_bias(name: str, module) -> bool:
-    return name.split(".")[-1] == "bias"
+    last = name.split(".")[-1]
+    return last == "bias" or last.endswith("_bias")  # MultiheadAttention's in_proj_bias
 
 
 def measure(graph, device: str = "meta") -> dict:
@@ -178,11 +325,16 @@ def measure(graph, device: str = "meta") -> dict:
             args = [values[n] for n in spec.inputs]
             with FlopCounterMode(display=False) as counter:
                 y = module(*args)
+            if isinstance(y, tuple):  # several named outputs (split): NAME.0, NAME.1, …
+                for i, part in enumerate(y):
+                    values[f"{spec.name}.{i}"] = part
+                y = torch.cat(y, dim=1 if y[0].dim() == 4 else -1)
             values[spec.name] = y
             named = list(module.named_parameters())
             biases = sum(p.numel() for n, p in named if _is_bias(n, module))
             params = sum(p.numel() for _, p in named)
-            buffers = sum(b.numel() for n, b in module.named_buffers() if not n.endswith("num_batches_tracked"))
+            buffers = sum(b.numel() for n, b in module.named_buffers()
+                          if not n.endswith("num_batches_tracked") and b.is_floating_point())
             out[spec.name] = Measured(to_hwc(y), params, params - biases, biases, buffers,
                                       int(counter.get_total_flops()))
     return out

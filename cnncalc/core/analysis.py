@@ -10,11 +10,11 @@ from typing import Optional
 from . import formulas as fm
 from .. import layers as registry
 from . import receptive as rfm
-from .errors import CnnCalcError, LimitError, ShapeError
+from .errors import CnnCalcError, GraphError, LimitError, ShapeError
 from .figures import activation_bytes, param_bytes
 from .limits import MAX_INT_DIGITS
 from ..layers.base import ParamError, show
-from .model import Conventions, Graph, LayerResult, Report, Totals
+from .model import Conventions, Graph, LayerResult, Report, Totals, split_part
 from .warns import CHANNEL_FIRST, JUMP, RF_BOUND, LayerWarning
 
 
@@ -73,6 +73,37 @@ def channel_first(shape) -> Optional[LayerWarning]:
     return LayerWarning(CHANNEL_FIRST, {"shape": (c, h, w)})
 
 
+def _no_part(spec, shapes) -> GraphError:
+    """An input named ``layer.N`` that is no output of that layer (only a split has parts)."""
+    for src in spec.inputs:
+        if src not in shapes:
+            base, part = split_part(src)
+            have = [k for k in shapes if k.rpartition(".")[0] == base and k.rpartition(".")[2].isdigit()]
+            what = (f"'{base}' has {len(have)} outputs, {base}.0 to {base}.{len(have) - 1}" if have
+                    else f"'{base}' has one output (only a split has named outputs {base}.0, {base}.1, …)")
+            return GraphError(f"'from' names no output {src}: {what}", loc=spec.inputs_loc or spec.loc,
+                              layer=spec.name, chain=spec.chain)
+    return GraphError("an input is missing", loc=spec.loc, layer=spec.name)  # pragma: no cover
+
+
+def broadcast_jumps(states) -> list:
+    """Receptive-field states (axis H, axis W, grid H, grid W) of inputs that merge. An input on
+    a 1×1 grid broadcast over a larger map (the squeeze-and-excitation gate multiplying a
+    feature map) brings its field but not its jump: the output's positions step as the map's
+    do. Its axes get the largest jump of the others (an upper bound in the regular state)."""
+    aligned = [s for s in states if (s[2], s[3]) != (1, 1)]
+    if not aligned or len(aligned) == len(states):
+        return states
+    jh, jw = max(s[0][1] for s in aligned), max(s[1][1] for s in aligned)
+    out = []
+    for s in states:
+        if (s[2], s[3]) == (1, 1):
+            (rh, _, loh, _), (rw, _, low, _) = rfm.collapse(s[0]), rfm.collapse(s[1])
+            s = ((rh, jh, loh, None), (rw, jw, low, None), aligned[0][2], aligned[0][3])
+        out.append(s)
+    return out
+
+
 def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool = False) -> Report:
     """Shapes, counts and receptive fields of every layer, and their totals.
 
@@ -109,7 +140,10 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
     checked: set = set()  # ids of memoised results whose counts passed _too_big
     for spec in graph.layers[1:]:
         layer = registry.REGISTRY[spec.type]
-        ins = [shapes[n] for n in spec.inputs]
+        try:
+            ins = [shapes[n] for n in spec.inputs]
+        except KeyError:
+            raise _no_part(spec, shapes) from None
         try:
             key = (spec.type, tuple(ins), *[(k, v.__class__, v) for k, v in spec.params.items()])
             out = memo.get(key)
@@ -135,9 +169,14 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
         shapes[spec.name] = shape
         d = max([depth[n] for n in spec.inputs]) + layer.weight_layers
         depth[spec.name] = d
+        for i, part in enumerate(out.parts):  # a split's named outputs NAME.0, NAME.1, …
+            shapes[f"{spec.name}.{i}"] = tuple(part)
+            depth[f"{spec.name}.{i}"] = d
 
         # receptive field (Araujo et al.), one axis at a time (receptive.py); merges keep the largest
         states = [rf[n] for n in spec.inputs]
+        if len(states) > 1:
+            states = broadcast_jumps(states)
         if len(states) == 1:
             axh, axw, gh, gw = states[0]
         else:
@@ -176,6 +215,8 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
             warnings.append(LayerWarning(RF_BOUND, {"max_cells": rfm.MAX_CELLS}, layer=spec.name))
         gh, gw = oh, ow
         rf[spec.name] = (axh, axw, gh, gw)
+        for i in range(len(out.parts)):
+            rf[f"{spec.name}.{i}"] = rf[spec.name]
         rh, jh, rw, jw = axh[0], axh[1], axw[0], axw[1]
         covers = (spatial_input and rh >= in_shape[0] and rw >= in_shape[1]  # cheap test first
                   and rfm.covers(axh, gh, in_shape[0]) and rfm.covers(axw, gw, in_shape[1]))
@@ -201,7 +242,7 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
             activations=0 if layer.view else fm.elements(shape),
             params=c.weights + (c.biases if count_biases else 0),
             receptive_field=(rh, rw), jump=(jh, jw), warnings=tuple(warnings), spec=spec,
-            covers_input=covers, depth=d, inferred=out))
+            covers_input=covers, depth=d, inferred=out, parts=tuple(tuple(x) for x in out.parts)))
 
     return Report(name=graph.name, input_shape=in_shape, layers=tuple(results),
                   totals=totals_of(results, conventions), conventions=conventions, graph=graph,

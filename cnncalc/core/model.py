@@ -101,6 +101,7 @@ class LayerResult:
     # what the layer type's infer returned (cnncalc.layers.base.Out): its worked formulas are
     # written from it, never worked out again
     inferred: Any = field(default=None, compare=False, repr=False)
+    parts: tuple = ()  # shapes of its named outputs NAME.0, NAME.1, … (split); () for one output
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,28 @@ class Report:
         return report_dict(self)
 
     def layer(self, name: str) -> LayerResult:
+        """The row called ``name``; ``split1.0`` is part 0 of a split (its row with that part's shape)."""
         for r in self.layers:
             if r.name == name:
                 return r
+        base, part = split_part(name)
+        if base is not None:
+            for r in self.layers:
+                if r.name == base and part < len(r.parts):
+                    from dataclasses import replace
+
+                    return replace(r, name=name, output_shape=r.parts[part])
         raise KeyError(name)
+
+
+def split_part(name: str) -> tuple:
+    """``split1.0`` → ('split1', 0): a named output of a layer with several (split);
+    (None, None) when the name does not end in ``.N``.
+
+    >>> split_part("stage2.0.split.1"), split_part("conv1")
+    (('stage2.0.split', 1), (None, None))
+    """
+    base, dot, tail = str(name).rpartition(".")
+    if dot and base and tail.isdigit() and len(tail) < 6:
+        return base, int(tail)
+    return None, None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.errors import SpecError, clip, did_you_mean
-from . import activations, extra, other, spatial, transposed
+from . import activations, attention, extra, norm, other, reshape, spatial, tokens, transposed
 from .base import REQUIRED, Layer, Out, Param, ParamError, Warn
 
 REGISTRY: dict = {}
@@ -21,7 +21,7 @@ def register(cls) -> type:
     return cls
 
 
-for _module in (spatial, activations, other, transposed, extra):
+for _module in (spatial, activations, other, transposed, extra, norm, tokens, reshape, attention):
     for _cls in _module.LAYERS:
         register(_cls)
 

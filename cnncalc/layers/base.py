@@ -279,6 +279,7 @@ class Out:
     # ('global',), ('adaptive',); None = identity (a view, an elementwise layer, a merge)
     rf: Optional[tuple] = None
     work: Optional[Mapping[str, Any]] = None  # intermediate values its worked formulas show
+    parts: tuple = ()  # shapes of several named outputs (split): later layers read NAME.0, NAME.1, …
 
 
 class Torch(NamedTuple):

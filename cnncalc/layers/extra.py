@@ -14,6 +14,17 @@ from .base import (BOOL, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, P
 from .spatial import torch_pad, window
 
 
+def _depth_multiplier(p: dict) -> dict:
+    """Keras writes the multiplier as depth_multiplier: either name, not both."""
+    if p.get("depth_multiplier") is not None:
+        if p["multiplier"] != 1:
+            raise ParamError("multiplier and depth_multiplier are the same parameter: write one",
+                             p["depth_multiplier"])
+        p["multiplier"] = p["depth_multiplier"]
+    p["depth_multiplier"] = None
+    return p
+
+
 class Depthwise(Windowed):
     type = "depthwise"
     weight_layers = 1
@@ -27,9 +38,13 @@ class Depthwise(Windowed):
         "padding": Param(PADDING, 0, "P, [P_h, P_w], [top, bottom, left, right], same or valid"),
         "dilation": Param(PAIR, 1, "d (1 is a dense kernel)"),
         "multiplier": Param(POS_INT, 1, "depth multiplier m: output channels C_in·m"),
+        "depth_multiplier": Param(POS_INT, None, "Keras's name for multiplier"),
         "bias": Param(BOOL, True, "learnable bias per output channel"),
         "activation": Param(choice(*FUSABLE), None, "activation fused into this layer (adds no row)"),
     }
+
+    def configure(self, p):
+        return _depth_multiplier(p)
 
     def infer(self, ins, p) -> Out:
         shape = ins[0]
@@ -84,9 +99,13 @@ class SeparableConv(Windowed):
         "padding": Param(PADDING, 0, "P of the depthwise conv, or same / valid"),
         "dilation": Param(PAIR, 1, "d of the depthwise conv"),
         "multiplier": Param(POS_INT, 1, "depth multiplier m of the depthwise conv"),
+        "depth_multiplier": Param(POS_INT, None, "Keras's name for multiplier"),
         "bias": Param(BOOL, True, "bias of the pointwise conv (the depthwise conv has none, as in Keras)"),
         "activation": Param(choice(*FUSABLE), None, "activation fused into this layer (adds no row)"),
     }
+
+    def configure(self, p):
+        return _depth_multiplier(p)
 
     def infer(self, ins, p) -> Out:
         shape = ins[0]

@@ -17,7 +17,8 @@ class Dense(Layer):
     type = "dense"
     weight_layers = 1
     aliases = ("fc", "linear", "fully_connected")
-    doc = "fully connected layer on a vector (PyTorch Linear, Keras Dense)"
+    doc = ("fully connected layer on a vector (PyTorch Linear, Keras Dense); on H×W×C or tokens L×C it "
+           "acts on the last axis at every position")
     imports = {"onnx": ("Gemm", "MatMul"), "keras": ("Dense",), "caffe": ("InnerProduct",)}
     primary = "units"
     params = {
@@ -35,20 +36,24 @@ class Dense(Layer):
         return p
 
     def infer(self, ins, p) -> Out:
-        shape = ins[0]
-        need_vector(self, shape)
-        n_in, n_out = shape[0], p["units"]
+        shape = tuple(ins[0])
+        n_in, n_out = shape[-1], p["units"]
+        positions = fm.elements(shape[:-1])  # 1 for a vector
         if p.get("weights") is not None and nested_shape(p["weights"]) != (n_out, n_in):
             got = nested_shape(p["weights"])
             raise ShapeError(f"weights must be {n_out} rows of {n_in} numbers (N_out × N_in)",
                              received="ragged lists" if got is None else shape_text(got))
         counts = Counts(weights=fm.dense_weights(n_in, n_out), biases=n_out if p["bias"] else 0,
-                        macs=fm.dense_macs(n_in, n_out))
-        return Out((n_out,), counts, [], ("global",))
+                        macs=positions * fm.dense_macs(n_in, n_out))
+        # on a vector every output sees every input; on the last axis of a map, one position
+        return Out(shape[:-1] + (n_out,), counts, [], ("global",) if len(shape) == 1 else None)
 
     def forward(self, p, ins, out_shape):
         from .spatial import bias_values, exact_div, fused
 
+        if len(ins[0][0]) != 1:
+            raise NoForward("dense on the last axis of H×W×C or tokens has no numeric forward yet "
+                            "(cnncalc values computes dense on a vector)")
         (n_in,), x = ins[0]
         n_out = out_shape[0]
         ws, dw = scaled(flat(need(self, p, "weights", f"{n_out} rows of {n_in} numbers")))
@@ -65,15 +70,21 @@ class Dense(Layer):
     def explain(self, w) -> list:
         from .worked import n, shape  # noqa: F401  (explanations only)
 
-        n_in, n_out, r = w.in_shape[0], w.p["units"], w.r
+        n_in, n_out, r = w.in_shape[-1], w.p["units"], w.r
         if r.biases and w.conventions.count_biases:
             params = ("params", f"params = {n_in}·{n_out} + {n_out} = {n(r.params)}")
         else:
             params = ("params", f"params = {n_in}·{n_out} = {n(r.params)}")
-        return [params, ("macs", f"MACs = {n_in}·{n_out} = {n(r.macs)}")]
+        if len(w.in_shape) == 1:
+            return [params, ("macs", f"MACs = {n_in}·{n_out} = {n(r.macs)}")]
+        at = "·".join(str(x) for x in w.in_shape[:-1])
+        return [params, ("macs", f"MACs = {at} positions · {n_in}·{n_out} = {n(r.macs)} (on the last axis)")]
 
     def torch(self, p, ins) -> tuple:
-        return (Torch("Linear", (ins[0][0], p["units"]), {"bias": p["bias"]}),) + torch_activation(p.get("activation"))
+        from .norm import last_axis
+
+        return (last_axis(ins[0], Torch("Linear", (ins[0][-1], p["units"]), {"bias": p["bias"]}))
+                + torch_activation(p.get("activation")))
 
 
 class BatchNorm(Layer):
@@ -86,12 +97,16 @@ class BatchNorm(Layer):
         "track_running_stats": Param(BOOL, True, "running mean and variance (non-trainable)"),
         "eps": Param(NUMBER, 1e-5, "ε"),
         "momentum": Param(NUMBER, 0.1, "running-average momentum"),
+        "center": Param(BOOL, True, "Keras: learnable β (false: γ only)"),
+        "scale": Param(BOOL, True, "Keras: learnable γ (false: β only)"),
     }
 
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])
         c = shape[-1]
-        return Out(shape, Counts(weights=c if p["affine"] else 0, biases=c if p["affine"] else 0,
+        gamma = p["affine"] and p.get("scale", True)
+        beta = p["affine"] and p.get("center", True)
+        return Out(shape, Counts(weights=c if gamma else 0, biases=c if beta else 0,
                                  non_trainable=2 * c if p["track_running_stats"] else 0))
 
     def forward(self, p, ins, out_shape):
@@ -99,6 +114,10 @@ class BatchNorm(Layer):
                         "cnncalc values cannot compute it", "weights")
 
     def torch(self, p, ins) -> tuple:
+        if not (p.get("scale", True) and p.get("center", True)) and p["affine"]:
+            return (Torch("batchnorm_parts", (ins[0][-1], len(ins[0])),
+                          {"gamma": p.get("scale", True), "beta": p.get("center", True),
+                           "running": p["track_running_stats"]}),)
         return (Torch("BatchNorm2d" if len(ins[0]) == 3 else "BatchNorm1d", (ins[0][-1],),
                       {"affine": p["affine"], "track_running_stats": p["track_running_stats"]}),)
 
@@ -178,16 +197,14 @@ class Reshape(Layer):
     imports = {"onnx": ("Reshape",), "keras": ("Reshape",), "caffe": ("Reshape",)}
     primary = "shape"
     view = True
-    params = {"shape": Param(SHAPE, doc="new shape, H×W×C order, or [N]")}
+    params = {"shape": Param(SHAPE, doc="new shape: [H, W, C], tokens [L, C], or [N]")}
 
     def infer(self, ins, p) -> Out:
         new = p["shape"]
         if fm.elements(new) != fm.elements(ins[0]):
             raise ShapeError(f"cannot reshape {fm.elements(ins[0])} values into {shape_text(new)} "
                              f"({fm.elements(new)} values)", received=shape_text(ins[0]))
-        if len(new) == 2:
-            raise ShapeError("a shape is H×W×C or a vector [N]", received=shape_text(new))
-        return Out(tuple(new))
+        return Out(tuple(new))  # H×W×C, tokens L×C (README: Tokens) or a vector N
 
     def forward(self, p, ins, out_shape):
         return list(ins[0][1])
@@ -259,7 +276,7 @@ class Concat(Layer):
     aliases = ("concatenate",)
     doc = "join inputs along the channel (last) axis; H and W must match"
     imports = {"onnx": ("Concat",), "keras": ("Concatenate",), "caffe": ("Concat",)}
-    min_inputs, max_inputs = 2, None
+    min_inputs, max_inputs = 1, None  # a concat of one input is its identity (torch.cat([x]), DenseNet)
     params = {}
 
     def infer(self, ins, p) -> Out:
@@ -285,7 +302,7 @@ class Concat(Layer):
                  + f" = {w.r.output_shape[-1]}; output {shape(w.r.output_shape)}")]
 
     def torch(self, p, ins) -> tuple:
-        return (Torch("cat", kwargs={"dim": 1}),)
+        return (Torch("cat", kwargs={"dim": 1 if len(ins[0]) == 3 else -1}),)
 
 
 class PositionBias(Layer):

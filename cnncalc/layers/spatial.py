@@ -371,15 +371,15 @@ class AvgPool(_Pool):
 
 
 class _GlobalPool(Layer):
-    params = {}
+    params = {"keepdims": Param(BOOL, False, "keep H and W as 1×1×C (Keras keepdims=True) instead of a vector of C")}
 
     def infer(self, ins, p) -> Out:
         shape = ins[0]
         need_spatial(self, shape)
-        return Out((shape[2],), Counts(), [], ("global",))
+        return Out((1, 1, shape[2]) if p.get("keepdims") else (shape[2],), Counts(), [], ("global",))
 
     def torch(self, p, ins) -> tuple:
-        return (Torch(self.torch_op, (1,)), Torch("Flatten"))
+        return (Torch(self.torch_op, (1,)),) + (() if p.get("keepdims") else (Torch("Flatten"),))
 
 
 class GlobalAvgPool(_GlobalPool):

@@ -102,7 +102,15 @@ def resolve(source: str) -> tuple:
             or source.lower().endswith(MODEL_SUFFIXES)):
         raise InputError(f"{source}: no such file")
     raise InputError(f"no spec file or built-in network called '{source}'" + did_you_mean(key, names)
-                     + f" (built-in: {', '.join(names)})")
+                     + builtin_hint(names))
+
+
+def builtin_hint(names=None) -> str:
+    """' (built-in: alexnet, …)' for an error line; once the list is too long for one line (errors
+    are cut at 300 characters), where to find it."""
+    names = builtin_names() if names is None else names
+    listing = ", ".join(names)
+    return f" (built-in: {listing})" if len(listing) <= 160 else " (the built-in networks: cnncalc list)"
 
 
 def parse_spec(text, filename: str = "<spec>", default_name: str | None = None) -> Graph:

@@ -8,7 +8,7 @@ from typing import Any, Optional
 from .. import layers as registry
 from ..core.errors import CnnCalcError, GraphError, SpecError, control_char, did_you_mean, one_line
 from ..layers.base import ParamError, show
-from ..core.model import Graph, LayerSpec, SourceLoc
+from ..core.model import Graph, LayerSpec, SourceLoc, split_part
 from ..core.sizes import parse_size
 from .entries import RawEntry
 from .yamlio import LocDict
@@ -194,13 +194,23 @@ def _layer_specs(entries: list, input_loc) -> list:
     return specs
 
 
+def _source(index: dict, src: str):
+    """The position of the layer ``src`` names: a layer, or a named output ``split1.0`` of one."""
+    j = index.get(src)
+    if j is None:
+        base, _ = split_part(src)
+        if base is not None:
+            j = index.get(base)
+    return j
+
+
 def _toposort(specs: list) -> list:
     index = {s.name: i for i, s in enumerate(specs)}
     index["input"] = -1
     in_order = True
     for i, s in enumerate(specs):
         for src in s.inputs:
-            j = index.get(src)
+            j = _source(index, src)
             if j is None:
                 raise GraphError(f"'from' names no layer called '{src}'" + did_you_mean(src, index),
                                  loc=s.inputs_loc or s.loc, layer=s.name, chain=s.chain)
@@ -216,7 +226,7 @@ def _toposort(specs: list) -> list:
     users: list = [[] for _ in specs]
     for i, s in enumerate(specs):
         for src in s.inputs:
-            j = index[src]
+            j = _source(index, src)
             if j >= 0:
                 indeg[i] += 1
                 users[j].append(i)
@@ -249,7 +259,7 @@ def _find_cycle(specs, index, stuck) -> list:
     while node not in seen_at:
         seen_at[node] = len(path)
         path.append(node)
-        node = next(index[src] for src in specs[node].inputs if index[src] in stuck)
+        node = next(_source(index, src) for src in specs[node].inputs if _source(index, src) in stuck)
     cyc = path[seen_at[node]:]
     cyc.reverse()  # follow data flow: producer → consumer
     k = cyc.index(min(cyc))

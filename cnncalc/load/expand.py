@@ -48,7 +48,7 @@ from .. import layers as registry
 from ..core import limits
 from ..core.errors import LimitError, SpecError, did_you_mean
 from ..layers.base import show
-from ..core.model import SourceLoc
+from ..core.model import SourceLoc, split_part
 from . import dsl  # noqa: F401  (registers the DSL for string entries)
 from .entries import RawEntry, layer_items, parse_entry
 from .yamlio import LocDict
@@ -59,12 +59,30 @@ INPUT_REF = "in"
 
 
 class _Ref:
-    """The output of the entry at ``index`` in the flat list (named once everything is known)."""
+    """The output of the entry at ``index`` in the flat list (named once everything is known);
+    ``part``: one of its named outputs (a split's ``split.0``)."""
 
-    __slots__ = ("index",)
+    __slots__ = ("index", "part")
 
-    def __init__(self, index: int):
+    def __init__(self, index: int, part: Optional[int] = None):
         self.index = index
+        self.part = part
+
+
+def _ref_name(out: list, x) -> str:
+    if isinstance(x, _Ref):
+        name = out[x.index].name
+        return name if x.part is None else f"{name}.{x.part}"
+    return "input" if x is None else x
+
+
+def _part_of(ref, part: int):
+    """Part ``part`` of the output ``ref`` stands for (a local name of a block)."""
+    if isinstance(ref, _Ref) and ref.part is None:
+        return _Ref(ref.index, part)
+    if isinstance(ref, str):
+        return f"{ref}.{part}"
+    return None
 
 
 class Block:
@@ -366,16 +384,27 @@ class _Expander:
         if entry.inputs is None:
             return None
         if prefix == "":  # top level: other names are global, resolved by the graph builder
-            return tuple(local[n] if n in local else n for n in entry.inputs)
+            return tuple(local[n] if n in local else self.top_part(local, n) for n in entry.inputs)
         out = []
         for n in entry.inputs:
+            base, part = split_part(n)
             if n in local:
                 out.append(local[n])
+            elif base is not None and base in local and _part_of(local[base], part) is not None:
+                out.append(_part_of(local[base], part))  # split.0: a named output of the block's split
             else:
                 raise SpecError(f"'from' names no layer called '{n}' in this block"
                                 + did_you_mean(n, [k for k in local]) + " ('in' is the block's input)",
                                 loc=entry.inputs_loc or entry.loc, layer=shown, chain=chain)
         return tuple(out)
+
+    @staticmethod
+    def top_part(local: dict, n: str):
+        """A top-level ``from:`` name: ``x.0`` of a block instance named x is part 0 of its last layer."""
+        base, part = split_part(n)
+        if base is not None and base in local and _part_of(local[base], part) is not None:
+            return _part_of(local[base], part)
+        return n
 
     def expand_entry(self, entry, env, prefix, chain, local, prev, counters, depth, block_path):
         if entry.type == "input":  # an input layer (DSL 'input 32x32x3'): the builder checks where it is
@@ -487,8 +516,7 @@ def expand(doc, layers_value, layers_loc) -> list:
     _name_all(out)
     for e in out:
         if e.inputs is not None:
-            e.inputs = tuple(out[x.index].name if isinstance(x, _Ref) else ("input" if x is None else x)
-                             for x in e.inputs)
+            e.inputs = tuple(_ref_name(out, x) for x in e.inputs)
     return out
 
 

@@ -27,8 +27,8 @@ _n, _prod, _shape = n, prod, shape  # the names this module used before cnncalc.
 
 
 def _inputs(report: Report, r: LayerResult, index: Optional[dict] = None) -> tuple:
-    if index is not None:
-        return tuple(index[x] for x in r.inputs)
+    if index is not None:  # a split's named output (split1.0) is found by report.layer
+        return tuple(index[x] if x in index else report.layer(x) for x in r.inputs)
     return tuple(report.layer(x) for x in r.inputs)
 
 
@@ -43,6 +43,11 @@ def _rf_lines(w: Work, layer) -> list:
         return []
     whole = "; it covers the whole input" if r.covers_input else ""
     states = [(i.receptive_field[0], i.receptive_field[1], i.jump[0], i.jump[1]) for i in ins]
+    grids = [tuple(i.output_shape[:2]) if len(i.output_shape) == 3 else (1, 1) for i in ins]
+    if (1, 1) in grids and any(g != (1, 1) for g in grids):  # a broadcast gate (analysis.broadcast_jumps)
+        jh_ = max(s[2] for s, g in zip(states, grids) if g != (1, 1))
+        jw_ = max(s[3] for s, g in zip(states, grids) if g != (1, 1))
+        states = [s if g != (1, 1) else (s[0], s[1], jh_, jw_) for s, g in zip(states, grids)]
     lines = []
     if len(states) > 1:  # on regular axes receptive.merge keeps the largest field and jump per axis
         rh, jh = rfm.merge([(s[0], s[2], 0, None) for s in states], 0)[:2]

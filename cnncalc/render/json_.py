@@ -41,6 +41,7 @@ def layer_dict(r: LayerResult) -> dict:
         "jump": [_num(x) for x in r.jump],
         "covers_input": r.covers_input,
         "warnings": [str(w) for w in r.warnings],
+        **({"parts": [list(x) for x in r.parts]} if r.parts else {}),  # a split's named outputs NAME.i
     }
 
 
@@ -105,7 +106,8 @@ def layer_line(r: LayerResult) -> str:
             f'"biases": {r.biases}, "non_trainable_params": {r.non_trainable_params}, "macs": {r.macs}, '
             f'"flops": {r.flops}, "activations": {r.activations}, "receptive_field": {_nums(r.receptive_field)}, '
             f'"jump": {_nums(r.jump)}, "covers_input": {"true" if r.covers_input else "false"}, '
-            f'"warnings": {warnings}}}')
+            f'"warnings": {warnings}'
+            + (f', "parts": [{", ".join([_ints(x) for x in r.parts])}]' if r.parts else "") + "}")
 
 
 def render_json(report: Report) -> str:

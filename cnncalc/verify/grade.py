@@ -155,7 +155,7 @@ def _spec_path(text: str, base: Path, loc: SourceLoc) -> Optional[Path]:
 
 def load_network(value, base: Path, loc: SourceLoc, filename: str, default_name: str):
     """A sheet's ``network:`` → Graph: inline mapping, built-in name, spec path, or DSL string."""
-    from ..load import builtin_names, load_spec
+    from ..load import builtin_hint, builtin_names, load_spec
     from ..load.build import build_graph
 
     if isinstance(value, dict):
@@ -175,11 +175,11 @@ def load_network(value, base: Path, loc: SourceLoc, filename: str, default_name:
     if not any(ch.isspace() for ch in text) and "|" not in text:  # one word: meant as a name
         names = builtin_names()
         raise AnswerError(f"'{text}' is not a built-in network or a spec file" + did_you_mean(text.lower(), names)
-                          + f" (built-in: {', '.join(builtin_names())})", loc=loc)
+                          + builtin_hint(), loc=loc)
     if dsl_parser() is None:
         raise AnswerError(f"'{text}' is not a built-in network or a spec file, and this cnncalc has no one-line "
                           f"DSL to read it" + did_you_mean(text.lower(), builtin_names())
-                          + f" (built-in: {', '.join(builtin_names())})", loc=loc)
+                          + builtin_hint(), loc=loc)
     return build_graph({"name": default_name, "layers": [text]}, filename, default_name)
 
 

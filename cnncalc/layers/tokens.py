@@ -1,0 +1,138 @@
+"""Token sequences and attention (ViT).
+
+A sequence of L tokens of C features is the shape L×C, written ``[L, C]`` (two numbers; H×W×C
+has three, a vector one). ``to_tokens`` turns an H×W×C feature map into (H·W)×C (torchvision's
+ViT: ``x.reshape(n, C, H·W).permute(0, 2, 1)``), ``class_token`` prepends a learnable token,
+``position_bias`` adds a learnable L×C embedding, ``select_token`` keeps one token (ViT's head
+reads token 0), and ``dense``, ``layernorm`` act on the last axis of every token.
+
+``multihead_attention`` is PyTorch's ``nn.MultiheadAttention`` used as self-attention: the
+query, key and value projections (3·C² weights, 3·C biases), the output projection (C², C):
+4·C² + 4·C parameters with biases. Its MACs are the ones ``torch.utils.flop_counter`` counts:
+the four projections, 4·L·C², and the two batched matrix products Q·Kᵀ and softmax(·)·V,
+each heads·L·L·(C/heads) = L²·C; the softmax, the scaling by 1/√d and the bias additions are
+not multiply-accumulates and are not counted.
+"""
+
+from __future__ import annotations
+
+from ..core.errors import ShapeError
+from ..core.model import Counts
+from .base import BOOL, NONNEG_INT, NUMBER, POS_INT, Layer, Out, Param, ParamError, Torch, need_spatial, shape_text
+from .worked import n
+
+
+def need_tokens(layer: Layer, shape) -> None:
+    if len(shape) != 2:
+        raise ShapeError(f"{layer.type} needs a token sequence L×C (add to_tokens after a feature map)",
+                         received=shape_text(shape))
+
+
+class ToTokens(Layer):
+    type = "to_tokens"
+    aliases = ("tokens", "flatten_tokens")
+    doc = "H×W×C → a sequence of H·W tokens of C features (ViT's patch flattening); a view"
+    view = True
+    params = {}
+
+    def infer(self, ins, p) -> Out:
+        shape = ins[0]
+        need_spatial(self, shape)
+        h, w, c = shape
+        return Out((h * w, c))
+
+    def torch(self, p, ins) -> tuple:
+        return (Torch("to_tokens"),)
+
+
+class ClassToken(Layer):
+    type = "class_token"
+    aliases = ("cls_token",)
+    doc = "prepend a learnable C-vector to the sequence: L×C → (L+1)×C; C weights"
+    params = {}
+
+    def infer(self, ins, p) -> Out:
+        shape = ins[0]
+        need_tokens(self, shape)
+        length, c = shape
+        return Out((length + 1, c), Counts(weights=c))
+
+    def explain(self, w) -> list:
+        length, c = w.in_shape
+        return [("output_shape", f"L_out = L + 1 = {length} + 1 = {length + 1} tokens"),
+                ("params", f"params = C = {n(c)} (the class token)")]
+
+    def torch(self, p, ins) -> tuple:
+        return (Torch("class_token", (ins[0][-1],)),)
+
+
+class SelectToken(Layer):
+    type = "select_token"
+    aliases = ("token", "take_token")
+    doc = "keep one token of the sequence, a vector of C (ViT's head reads the class token, index 0)"
+    primary = "index"
+    params = {"index": Param(NONNEG_INT, 0, "which token, counted from 0")}
+
+    def infer(self, ins, p) -> Out:
+        shape = ins[0]
+        need_tokens(self, shape)
+        if p["index"] >= shape[0]:
+            raise ShapeError(f"token {p['index']} does not exist: the sequence has {shape[0]} tokens "
+                             f"(0 to {shape[0] - 1})", received=shape_text(shape))
+        return Out((shape[1],))
+
+    def torch(self, p, ins) -> tuple:
+        return (Torch("select_token", (p["index"],)),)
+
+
+class MultiheadAttention(Layer):
+    type = "multihead_attention"
+    aliases = ("mha", "multiheadattention", "self_attention", "attention")
+    doc = ("multi-head self-attention over a token sequence L×C (PyTorch nn.MultiheadAttention): "
+           "params 4·C² + 4·C with bias; MACs 4·L·C² + 2·L²·C (softmax not counted)")
+    imports = {"keras": ("MultiHeadAttention",)}
+    primary = "heads"
+    params = {
+        "heads": Param(POS_INT, doc="number of heads h (must divide C)"),
+        "bias": Param(BOOL, True, "biases of the four projections (4·C)"),
+        "dropout": Param(NUMBER, 0.0, "attention dropout (no effect at inference)"),
+    }
+
+    def infer(self, ins, p) -> Out:
+        shape = ins[0]
+        need_tokens(self, shape)
+        length, c = shape
+        if c % p["heads"]:
+            raise ShapeError(f"heads={p['heads']} does not divide the {c} features",
+                             received=f"input {shape_text(shape)}")
+        macs = 4 * length * c * c + 2 * length * length * c
+        # every output token attends to every input token: the whole input is in its field
+        return Out((length, c), Counts(weights=4 * c * c, biases=4 * c if p["bias"] else 0, macs=macs),
+                   rf=("global",), work={"L": length, "C": c})
+
+    def describe(self, p) -> str:
+        return f"multihead_attention h{p.get('heads')}"
+
+    def explain(self, w) -> list:
+        length, c = w.in_shape
+        r = w.r
+        if r.biases and w.conventions.count_biases:
+            params = f"params = 4·C² + 4·C = 4·{c}² + 4·{c} = {n(r.params)} (Q, K, V and output projections)"
+        else:
+            params = f"params = 4·C² = 4·{c}² = {n(r.params)} (Q, K, V and output projections)"
+        heads = w.p["heads"]
+        return [("params", params),
+                ("macs", f"MACs = 4·L·C² + 2·L²·C = 4·{length}·{c}² + 2·{length}²·{c} = "
+                         f"{n(4 * length * c * c)} + {n(2 * length * length * c)} = {n(r.macs)} "
+                         f"(projections; Q·Kᵀ and A·V over {heads} heads of {c // heads}; softmax not counted)")]
+
+    def configure(self, p):
+        if not 0 <= p["dropout"] < 1:
+            raise ParamError("dropout must be at least 0 and less than 1", p["dropout"])
+        return p
+
+    def torch(self, p, ins) -> tuple:
+        return (Torch("self_attention", (ins[0][-1], p["heads"]), {"bias": p["bias"]}),)
+
+
+LAYERS = (ToTokens, ClassToken, SelectToken, MultiheadAttention)
