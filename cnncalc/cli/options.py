@@ -23,6 +23,9 @@ class Format(str, Enum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
+    html = "html"
+    dot = "dot"
+    mermaid = "mermaid"
 
 
 class Dtype(str, Enum):
@@ -208,7 +211,8 @@ OPTIONS: Tuple[Option, ...] = (
            {None: "add training memory: params + gradients + optimizer state + stored activations",
             "check": "optimizer for training_bytes budgets"}, ("show", "check")),
     Option(("--verbose", "-v"), "verbose", bool, False, "also list the checks that hold", ("check",)),
-    Option(("--output", "-o"), "output", str, None, "write to this file instead of stdout", ("schema", "import")),
+    Option(("--output", "-o"), "output", str, None, "write to this file instead of stdout",
+           ("schema", "import", "show", "compare")),
     # every command
     Option(("--debug",), "debug", bool, False, "show a traceback on internal errors", ALL),
 )

@@ -161,7 +161,7 @@ def render_rows(data: dict, fmt: Format, exact_numbers: bool) -> str:
 
 def compare(specs: List[str], fmt: Format = Format.table, exact_numbers: bool = False, weights_only: bool = False,
             dtype: Dtype = Dtype.float32, batch: int = 1, input_size: Optional[str] = None,
-            debug: bool = False) -> int:
+            output: Optional[str] = None, debug: bool = False) -> int:
     """``cnncalc compare A B [C…]``."""
     from ...core.analysis import analyze
     from ...core.errors import CnnCalcError, InputError
@@ -176,6 +176,24 @@ def compare(specs: List[str], fmt: Format = Format.table, exact_numbers: bool = 
     except CnnCalcError as err:
         return report_error(err)
     data = comparison(reports, specs)
+    if fmt in (Format.html, Format.dot, Format.mermaid) or output is not None:
+        from .show import write_out
+
+        if fmt is Format.html:
+            from ..render.html import render_compare_html
+
+            return write_out(render_compare_html(data, _ratio), output)
+        if fmt in (Format.dot, Format.mermaid):
+            return report_error(InputError(f"compare writes no {fmt.value} (draw each network: cnncalc SPEC -f "
+                                           f"{fmt.value})"))
+        if fmt is Format.json:
+            import json
+
+            return write_out(json.dumps(data, indent=2, ensure_ascii=False) + "\n", output)
+        if fmt is not Format.table:
+            return write_out(render_rows(data, fmt, exact_numbers), output)
+        return report_error(InputError("compare -o writes json, csv, markdown or html (the table goes to the "
+                                       "terminal)"))
     if fmt is Format.json:
         import json
 
