@@ -28,6 +28,14 @@ class Format(str, Enum):
     mermaid = "mermaid"
 
 
+class CompareFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    html = "html"
+
+
 class Dtype(str, Enum):
     float32 = "float32"
     float16 = "float16"
@@ -172,9 +180,10 @@ OPTIONS: Tuple[Option, ...] = (
            ("show", "compare", "import")),
     Option(("--depth",), "depth", int, None,
            "one row per block instance at name depth N (layer3 = 1, layer3.4 = 2)", ("show",)),
-    Option(("--format", "-f"), "fmt", Format, Format.table,
-           {None: "output format", "compare": "output format (csv and markdown: the totals, one row per spec)"},
-           REPORTS + ("compare",)),
+    Option(("--format", "-f"), "fmt", Format, Format.table, "output format (html: a page; dot, mermaid: the graph)",
+           REPORTS),
+    Option(("--format", "-f"), "fmt", CompareFormat, CompareFormat.table,
+           "output format (csv and markdown: the totals, one row per spec; html: a page)", ("compare",)),
     Option(("--format", "-f"), "fmt", CheckFormat, None,
            "text (default), json, or github (the default when GITHUB_ACTIONS=true)", ("check",)),
     Option(("--format", "-f"), "fmt", GradeFormat, GradeFormat.text, "text, or json for tools", ("grade",)),

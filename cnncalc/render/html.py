@@ -176,7 +176,9 @@ def render_compare_html(data: dict, ratio) -> str:
               "activations": "activations", "param_bytes": "param memory",
               "activation_bytes": f"activation memory (batch {data['batch']})"}
     byte_figs = ("param_bytes", "activation_bytes")
-    cols = "".join(f"<th>{_escape(s['name'])}<div class=\"src\">{_escape(s['source'])}</div></th>" for s in specs)
+    cols = "".join(f"<th class=\"num\">{_escape(s['name'])}"
+                   + (f"<div class=\"src\">{_escape(s['source'])}</div>" if s["source"] != s["name"] else "") + "</th>"
+                   for s in specs)
     rows = []
     for f, label in labels.items():
         top = max(s[f] for s in specs) or 1
@@ -185,7 +187,7 @@ def render_compare_html(data: dict, ratio) -> str:
             text = human_bytes(s[f]) if f in byte_figs else human(s[f])
             share = 100 * s[f] / top
             rat = "" if i == 0 else f" <span class=\"ratio\">({_escape(ratio(r[f]))})</span>"
-            cells.append(f"<td class=\"num\" title=\"{exact(s[f])}\"><div class=\"bar\" style=\"width:{share:.2f}%\">"
+            cells.append(f"<td class=\"num fig\" title=\"{exact(s[f])}\"><div class=\"bar\" style=\"width:{share:.2f}%\">"
                          f"</div><span>{_escape(text)}</span>{rat}</td>")
         rows.append(f"<tr data-figure=\"{f}\"><th>{_escape(label)}</th>{''.join(cells)}</tr>")
     rows.append("<tr><th>output</th>" + "".join(f"<td class=\"num\">{shape_text(tuple(s['output_shape']))}</td>"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import List, Optional
 
-from ..options import Dtype, Format
+from ..options import CompareFormat as Format, Dtype
 
 FIGURES = ("params", "non_trainable_params", "macs", "flops", "activations", "param_bytes", "activation_bytes")
 BYTE_FIGURES = ("param_bytes", "activation_bytes")
@@ -176,24 +176,26 @@ def compare(specs: List[str], fmt: Format = Format.table, exact_numbers: bool = 
     except CnnCalcError as err:
         return report_error(err)
     data = comparison(reports, specs)
-    if fmt in (Format.html, Format.dot, Format.mermaid) or output is not None:
+    if output is not None or fmt is Format.html:
         from .show import write_out
 
         if fmt is Format.html:
             from ..render.html import render_compare_html
 
             return write_out(render_compare_html(data, _ratio), output)
-        if fmt in (Format.dot, Format.mermaid):
-            return report_error(InputError(f"compare writes no {fmt.value} (draw each network: cnncalc SPEC -f "
-                                           f"{fmt.value})"))
         if fmt is Format.json:
             import json
 
             return write_out(json.dumps(data, indent=2, ensure_ascii=False) + "\n", output)
-        if fmt is not Format.table:
-            return write_out(render_rows(data, fmt, exact_numbers), output)
-        return report_error(InputError("compare -o writes json, csv, markdown or html (the table goes to the "
-                                       "terminal)"))
+        if fmt is Format.table:  # the table as plain text, as it is printed to a pipe
+            import contextlib
+            import io
+
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                print_comparison(data, exact_numbers)
+            return write_out(buf.getvalue(), output)
+        return write_out(render_rows(data, fmt, exact_numbers), output)
     if fmt is Format.json:
         import json
 
