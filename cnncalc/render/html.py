@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .common import conventions_line, describe, exact, human, human_bytes, shape_text
 from .graph import block_path, repeats
+from .json_ import report_dict
 
 ASSETS = Path(__file__).with_name("assets")
 FIGURES = ("params", "macs", "activations")
@@ -62,7 +63,7 @@ def _totals(report) -> list:
     """The totals card: (label, value, detail) lines."""
     t = report.totals
     c = report.conventions
-    d = report.to_dict()["totals"]
+    d = report_dict(report, layers=False)["totals"]  # the JSON totals (depth, when the analysis gives it)
     card = [
         ("params", human(t.params), f"{exact(t.params)} trainable"
          + (f" (weights {exact(t.weights)} + biases {exact(t.biases)})" if c.count_biases else " (weights only)")),
