@@ -257,7 +257,7 @@
     if (sort.col !== null) {
       order.sort(function (a, b) {
         var x = sortValue(a), y = sortValue(b);
-        var c = typeof x === "string" ? x.localeCompare(y) : x - y;
+        var c = typeof x === "string" ? (x < y ? -1 : x > y ? 1 : 0) : x - y;  // names by code point
         return (sort.desc ? -c : c) || a.order - b.order;
       });
     }
