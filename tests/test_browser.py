@@ -247,3 +247,18 @@ def test_odd_names_and_a_one_layer_network(browser, tmp_path):
         assert p.page.evaluate("window.alerted === undefined")  # the </script> name ran nothing
         assert p.errors == [] and p.requests == []
         p.page.close()
+
+
+def test_a_huge_network_keeps_its_table_and_leaves_the_graph_out(browser, tmp_path):
+    from cnncalc.spec.dsl import load_spec_or_expr
+
+    # 2,500 layers: over the page's 2,000-node limit for a layout
+    report = analyze(load_spec_or_expr(None, "input 8x8x3 | " + " | ".join(["conv 3 k1"] * 2500)))
+    path = tmp_path / "huge.html"
+    path.write_text(render(report, "html"), encoding="utf-8")
+    p = Page(browser, path)
+    rows, nodes = p.units()
+    assert len(rows) == 2501 and nodes == []
+    assert "not drawn: 2501 nodes" in p.page.locator(".graphpane").inner_text()
+    assert p.errors == [] and p.requests == []
+    p.page.close()

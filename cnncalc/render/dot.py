@@ -6,7 +6,7 @@ concat, …) drawn as ellipses."""
 
 from __future__ import annotations
 
-from .graph import MERGES, edges, label, units
+from .graph import MERGES, edges, label, repeat_counts, units
 
 
 def quote(text: str) -> str:
@@ -18,6 +18,7 @@ def quote(text: str) -> str:
 def render_dot(report, depth=None) -> str:
     rows, unit_of = units(report, depth)
     names = {r.name for r in report.layers}
+    counts = repeat_counts(report) if depth is not None else {}
     ids = {r.name: f"n{i}" for i, r in enumerate(rows)}
     out = [f"digraph {quote(report.name)} {{",
            "  rankdir=TB;",
@@ -25,7 +26,7 @@ def render_dot(report, depth=None) -> str:
            '  edge [fontname="Helvetica", fontsize=9, color="#667085"];']
     for r in rows:
         collapsed = r.name not in names
-        attrs = [f"label={quote(r.name + chr(10) + label(report, r, collapsed))}", f"tooltip={quote(r.name)}"]
+        attrs = [f"label={quote(r.name + chr(10) + label(r, collapsed, counts))}", f"tooltip={quote(r.name)}"]
         if collapsed:
             attrs.append('fillcolor="#fdf2d0", penwidth=2')
         elif r.type in MERGES:

@@ -18,16 +18,19 @@ def block_path(r) -> str:
     return (getattr(spec, "block", None) or "") if spec is not None else ""
 
 
-def repeats(report, path: str) -> int:
-    """How many block instances sit directly under ``path`` (layer1 → layer1.0, layer1.1, layer1.2: 3);
-    0 when the block holds its layers directly."""
-    depth = path.count(".") + 1
-    kids = set()
+def repeat_counts(report) -> dict:
+    """For each block instance path, how many block instances sit directly under it (layer1 →
+    layer1.0, layer1.1, layer1.2: 3); a block that holds its layers directly is absent. One
+    pass over the layers."""
+    kids: dict = {}
     for r in report.layers:
         p = block_path(r)
-        if p.startswith(path + ".") and p.count(".") + 1 > depth:
-            kids.add(".".join(p.split(".")[:depth + 1]))
-    return len(kids)
+        if not p:
+            continue
+        parts = p.split(".")
+        for k in range(1, len(parts)):
+            kids.setdefault(".".join(parts[:k]), set()).add(".".join(parts[:k + 1]))
+    return {path: len(v) for path, v in kids.items()}
 
 
 def units(report, depth=None):
@@ -43,11 +46,12 @@ def units(report, depth=None):
     return rows, unit_of
 
 
-def label(report, row, collapsed: bool) -> str:
-    """The second line of a node: the layer's description, or the block type ×N."""
+def label(row, collapsed: bool, counts: dict) -> str:
+    """The second line of a node: the layer's description, or the block type ×N
+    (``counts``: :func:`repeat_counts`)."""
     if not collapsed:
         return describe(row)
-    n = repeats(report, row.name)
+    n = counts.get(row.name, 0)
     return f"{row.type} ×{n}" if n > 1 else row.type
 
 

@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 
 from .common import conventions_line, describe, exact, human, human_bytes, shape_text
-from .graph import block_path, repeats
+from .graph import block_path, repeat_counts
 from .json_ import report_dict
 
 ASSETS = Path(__file__).with_name("assets")
@@ -114,9 +114,10 @@ def page_data(report, depth=None) -> dict:
             if blocks.get(row.name) == k:
                 rows_at[row.name] = row
     block_list = []
+    counts = repeat_counts(report)
     for name, k in blocks.items():
         row = rows_at[name]
-        n = repeats(report, name)
+        n = counts.get(name, 0)
         block_list.append({"n": name, "k": k, "t": f"{row.type} ×{n}" if n > 1 else row.type,
                            "s": shape_text(row.output_shape), "rf": _rf(row),
                            "f": [_fig(getattr(row, f)) for f in FIGURES], "w": _warnings(row)})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .graph import MERGES, edges, label, units
+from .graph import MERGES, edges, label, repeat_counts, units
 
 _PLAIN = re.compile(r"[^A-Za-z0-9 _.,:×/+\-=()\[\]]")
 
@@ -19,11 +19,12 @@ def text(s: str) -> str:
 def render_mermaid(report, depth=None) -> str:
     rows, unit_of = units(report, depth)
     names = {r.name for r in report.layers}
+    counts = repeat_counts(report) if depth is not None else {}
     ids = {r.name: f"n{i}" for i, r in enumerate(rows)}
     out = ["flowchart TD"]
     for r in rows:
         collapsed = r.name not in names
-        body = f'"{text(r.name)}<br/>{text(label(report, r, collapsed))}"'
+        body = f'"{text(r.name)}<br/>{text(label(r, collapsed, counts))}"'
         if collapsed:
             out.append(f"  {ids[r.name]}[[{body}]]")
         elif r.type in MERGES:

@@ -299,11 +299,18 @@
   var keyOfLayer = new Map(L.map(function (l, i) { return [l.n, "l:" + i]; }));
 
   /* ---- the graph ---- */
-  var CH = 6.4, NODE_H = 36, BIG = 300;
+  var CH = 6.4, NODE_H = 36, BIG = 300, HUGE = 2000;
   function textWidth(s) { return s.length * CH; }
   var layoutMs = 0;
   var nodes = new Map();  // unit key → [svg element, x, y]
   function drawGraph(us) {
+    nodes.clear();
+    if (us.length > HUGE) {  // dagre would take minutes: the table only, and a way to a smaller graph
+      right.innerHTML = "";
+      right.appendChild(el("p", "toobig", "The graph is not drawn: " + us.length + " nodes (at most " + HUGE +
+        "). Collapse blocks (the blocks menu, or --depth) to draw it."));
+      return;
+    }
     // a flat graph: dagre's compound (cluster) layout is 3-5x slower; expanded blocks are drawn
     // afterwards as boxes around their nodes
     var g = new dagre.graphlib.Graph({ multigraph: false });
