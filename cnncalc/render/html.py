@@ -67,7 +67,7 @@ def _totals(report) -> list:
     card = [
         ("params", human(t.params), f"{exact(t.params)} trainable"
          + (f" (weights {exact(t.weights)} + biases {exact(t.biases)})" if c.count_biases else " (weights only)")),
-        ("non-trainable", human(t.non_trainable_params), f"{exact(t.non_trainable_params)} (running statistics)"),
+        ("non-trainable", human(t.non_trainable_params), f"{exact(t.non_trainable_params)} not learned (e.g. batch-norm statistics)"),
         ("MACs", human(t.macs), f"{exact(t.macs)} multiply-accumulates, bias adds excluded"),
         ("FLOPs", human(t.flops), f"{exact(t.flops)} = {c.flops_per_mac} × MACs"),
         ("activation memory", human_bytes(t.activation_bytes),
