@@ -67,7 +67,8 @@ def _totals(report) -> list:
     card = [
         ("params", human(t.params), f"{exact(t.params)} trainable"
          + (f" (weights {exact(t.weights)} + biases {exact(t.biases)})" if c.count_biases else " (weights only)")),
-        ("non-trainable", human(t.non_trainable_params), f"{exact(t.non_trainable_params)} not learned (e.g. batch-norm statistics)"),
+        ("non-trainable", human(t.non_trainable_params),
+         f"{exact(t.non_trainable_params)} not learned (e.g. batch-norm statistics)"),
         ("MACs", human(t.macs), f"{exact(t.macs)} multiply-accumulates, bias adds excluded"),
         ("FLOPs", human(t.flops), f"{exact(t.flops)} = {c.flops_per_mac} × MACs"),
         ("activation memory", human_bytes(t.activation_bytes),
@@ -189,8 +190,9 @@ def render_compare_html(data: dict, ratio) -> str:
             text = human_bytes(s[f]) if f in byte_figs else human(s[f])
             share = 100 * s[f] / top
             rat = "" if i == 0 else f" <span class=\"ratio\">({_escape(ratio(r[f]))})</span>"
-            cells.append(f"<td class=\"num fig\" title=\"{exact(s[f])}\"><div class=\"bar\" style=\"width:{share:.2f}%\">"
-                         f"</div><span>{_escape(text)}</span>{rat}</td>")
+            cells.append(f"<td class=\"num fig\" title=\"{exact(s[f])}\">"
+                         f"<div class=\"bar\" style=\"width:{share:.2f}%\"></div>"
+                         f"<span>{_escape(text)}</span>{rat}</td>")
         rows.append(f"<tr data-figure=\"{f}\"><th>{_escape(label)}</th>{''.join(cells)}</tr>")
     rows.append("<tr><th>output</th>" + "".join(f"<td class=\"num\">{shape_text(tuple(s['output_shape']))}</td>"
                                                  for s in specs) + "</tr>")
