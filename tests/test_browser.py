@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from cnncalc.analysis import analyze
-from cnncalc.model import Conventions
+from cnncalc.core.analysis import analyze
+from cnncalc.core.model import Conventions
 from cnncalc.render import render
-from cnncalc.spec import load_spec
+from cnncalc.load import load_spec
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 CHROMIUM = os.environ.get("CNNCALC_CHROMIUM", "/usr/bin/chromium")
@@ -197,7 +197,7 @@ def test_resnet152_page_small_and_fast(browser, tmp_path):
 
 
 def test_compare_page(browser, tmp_path):
-    from cnncalc.commands.compare import _ratio, comparison
+    from cnncalc.cli.commands.compare import _ratio, comparison
     from cnncalc.render.html import render_compare_html
 
     reports = [analyze(load_spec(n)) for n in ("vgg16", "resnet50")]
@@ -212,7 +212,7 @@ def test_compare_page(browser, tmp_path):
 
 
 def test_odd_names_and_a_one_layer_network(browser, tmp_path):
-    from cnncalc.spec import parse_spec
+    from cnncalc.load import parse_spec
 
     from .test_pictures import ODD
 
@@ -229,7 +229,7 @@ def test_odd_names_and_a_one_layer_network(browser, tmp_path):
 
 
 def test_a_huge_network_keeps_its_table_and_leaves_the_graph_out(browser, tmp_path):
-    from cnncalc.spec.dsl import load_spec_or_expr
+    from cnncalc.load.dsl import load_spec_or_expr
 
     # 2,500 layers: over the page's 2,000-node limit for a layout
     report = analyze(load_spec_or_expr(None, "input 8x8x3 | " + " | ".join(["conv 3 k1"] * 2500)))

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cnncalc.analysis import analyze
-from cnncalc.spec import builtin_names, load_spec
+from cnncalc.core.analysis import analyze
+from cnncalc.load import builtin_names, load_spec
 from cnncalc.render import render
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ output shape of the unit they leave, as text.
 
 from __future__ import annotations
 
-from ..collapse import collapse, group_of
+from ..core.collapse import collapse, group_of
 from .common import describe, shape_text
 
 MERGES = ("add", "concat", "multiply", "mul", "sum", "average", "maximum", "subtract")

@@ -49,8 +49,8 @@ def _checks(report) -> dict:
     meta = graph.meta if graph is not None else {}
     if "expect" not in meta and "budget" not in meta:
         return {"items": [], "error": None}
-    from ..check import check_report
-    from ..errors import CnnCalcError
+    from ..verify.check import check_report
+    from ..core.errors import CnnCalcError
 
     try:
         outcomes = check_report(report)
@@ -91,7 +91,7 @@ def _totals(report) -> list:
 
 def page_data(report, depth=None) -> dict:
     """Everything the page shows, as plain data (numbers as [int, short text, exact text])."""
-    from ..collapse import collapse
+    from ..core.collapse import collapse
 
     index = {r.name: i for i, r in enumerate(report.layers)}
     layers = []

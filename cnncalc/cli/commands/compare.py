@@ -180,7 +180,7 @@ def compare(specs: List[str], fmt: Format = Format.table, exact_numbers: bool = 
         from .show import write_out
 
         if fmt is Format.html:
-            from ..render.html import render_compare_html
+            from ...render.html import render_compare_html
 
             return write_out(render_compare_html(data, _ratio), output)
         if fmt is Format.json:

@@ -120,7 +120,7 @@ def show(spec: Optional[str] = None, expr: Optional[str] = None, input_size: Opt
             sys.stdout.write(explain_text(report, depth))
         return EXIT_OK
     if fmt in PICTURES:  # they draw every layer, blocks collapsed at depth
-        from ..render import render
+        from ...render import render
 
         return write_out(render(report, fmt.value, depth=depth), output)
     if depth is not None:
@@ -128,7 +128,7 @@ def show(spec: Optional[str] = None, expr: Optional[str] = None, input_size: Opt
 
         report = collapse(report, depth)
     if output is not None:
-        from ..render import render
+        from ...render import render
 
         text = render(report, fmt.value, exact_numbers=exact_numbers)
         return write_out(text if text.endswith("\n") else text + "\n", output)
@@ -148,7 +148,7 @@ def write_out(text: str, output: Optional[str]) -> int:
         with open(output, "w", encoding="utf-8") as f:
             f.write(text)
     except OSError as e:
-        from ..errors import InputError
+        from ...core.errors import InputError
 
         return report_error(InputError(f"{output}: cannot write ({e.strerror or e})"))
     return EXIT_OK
