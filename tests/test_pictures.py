@@ -87,11 +87,25 @@ def test_dot_merges_are_drawn_apart():
 
 
 def test_dot_one_node_per_layer_and_an_edge_per_input():
-    for name in ("vgg16", "googlenet", "resnet50"):
+    for name in ("vgg16", "googlenet", "resnet50", "shufflenet_v2_x1_0"):
         report = analyze(load_spec(name))
         nodes, edges = dot_nodes_edges(render(report, "dot"))
         assert len(nodes) == len(report.layers)
         assert len(edges) == sum(len(r.inputs) for r in report.layers)
+
+
+def test_a_split_part_carries_its_own_shape():
+    # ShuffleNet v2 1x (Ma et al. 2018, Table 5): stage 2 has 116 channels at 28x28; each unit's
+    # channel split hands 116 / 2 = 58 channels to its branch
+    text = run("shufflenet_v2_x1_0", "-f", "dot").stdout
+    ids = dict(re.findall(r'^  (n\d+) \[label="([^"\\]*)\\n', text, re.M))
+    by_name = {v: k for k, v in ids.items()}
+    edge = re.search(rf'^  {by_name["stage2.rest.0.chunk"]} -> {by_name["stage2.rest.0.branch2.0"]} '
+                     r'\[label="([^"]*)"\];', text, re.M)
+    assert edge.group(1) == "28×28×58"
+    d = page_data("shufflenet_v2_x1_0")
+    branch = next(x for x in d["layers"] if x["n"] == "stage2.rest.0.branch2.0")
+    assert branch["is"] == ["28×28×58"] and d["layers"][branch["in"][0]]["n"] == "stage2.rest.0.chunk"
 
 
 def test_dot_quotes_odd_names(odd_spec):

@@ -55,17 +55,29 @@ def label(row, collapsed: bool, counts: dict) -> str:
     return f"{row.type} ×{n}" if n > 1 else row.type
 
 
+def sources(report) -> dict:
+    """input name → (the layer it comes from, the shape it carries, as text): a layer's name, or a
+    split's named output NAME.k (its part k)."""
+    out = {}
+    for r in report.layers:
+        out[r.name] = (r.name, shape_text(r.output_shape))
+        for k, part in enumerate(getattr(r, "parts", ()) or ()):
+            out[f"{r.name}.{k}"] = (r.name, shape_text(part))
+    return out
+
+
 def edges(report, rows, unit_of) -> list:
     """(source, target, shape text) between drawn units, once each, in layer order."""
-    shapes = {r.name: shape_text(r.output_shape) for r in report.layers}
+    src = sources(report)
     seen = set()
     out = []
     for r in report.layers:
         t = unit_of[r.name]
         for i in r.inputs:
-            s = unit_of.get(i, i)
+            layer, shape = src.get(i, (i, ""))
+            s = unit_of.get(layer, layer)
             if s == t or (s, t) in seen:
                 continue
             seen.add((s, t))
-            out.append((s, t, shapes.get(i, "")))
+            out.append((s, t, shape))
     return out

@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 
 from .common import conventions_line, describe, exact, human, human_bytes, shape_text
-from .graph import block_path, repeat_counts
+from .graph import block_path, repeat_counts, sources
 from .json_ import report_dict
 
 ASSETS = Path(__file__).with_name("assets")
@@ -94,13 +94,15 @@ def page_data(report, depth=None) -> dict:
     from ..core.collapse import collapse
 
     index = {r.name: i for i, r in enumerate(report.layers)}
+    src = sources(report)
     layers = []
     paths = []
     for r in report.layers:
         path = block_path(r)
         paths.append(path)
+        ins = [src[x] for x in r.inputs if x in src]
         layers.append({"n": r.name, "t": describe(r), "s": shape_text(r.output_shape), "rf": _rf(r),
-                       "in": [index[x] for x in r.inputs if x in index], "b": path,
+                       "in": [index[a] for a, _ in ins], "is": [shape for _, shape in ins], "b": path,
                        "f": [_fig(getattr(r, f)) for f in FIGURES], "w": _warnings(r)})
     # every block instance: each prefix of each path, in order of its first layer
     blocks = {}

@@ -326,11 +326,13 @@
     var seen = new Set();
     L.forEach(function (l, i) {
       var t = unitOf(i);
-      l.in.forEach(function (j) {
+      l.in.forEach(function (j, k) {
         var s = unitOf(j), key = s + ">" + t;
         if (s === t || seen.has(key)) return;
         seen.add(key);
-        g.setEdge(s, t, { label: L[j].s });  // labels placed after layout: as dagre label nodes they cost ~1.5x
+        // the shape this input carries (a split's part, or the output); labels are placed after
+        // layout: as dagre label nodes they cost ~1.5x
+        g.setEdge(s, t, { label: l.is[k] });
       });
     });
     var t0 = performance.now();
