@@ -23,6 +23,17 @@ class Format(str, Enum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
+    html = "html"
+    dot = "dot"
+    mermaid = "mermaid"
+
+
+class CompareFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    html = "html"
 
 
 class Dtype(str, Enum):
@@ -169,9 +180,10 @@ OPTIONS: Tuple[Option, ...] = (
            ("show", "compare", "import")),
     Option(("--depth",), "depth", int, None,
            "one row per block instance at name depth N (layer3 = 1, layer3.4 = 2)", ("show",)),
-    Option(("--format", "-f"), "fmt", Format, Format.table,
-           {None: "output format", "compare": "output format (csv and markdown: the totals, one row per spec)"},
-           REPORTS + ("compare",)),
+    Option(("--format", "-f"), "fmt", Format, Format.table, "output format (html: a page; dot, mermaid: the graph)",
+           REPORTS),
+    Option(("--format", "-f"), "fmt", CompareFormat, CompareFormat.table,
+           "output format (csv and markdown: the totals, one row per spec; html: a page)", ("compare",)),
     Option(("--format", "-f"), "fmt", CheckFormat, None,
            "text (default), json, or github (the default when GITHUB_ACTIONS=true)", ("check",)),
     Option(("--format", "-f"), "fmt", GradeFormat, GradeFormat.text, "text, or json for tools", ("grade",)),
@@ -208,7 +220,8 @@ OPTIONS: Tuple[Option, ...] = (
            {None: "add training memory: params + gradients + optimizer state + stored activations",
             "check": "optimizer for training_bytes budgets"}, ("show", "check")),
     Option(("--verbose", "-v"), "verbose", bool, False, "also list the checks that hold", ("check",)),
-    Option(("--output", "-o"), "output", str, None, "write to this file instead of stdout", ("schema", "import")),
+    Option(("--output", "-o"), "output", str, None, "write to this file instead of stdout",
+           ("schema", "import", "show", "compare")),
     # every command
     Option(("--debug",), "debug", bool, False, "show a traceback on internal errors", ALL),
 )

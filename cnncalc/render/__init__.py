@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown", "html", "dot", "mermaid")
 
 
-def render(report, fmt: str, *, exact_numbers: bool = False, **options) -> str:
-    """The report in one of FORMATS, as text (the table as plain text, without colour)."""
+def render(report, fmt: str, *, exact_numbers: bool = False, depth=None, **options) -> str:
+    """The report in one of FORMATS, as text (the table as plain text, without colour).
+    ``depth``: html, dot and mermaid collapse blocks themselves (the full report is given)."""
+    if fmt in ("html", "dot", "mermaid"):
+        from importlib import import_module
+
+        module = import_module(f".{fmt}", __package__)
+        return getattr(module, f"render_{fmt}")(report, depth=depth)
     if fmt == "json":
         from .json_ import render_json
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import List, Optional
 
-from ..options import Dtype, Format
+from ..options import CompareFormat as Format, Dtype
 
 FIGURES = ("params", "non_trainable_params", "macs", "flops", "activations", "param_bytes", "activation_bytes")
 BYTE_FIGURES = ("param_bytes", "activation_bytes")
@@ -161,7 +161,7 @@ def render_rows(data: dict, fmt: Format, exact_numbers: bool) -> str:
 
 def compare(specs: List[str], fmt: Format = Format.table, exact_numbers: bool = False, weights_only: bool = False,
             dtype: Dtype = Dtype.float32, batch: int = 1, input_size: Optional[str] = None,
-            debug: bool = False) -> int:
+            output: Optional[str] = None, debug: bool = False) -> int:
     """``cnncalc compare A B [C…]``."""
     from ...core.analysis import analyze
     from ...core.errors import CnnCalcError, InputError
@@ -176,6 +176,26 @@ def compare(specs: List[str], fmt: Format = Format.table, exact_numbers: bool = 
     except CnnCalcError as err:
         return report_error(err)
     data = comparison(reports, specs)
+    if output is not None or fmt is Format.html:
+        from .show import write_out
+
+        if fmt is Format.html:
+            from ...render.html import render_compare_html
+
+            return write_out(render_compare_html(data, _ratio), output)
+        if fmt is Format.json:
+            import json
+
+            return write_out(json.dumps(data, indent=2, ensure_ascii=False) + "\n", output)
+        if fmt is Format.table:  # the table as plain text, as it is printed to a pipe
+            import contextlib
+            import io
+
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                print_comparison(data, exact_numbers)
+            return write_out(buf.getvalue(), output)
+        return write_out(render_rows(data, fmt, exact_numbers), output)
     if fmt is Format.json:
         import json
 

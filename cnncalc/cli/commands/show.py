@@ -92,7 +92,8 @@ def with_input(graph, text: str):
 def show(spec: Optional[str] = None, expr: Optional[str] = None, input_size: Optional[str] = None,
          depth: Optional[int] = None, fmt: Format = Format.table, exact_numbers: bool = False,
          explain: bool = False, warnings: bool = False, dtype: Dtype = Dtype.float32, batch: int = 1,
-         weights_only: bool = False, strict: bool = False, train=None, debug: bool = False) -> int:
+         weights_only: bool = False, strict: bool = False, train=None, output: Optional[str] = None,
+         debug: bool = False) -> int:
     """``cnncalc show``: read, analyse and print one network; returns the exit code."""
     from ...core.analysis import analyze
     from ...core.errors import CnnCalcError
@@ -118,11 +119,38 @@ def show(spec: Optional[str] = None, expr: Optional[str] = None, input_size: Opt
         else:
             sys.stdout.write(explain_text(report, depth))
         return EXIT_OK
+    if fmt in PICTURES:  # they draw every layer, blocks collapsed at depth
+        from ...render import render
+
+        return write_out(render(report, fmt.value, depth=depth), output)
     if depth is not None:
         from ...core.collapse import collapse
 
         report = collapse(report, depth)
+    if output is not None:
+        from ...render import render
+
+        text = render(report, fmt.value, exact_numbers=exact_numbers)
+        return write_out(text if text.endswith("\n") else text + "\n", output)
     emit(report, fmt, exact_numbers, all_warnings=warnings)
+    return EXIT_OK
+
+
+PICTURES = (Format.html, Format.dot, Format.mermaid)
+
+
+def write_out(text: str, output: Optional[str]) -> int:
+    """``text`` to the file named by -o (one error line when it cannot be written), or to stdout."""
+    if output is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        from ...core.errors import InputError
+
+        return report_error(InputError(f"{output}: cannot write ({e.strerror or e})"))
     return EXIT_OK
 
 
