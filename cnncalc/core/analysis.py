@@ -161,25 +161,28 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
             raise ShapeError(e.message, loc=spec.loc, layer=spec.name, received=show(e.received),
                              chain=spec.chain) from None
         warnings = []
-        for w in out.warnings:
+        for w in out.warnings or ():
             if w.fit and strict:
                 raise ShapeError(w.text(error=True), loc=spec.loc, layer=spec.name, chain=spec.chain)
             warnings.append(w.replace(layer=spec.name))
         shape = tuple(out.shape)
         shapes[spec.name] = shape
-        d = max([depth[n] for n in spec.inputs]) + layer.weight_layers
+        inputs = spec.inputs
+        d = (depth[inputs[0]] if len(inputs) == 1 else max([depth[n] for n in inputs])) + layer.weight_layers
         depth[spec.name] = d
-        for i, part in enumerate(out.parts):  # a split's named outputs NAME.0, NAME.1, …
-            shapes[f"{spec.name}.{i}"] = tuple(part)
-            depth[f"{spec.name}.{i}"] = d
+        parts = out.parts
+        if parts:
+            for i, part in enumerate(parts):  # a split's named outputs NAME.0, NAME.1, …
+                shapes[f"{spec.name}.{i}"] = tuple(part)
+                depth[f"{spec.name}.{i}"] = d
+            parts = tuple(tuple(x) for x in parts)
 
         # receptive field (Araujo et al.), one axis at a time (receptive.py); merges keep the largest
-        states = [rf[n] for n in spec.inputs]
-        if len(states) > 1:
-            states = broadcast_jumps(states)
-        if len(states) == 1:
-            axh, axw, gh, gw = states[0]
+        if len(inputs) == 1:
+            axh, axw, gh, gw = states = rf[inputs[0]]
+            states = (states,)
         else:
+            states = broadcast_jumps([rf[n] for n in inputs])
             gh, gw = states[0][2], states[0][3]
             axh = rfm.merge([s[0] for s in states], gh)
             axw = rfm.merge([s[1] for s in states], gw)
@@ -215,8 +218,9 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
             warnings.append(LayerWarning(RF_BOUND, {"max_cells": rfm.MAX_CELLS}, layer=spec.name))
         gh, gw = oh, ow
         rf[spec.name] = (axh, axw, gh, gw)
-        for i in range(len(out.parts)):
-            rf[f"{spec.name}.{i}"] = rf[spec.name]
+        if parts:
+            for i in range(len(parts)):
+                rf[f"{spec.name}.{i}"] = rf[spec.name]
         rh, jh, rw, jw = axh[0], axh[1], axw[0], axw[1]
         covers = (spatial_input and rh >= in_shape[0] and rw >= in_shape[1]  # cheap test first
                   and rfm.covers(axh, gh, in_shape[0]) and rfm.covers(axw, gw, in_shape[1]))
@@ -242,7 +246,7 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
             activations=0 if layer.view else fm.elements(shape),
             params=c.weights + (c.biases if count_biases else 0),
             receptive_field=(rh, rw), jump=(jh, jw), warnings=tuple(warnings), spec=spec,
-            covers_input=covers, depth=d, inferred=out, parts=tuple(tuple(x) for x in out.parts)))
+            covers_input=covers, depth=d, inferred=out, parts=parts or ()))
 
     return Report(name=graph.name, input_shape=in_shape, layers=tuple(results),
                   totals=totals_of(results, conventions), conventions=conventions, graph=graph,
