@@ -422,7 +422,8 @@ class _Expander:
             self.auto_instances[entry.type] = self.auto_instances.get(entry.type, 0) + 1
             base = registry.auto_name(entry.type, self.auto_instances[entry.type])
         shown = None if base is None else prefix + base
-        entry = entry.evolve(params=dict(entry.params))
+        if env:  # its values are substituted below: on a copy (a block's entries serve every instance)
+            entry = entry.evolve(params=dict(entry.params))
         n, first, first_loc, cond = self.repeat_count(entry, env, chain, shown)
         # substitute parameters ($p, ${expr}) in the entry's own values
         if env:
