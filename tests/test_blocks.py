@@ -196,3 +196,15 @@ def test_cli_error_inside_block_is_one_line(tmp_path):
     assert res.code == 2
     assert res.err.count("\n") == 1 and "Traceback" not in res.err
     assert "in b instantiated at" in res.err
+
+
+def test_a_parameterless_block_keeps_its_inner_repeat_in_every_instance(tmp_path):
+    # the expansion copies an entry only when it has something to substitute or pop: the block's
+    # own entry (relu: {repeat: 2}) must still repeat in each of the four instances (2 + 2 + 2·2)
+    from cnncalc import parse_spec
+
+    spec = ("input: [8, 8, 4]\nblocks:\n  pair:\n    layers:\n      - relu: {repeat: 2}\n"
+            "layers:\n  - pair\n  - pair\n  - pair: {repeat: 2}\n")
+    names = [layer.name for layer in parse_spec(spec).layers]
+    assert names == ["input", "pair1.relu1.0", "pair1.relu1.1", "pair2.relu1.0", "pair2.relu1.1",
+                     "pair3.0.relu1.0", "pair3.0.relu1.1", "pair3.1.relu1.0", "pair3.1.relu1.1"]

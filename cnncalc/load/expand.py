@@ -422,8 +422,10 @@ class _Expander:
             self.auto_instances[entry.type] = self.auto_instances.get(entry.type, 0) + 1
             base = registry.auto_name(entry.type, self.auto_instances[entry.type])
         shown = None if base is None else prefix + base
-        if env:  # its values are substituted below: on a copy (a block's entries serve every instance)
-            entry = entry.evolve(params=dict(entry.params))
+        params = entry.params
+        if env or "repeat" in params or "first" in params or "if" in params:
+            # substituted and popped below: on a copy (a block's entries serve every instance)
+            entry = entry.evolve(params=dict(params))
         n, first, first_loc, cond = self.repeat_count(entry, env, chain, shown)
         # substitute parameters ($p, ${expr}) in the entry's own values
         if env:
