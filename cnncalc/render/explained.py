@@ -82,7 +82,7 @@ def explain_text(report, depth=None, width: int = WIDTH) -> str:
 def explain_json(report, depth=None) -> str:
     """The JSON report with an ``"explain"`` list of lines in every layer (row), laid out as
     ``--format json`` is: indented, one layer a line."""
-    from .json_ import layer_dict, report_dict
+    from .json_ import laid_out, layer_dict, report_dict
 
     shown = report
     if depth is not None:
@@ -92,16 +92,6 @@ def explain_json(report, depth=None) -> str:
     rows = _rows(report, depth)
     d = report_dict(shown, layers=False)
     d["explain_totals"] = [text for _, text in total_lines(report)]
-    parts = []
-    for key, value in d.items():
-        if key == "layers":
-            text = "[\n" + ",\n".join("    " + json.dumps({**layer_dict(r), "explain": lines}, ensure_ascii=False)
-                                       for r, (_, _, lines) in zip(shown.layers, rows)) + "\n  ]"
-        elif key in ("warnings", "explain_totals") and value:
-            text = "[\n" + ",\n".join("    " + json.dumps(v, ensure_ascii=False) for v in value) + "\n  ]"
-        elif isinstance(value, list):
-            text = json.dumps(value, ensure_ascii=False)
-        else:
-            text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-        parts.append(f"  {json.dumps(key)}: {text}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+    layers = [json.dumps({**layer_dict(r), "explain": lines}, ensure_ascii=False)
+              for r, (_, _, lines) in zip(shown.layers, rows)]
+    return laid_out(d, layers, listed=("warnings", "explain_totals"))

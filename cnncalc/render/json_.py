@@ -113,13 +113,19 @@ def layer_line(r: LayerResult) -> str:
 def render_json(report: Report) -> str:
     """Indented, with each layer on one line: the same JSON, written by the C encoder (an
     indented dump goes through the pure-Python encoder, seconds for 100,000 layers)."""
-    d = report_dict(report, layers=False)
+    return laid_out(report_dict(report, layers=False), [layer_line(r) for r in report.layers])
+
+
+def laid_out(d: dict, layers: list, listed=("warnings",)) -> str:
+    """The report document ``d`` as the JSON formats write it: indented, ``layers`` (already
+    written, one string a layer) one a line, and each non-empty list named in ``listed`` one
+    item a line."""
     parts = []
     for key, value in d.items():
         if key == "layers":
-            inner = ",\n".join(["    " + layer_line(r) for r in report.layers])
+            inner = ",\n".join(["    " + line for line in layers])
             text = f"[\n{inner}\n  ]"
-        elif key == "warnings" and value:
+        elif key in listed and value:
             inner = ",\n".join("    " + json.dumps(v, ensure_ascii=False) for v in value)
             text = f"[\n{inner}\n  ]"
         elif isinstance(value, list):
