@@ -13,7 +13,7 @@ from typing import Optional
 
 from ..core.errors import ShapeError
 from ..core.model import Counts
-from .base import BOOL, NUMBER, POS_INT, Layer, Out, Param, ParamError, Torch, need_spatial, shape_text
+from .base import BOOL, NUMBER, POS_INT, RATE, Layer, Out, Param, Torch, need_spatial, shape_text
 from .worked import n
 
 
@@ -149,12 +149,7 @@ class StochasticDepth(Layer):
     doc = "stochastic depth (drop path): an identity at inference; counts nothing, adds no activations"
     primary = "rate"
     view = True
-    params = {"rate": Param(NUMBER, 0.0, "probability of dropping the branch while training, 0 ≤ rate < 1")}
-
-    def configure(self, p):
-        if not 0 <= p["rate"] < 1:
-            raise ParamError("rate must be at least 0 and less than 1", p["rate"])
-        return p
+    params = {"rate": Param(RATE, 0.0, "probability of dropping the branch while training, 0 ≤ rate < 1")}
 
     def infer(self, ins, p) -> Out:
         return Out(tuple(ins[0]))
