@@ -14,6 +14,10 @@
    ≤ 1.2×; and the table rendered in-process for chains of 1,000 and 10,000 layers (linear: ≈ 10×).
    With --baseline DIR (another checkout of cnncalc, e.g. the main branch), the same cold runs
    and the 100,000-layer chain are also timed with DIR's cnncalc, interleaved: before/after ratios.
+5. `cnncalc values` on a 64×64×16 input through a 3×3 conv of 16 filters, ReLU and a 2×2 max pool
+   (9.4 million exact MACs): CPU time of the whole run / a cold `cnncalc alexnet --format json`.
+   The issue asked for under a second; it took about 0.8 s.
+(The HTML report in a browser: benchmarks/page.py.)
 """
 
 from __future__ import annotations
@@ -107,6 +111,35 @@ def table_speed(repeat: int, baseline) -> None:
     js, jb = best(render_json, small), best(render_json, big)
     print(f"  table rendered in-process: 1,000 rows {ts * 1000:.0f} ms, 10,000 rows {tb * 1000:.0f} ms "
           f"({tb / ts:.1f}×; linear is 10×); the JSON of the same: {js * 1000:.0f} / {jb * 1000:.0f} ms")
+
+
+def values_speed(repeat: int) -> None:
+    """cnncalc values on 64×64×16 (section 5), CPU time of the child process."""
+    import json
+    import random
+
+    rng = random.Random(3)
+    x = [[[rng.randint(-3, 3) for _ in range(16)] for _ in range(64)] for _ in range(64)]
+    wts = [[[[rng.randint(-2, 2) for _ in range(16)] for _ in range(3)] for _ in range(3)] for _ in range(16)]
+    with tempfile.TemporaryDirectory() as d:
+        f = Path(d) / "big.yaml"
+        f.write_text(json.dumps(indent=0, obj={"input": [64, 64, 16], "values": {"input": x}, "layers": [
+            {"conv": {"filters": 16, "kernel": 3, "padding": 1, "bias": False, "weights": wts}}, {"relu": None},
+            {"maxpool": 2}]}))
+        py = sys.executable
+        runs = {"values": [py, "-m", "cnncalc", "values", str(f), "--format", "json"],
+                "alexnet": [py, "-m", "cnncalc", "alexnet", "--format", "json"]}
+        cpu = {k: [] for k in runs}
+        for _ in range(max(repeat, 3)):
+            for k, cmd in runs.items():
+                before = os.times()
+                subprocess.run(cmd, env=ENV, stdout=subprocess.DEVNULL, check=True)
+                after = os.times()
+                cpu[k].append(after.children_user + after.children_system
+                              - before.children_user - before.children_system)
+        v, a = statistics.median(cpu["values"]), statistics.median(cpu["alexnet"])
+        print(f"\ncnncalc values, 64×64×16 through conv 3×3×16, relu, maxpool (CPU, median of {len(cpu['values'])}): "
+              f"{v:.2f} s, {v / a:.1f}× a cold cnncalc alexnet --format json (target: under a second)")
 
 
 def write_chain(path: Path, n: int) -> None:
@@ -237,6 +270,7 @@ def main() -> int:
               f"{small_n:,}-layer chain")
 
     table_speed(args.repeat, args.baseline)
+    values_speed(args.repeat)
     torchinfo_side_by_side(args.repeat)
     return 0
 

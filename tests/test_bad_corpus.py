@@ -29,7 +29,7 @@ from cnncalc.cli.entry import main
 
 BAD = Path(__file__).parent / "bad"
 STEMS = sorted({p.stem for p in BAD.iterdir() if p.suffix in (".yaml", ".dsl", ".cmd")})
-TIME_BOUND = 5.0  # seconds per case; the slowest takes well under a second
+TIME_BOUND = 60.0  # a hang guard, not a speed test (the slowest case takes well under a second; speed: benchmarks/)
 
 
 def command(stem: str) -> list:

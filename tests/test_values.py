@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from fractions import Fraction
 
 import pytest
@@ -381,7 +380,7 @@ def test_weights_change_no_figure():
     assert plain.totals == with_w.totals and plain.layers[1].macs == with_w.layers[1].macs == 4 * 4 * 2 * 9
 
 
-def test_size_limit_refused_and_64x64x16_is_fast(cli, tmp_path, monkeypatch):
+def test_size_limit_refused_and_64x64x16_computed(cli, tmp_path, monkeypatch):
     rng = random.Random(3)
     x = [[[rng.randint(-3, 3) for _ in range(16)] for _ in range(64)] for _ in range(64)]
     wts = [[[[rng.randint(-2, 2) for _ in range(16)] for _ in range(3)] for _ in range(3)] for _ in range(16)]
@@ -389,11 +388,8 @@ def test_size_limit_refused_and_64x64x16_is_fast(cli, tmp_path, monkeypatch):
     f.write_text(json.dumps(indent=0, obj={"input": [64, 64, 16], "values": {"input": x}, "layers": [
         {"conv": {"filters": 16, "kernel": 3, "padding": 1, "bias": False, "weights": wts}}, {"relu": None},
         {"maxpool": 2}]}))
-    t = time.process_time()  # CPU time: the machine may be shared
-    r = cli("values", str(f), "--format", "json")
-    elapsed = time.process_time() - t
+    r = cli("values", str(f), "--format", "json")  # its speed: benchmarks/bench.py (values_speed)
     assert r.code == 0, r.err
-    assert elapsed < 2.0  # about 0.8 s (YAML 0.2 s, 9.4M exact MACs 0.5 s); the issue asks under a second
     import cnncalc.values.run as vr
 
     monkeypatch.setattr(vr, "MAX_VALUE_MACS", 1_000_000)
