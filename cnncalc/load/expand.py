@@ -277,6 +277,13 @@ def substitute(value: Any, env: dict, loc, what: str, chain: tuple, layer: Optio
 # ---------------------------------------------------------------------------------------------
 
 
+def _check_full_name(full: Optional[str], entry: RawEntry, chain: tuple) -> None:
+    if full is not None and len(full) > limits.MAX_FULL_NAME_CHARS:
+        raise LimitError(f"the full name of this layer (its blocks' instance names joined by '.') has "
+                         f"{len(full):,} characters, over the limit of {limits.MAX_FULL_NAME_CHARS}",
+                         loc=entry.name_loc or entry.loc, layer=full[:60] + "…", chain=chain)
+
+
 class _Expander:
     def __init__(self, blocks: dict):
         self.blocks = blocks
@@ -333,6 +340,9 @@ class _Expander:
 
     def repeat_count(self, entry: RawEntry, env: dict, chain: tuple, shown=None) -> tuple:
         """Pop ``repeat`` / ``first`` / ``if`` from an entry's params; check them."""
+        params = entry.params
+        if "repeat" not in params and "first" not in params and "if" not in params and entry.type not in self.blocks:
+            return 1, {}, entry.loc, True  # a plain layer, most of any spec: ``count`` bounds it
         loc = entry.param_locs.get("repeat", entry.loc)
         n = substitute(entry.params.pop("repeat", 1), env, loc, "repeat", chain, shown)
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
@@ -445,13 +455,23 @@ class _Expander:
                 floc = first.val_loc(k) if isinstance(first, LocDict) else first_loc
                 first[k] = substitute(first[k], env, floc, str(k), chain, shown)
         ref = prev
+        local_name = entry.name
+        if block is None and n == 1 and not first:  # one plain layer: the entry itself goes out
+            # (parse_entry made it for this visit, or it was copied above: nothing else holds it)
+            full = None if base is None else prefix + base
+            _check_full_name(full, entry, chain)
+            entry.name, entry.block, entry.chain = full, block_path, chain
+            entry.inputs = sources if sources is not None else (ref,)
+            self.out.append(entry)
+            self.count(1, entry.loc, chain)
+            ref = _Ref(len(self.out) - 1)
+            if local_name is not None:
+                local[local_name] = ref
+            return ref
         for i in range(n):
             name = base if base is None or n == 1 else f"{base}.{i}"
             full = None if name is None else prefix + name
-            if full is not None and len(full) > limits.MAX_FULL_NAME_CHARS:
-                raise LimitError(f"the full name of this layer (its blocks' instance names joined by '.') has "
-                                 f"{len(full):,} characters, over the limit of {limits.MAX_FULL_NAME_CHARS}",
-                                 loc=entry.name_loc or entry.loc, layer=full[:60] + "…", chain=chain)
+            _check_full_name(full, entry, chain)
             args = dict(entry.params)
             if i == 0 and first:
                 args.update(first)
@@ -469,8 +489,8 @@ class _Expander:
             else:
                 ref = self.instantiate(block, entry, args, first if i == 0 else None, first_loc, full,
                                        inputs, chain, depth)
-        if entry.name is not None:
-            local[entry.name] = ref
+        if local_name is not None:
+            local[local_name] = ref
         return ref
 
     def instantiate(self, block: Block, entry: RawEntry, args: dict, first, first_loc, full: str, src, chain,
