@@ -157,16 +157,19 @@ class Report:
 
     def layer(self, name: str) -> LayerResult:
         """The row called ``name``; ``split1.0`` is part 0 of a split (its row with that part's shape)."""
-        for r in self.layers:
-            if r.name == name:
-                return r
+        by_name = self.__dict__.get("_by_name")
+        if by_name is None:  # built once: a lookup per input of every layer stays linear overall
+            by_name = {r.name: r for r in self.layers}
+            object.__setattr__(self, "_by_name", by_name)
+        r = by_name.get(name)
+        if r is not None:
+            return r
         base, part = split_part(name)
-        if base is not None:
-            for r in self.layers:
-                if r.name == base and part < len(r.parts):
-                    from dataclasses import replace
+        r = by_name.get(base) if base is not None else None
+        if r is not None and part < len(r.parts):
+            from dataclasses import replace
 
-                    return replace(r, name=name, output_shape=r.parts[part])
+            return replace(r, name=name, output_shape=r.parts[part])
         raise KeyError(name)
 
 
