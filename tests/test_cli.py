@@ -173,3 +173,16 @@ def test_internal_error_with_a_long_multiline_message_stays_one_line(monkeypatch
     r = run_cli("xo_toy")
     assert r.code == 2 and len(r.err.splitlines()) == 1 and len(r.err) < 600
     assert r.err.startswith("cnncalc: internal error: ValueError: first line\\nsecond line xxx")
+
+
+@pytest.mark.parametrize("args", [["resnet152"], ["resnet152", "--format", "json"], ["resnet152", "--explain"],
+                                  ["check", "specs/vgg16.yaml", "specs/resnet50.yaml", "--format", "json"]])
+def test_a_reader_that_goes_away_is_exit_2_and_silent(args):
+    # `cnncalc resnet152 | head -1` where head has already gone: the write fails with EPIPE; the run
+    # ends with exit 2 (the output was not all delivered), no traceback and nothing on stderr
+    proc = subprocess.Popen([sys.executable, "-c", "from cnncalc.cli.entry import run; run()", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the program (which needs ~0.2 s to start) writes anything
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 2
+    assert err == b""

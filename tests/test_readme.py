@@ -111,3 +111,12 @@ def test_resnet50_excerpt_is_in_its_table():
     printed = [" ".join(line.split()) for line in run_cli("resnet50").out.splitlines()]
     start = printed.index(lines[0])
     assert printed[start:start + len(lines)] == lines
+
+
+def test_every_path_the_readme_names_exists():
+    # the Architecture section and the rest point readers at files; a moved file must move its mention
+    named = set(re.findall(r"`((?:cnncalc|tests|specs|docs|benchmarks|exams|\.ci)/[^`\s]*)`", README))
+    assert len(named) > 20
+    generated = {".ci/node_modules"}  # made by .ci/run (npm install)
+    missing = sorted(p for p in named if p.rstrip("/") not in generated and not (ROOT / p.rstrip("/")).exists())
+    assert missing == []
