@@ -1,8 +1,10 @@
 """A fuzz harness for the whole command line (issue 10, section 2).
 
 Every case is a command line — show (the default command), check, grade, compare, the quick
-commands conv/pool/dense/tconv, schema, list — over inputs mutated from the shipped specs/
-and exams/ files, or with mutated option values. Each case runs in a forked child of a warm
+commands conv/pool/dense/tconv, schema, list, values, a model file shown or imported — over
+inputs mutated from the shipped specs/ and exams/ files and the model files of tests/models/
+(ONNX, .keras, .h5, .prototxt: cut short, bytes flipped or inserted, a block repeated, the
+.keras zip's JSON mutated), or with mutated option values. Each case runs in a forked child of a warm
 interpreter under a CPU-time limit, a wall-clock alarm and an address-space limit
 (``resource.setrlimit``), so a hang or a runaway allocation is caught and reported as such.
 
@@ -32,6 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 EXAMS = sorted((ROOT / "exams").glob("*.yaml"))
+MODELS = sorted(p for p in (ROOT / "tests" / "models").iterdir()
+                if p.suffix in (".onnx", ".keras", ".h5", ".prototxt"))
+VALUES = [p for p in SPECS + EXAMS if "\nvalues:" in p.read_text(encoding="utf-8")]
 
 # values that broke something once, or are likely to
 HOSTILE_NUMBERS = ["0", "-1", "1", "2", "3", "4096", "65537", "1000000", "99999999999", "1" + "0" * 30,
@@ -57,7 +62,7 @@ FORMATS = ["table", "json", "csv", "markdown", "text", "github", "xml", "JSON"]
 @dataclass
 class Case:
     args: list
-    files: dict = field(default_factory=dict)  # name -> text written into the case's directory
+    files: dict = field(default_factory=dict)  # name -> text (or bytes) written into the case's directory
 
     def describe(self) -> str:
         return " ".join(a if len(a) < 80 else a[:38] + "…" + a[-38:] for a in self.args)
@@ -138,6 +143,37 @@ def mutate_text(text: str, rng: random.Random, rounds: int = 0) -> str:
     return text
 
 
+def mutate_bytes(data: bytes, rng: random.Random) -> bytes:
+    """A model file damaged the ways files get damaged: cut short, bytes flipped, bytes inserted,
+    a block repeated; for a zip (.keras), a member's text mutated and the zip written again."""
+    how = rng.choice(["truncate", "flip", "insert", "repeat", "zip"])
+    if how == "zip" and data[:2] == b"PK":
+        import io
+        import zipfile
+
+        src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+        with zipfile.ZipFile(out, "w") as z:
+            for info in src.infolist():
+                body = src.read(info)
+                if info.filename.endswith(".json"):
+                    body = mutate_text(body.decode("utf-8"), rng).encode("utf-8")
+                z.writestr(info.filename, body)
+        return out.getvalue()
+    b = bytearray(data)
+    if how == "truncate" or not b:
+        return bytes(b[:rng.randrange(len(b) + 1)])
+    if how == "flip":
+        for _ in range(rng.randint(1, 20)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+    elif how == "insert":
+        at = rng.randrange(len(b))
+        b[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
+    else:
+        at = rng.randrange(len(b))
+        b[at:at] = b[at:at + rng.randint(1, 4096)] * rng.randint(2, 50)
+    return bytes(b)
+
+
 def dsl_expr(rng: random.Random) -> str:
     return " ".join(rng.choice(DSL_WORDS) for _ in range(rng.randint(1, 14)))
 
@@ -149,7 +185,7 @@ def size_arg(rng: random.Random) -> str:
 
 def make_case(rng: random.Random) -> Case:
     command = rng.choice(["show", "show", "show", "check", "check", "grade", "grade", "compare", "conv", "pool",
-                          "dense", "tconv", "schema", "list", "expr"])
+                          "dense", "tconv", "schema", "list", "expr", "model", "model", "values"])
     files: dict = {}
 
     def spec_file(name="s.yaml") -> str:
@@ -178,6 +214,20 @@ def make_case(rng: random.Random) -> Case:
     if command == "show":
         src = spec_file() if rng.random() < 0.8 else rng.choice(["vgg16", "lenet5", "resnet50", "a" * 300, "-"])
         return Case([src] + options(show_opts), files)
+    if command == "model":  # a damaged model file: shown, imported, or checked against
+        src = rng.choice(MODELS)
+        name = "m" + src.suffix
+        if src.suffix == ".prototxt":
+            files[name] = mutate_text(src.read_text(encoding="utf-8"), rng)
+        else:
+            files[name] = mutate_bytes(src.read_bytes(), rng)
+        extra = ["--input", size_arg(rng)] if rng.random() < 0.3 else []
+        how = rng.choice([[name], [name], ["import", name], ["import", name, "-o", "out.yaml"]])
+        return Case(how + extra + (options(show_opts) if how[0] == name else []), files)
+    if command == "values":
+        src = rng.choice(VALUES)
+        files["v.yaml"] = mutate_text(src.read_text(encoding="utf-8"), rng)
+        return Case(["values", "v.yaml"] + options(["--format"]), files)
     if command == "expr":
         return Case(["-e", dsl_expr(rng)] + options(show_opts), files)
     if command == "check":
@@ -221,7 +271,10 @@ def run_case(case: Case, workdir: Path, timeout: float, memory_mib: int) -> Outc
     import signal
 
     for name, text in case.files.items():
-        (workdir / name).write_text(text, encoding="utf-8")
+        if isinstance(text, bytes):
+            (workdir / name).write_bytes(text)
+        else:
+            (workdir / name).write_text(text, encoding="utf-8")
     out_path, err_path = workdir / ".out", workdir / ".err"
     start = time.perf_counter()
     pid = os.fork()

@@ -790,3 +790,30 @@ def test_keras_bad_h5_files(tmp_path):
     with h5py.File(tmp_path / "weights.h5", "w") as f:
         f.create_dataset("w", data=[1.0, 2.0])
     assert "holds no model_config" in error_of(str(tmp_path / "weights.h5"))
+
+
+@pytest.mark.parametrize("number, digits", [("9" * 4301, "4,301"), ("-" + "1" * 101, "101"),
+                                            ("0x" + "f" * 101, "101")])
+def test_a_prototxt_integer_over_100_digits_is_refused_where_it_stands(tmp_path, number, digits):
+    # found by the fuzz harness: a 4,301-digit kernel_size reached Python's int() limit (an internal error)
+    text = (MODELS / "alexnet_v1.prototxt").read_text(encoding="utf-8")
+    line_no, line = next((i, s) for i, s in enumerate(text.splitlines(), 1) if "kernel_size" in s)
+    col = line.index(":") + 3
+    f = tmp_path / "big.prototxt"
+    f.write_text(text.replace(line, line[:col - 1] + number, 1), encoding="utf-8")
+    r = run_cli(str(f))
+    assert r.code == 2 and r.out == ""
+    assert r.err == (f"cnncalc: error: {f}:{line_no}:{col}: an integer of {digits} digits is over the limit of 100 "
+                     "digits (MAX_INT_DIGITS)\n")
+
+
+def test_a_prototxt_integer_of_100_digits_is_read_exactly(tmp_path):
+    text = (MODELS / "alexnet_v1.prototxt").read_text(encoding="utf-8")
+    line = next(s for s in text.splitlines() if "num_output" in s)
+    f = tmp_path / "wide.prototxt"
+    f.write_text(text.replace(line, line[:line.index(":") + 2] + "2" + "0" * 99, 1), encoding="utf-8")  # 2·10^99
+    r = run_cli(str(f), "--format", "json")
+    assert r.code == 0, r.err
+    conv1 = json.loads(r.out)["layers"][1]
+    assert conv1["output_shape"] == [55, 55, 2 * 10 ** 99]  # (227 − 11)/4 + 1 = 55
+    assert conv1["params"] == (11 * 11 * 3 + 1) * 2 * 10 ** 99

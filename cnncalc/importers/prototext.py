@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..core.errors import SpecError
+from ..core import limits
+from ..core.errors import LimitError, SpecError
 from ..core.model import SourceLoc
 
 _TOKEN = re.compile(r"""
@@ -84,11 +85,17 @@ def _unquote(text: str, loc: SourceLoc) -> str:
     return "".join(out)
 
 
-def _number(text: str) -> Any:
+def _number(text: str, loc: SourceLoc) -> Any:
     t = text.rstrip("fF") if not text.lower().startswith(("0x", "-0x", "+0x")) else text
-    if re.fullmatch(r"[-+]?0[xX][0-9a-fA-F]+", t):
+    hexa = re.fullmatch(r"[-+]?0[xX]([0-9a-fA-F]+)", t)
+    decimal = re.fullmatch(r"[-+]?(\d+)", t)
+    digits = (hexa or decimal).group(1) if hexa or decimal else ""
+    if len(digits) > limits.MAX_INT_DIGITS:  # as in a spec: exact up to 100 digits, refused beyond
+        raise LimitError(f"an integer of {len(digits):,} digits is over the limit of {limits.MAX_INT_DIGITS} "
+                         "digits (MAX_INT_DIGITS)", loc=loc)
+    if hexa:
         return int(t, 16)
-    if re.fullmatch(r"[-+]?\d+", t):
+    if decimal:
         return int(t)
     return float(t)
 
@@ -133,7 +140,7 @@ def parse(text: str, filename: str) -> Msg:
                 s += _unquote(tokens[j][1], tokens[j][2])
             return s, j + 1
         if kind == "number":
-            return _number(value), j + 1
+            return _number(value, loc), j + 1
         if kind == "ident":
             low = value.lower().lstrip("+")
             if low in ("inf", "infinity", "-inf", "-infinity", "nan", "-nan"):
