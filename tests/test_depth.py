@@ -40,6 +40,7 @@ def test_depth_counts_the_longest_path_only():
 def test_depth_in_json_table_expect_and_sheets(cli, tmp_path):
     assert json.loads(cli("vgg16", "-f", "json").out)["totals"]["depth"] == 16
     assert "depth 16 weight layers" in cli("vgg16").out
+    assert "; depth 22 weight layers." in cli("googlenet", "-f", "markdown").out
     f = tmp_path / "s.yaml"
     f.write_text("input: [32, 32, 3]\nlayers: [conv: {filters: 4, kernel: 3}, flatten, dense: 10]\n"
                  "expect: {depth: 2, layers: {conv1: {depth: 1}}}\n")

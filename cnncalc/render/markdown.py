@@ -26,7 +26,8 @@ def render_markdown(report: Report, exact_numbers: bool = False) -> str:
              f"FLOPs {exact(t.flops)}; activations {exact(t.activations)} "
              f"({human_bytes(t.activation_bytes)} forward, "
              f"{human_bytes(t.activation_bytes_fwd_bwd)} with activation gradients); "
-             f"parameter memory {human_bytes(t.param_bytes)}.", "",
+             f"parameter memory {human_bytes(t.param_bytes)}; depth {t.depth} weight "
+             f"layer{'s' if t.depth != 1 else ''}.", "",
              *([_cell(RF_NOTE.replace(chr(10), " ")).replace("*", "\\*"), ""]
                if any(r.covers_input for r in report.layers) else []),
              f"_{conventions_line(report)}_", ""]
