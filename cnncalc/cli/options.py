@@ -212,6 +212,11 @@ OPTIONS: Tuple[Option, ...] = (
     Option(("--batch",), "batch", int, 1, "batch size for activation memory", REPORTS + ("check", "compare")),
     Option(("--weights-only",), "weights_only", bool, False,
            "count params without biases (the CS231n table's way)", REPORTS + ("compare",)),
+    Option(("--macs-include",), "macs_include", str, None,
+           "add element-wise kinds to the MACs (and FLOPs): a comma list of bias, norm, affine, act, avgpool, "
+           "maxpool, merge, softmax, pool (avgpool + maxpool) or all; KIND*N counts a kind N times "
+           "(README: Counting conventions)",
+           REPORTS + ("check", "compare")),
     Option(("--strict",), "strict", bool, False,
            {None: "a size that does not divide is an error (exit 2) unless the spec expects it (valid: false)",
             **{q: "a size that does not divide is an error (exit 2)" for q in QUICK}},

@@ -11,6 +11,7 @@ from . import formulas as fm
 from .. import layers as registry
 from . import receptive as rfm
 from .errors import CnnCalcError, GraphError, LimitError, ShapeError
+from .elementwise import ORDER as EW_KINDS, added
 from .figures import activation_bytes, param_bytes
 from .limits import MAX_INT_DIGITS
 from ..layers.base import ParamError, show
@@ -118,6 +119,7 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
     graph_warnings = []
     count_biases = conventions.count_biases
     flops_per_mac = conventions.flops_per_mac
+    include = conventions.macs_include
 
     inp = graph.layers[0]
     in_shape = tuple(graph.input_shape)
@@ -152,6 +154,7 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
         try:
             if out is None:
                 out = layer.infer(ins, spec.params)
+                out.ew = layer.elementwise(ins, spec.params, out)
                 if key is not None:
                     memo[key] = out
         except CnnCalcError as e:
@@ -239,10 +242,11 @@ def analyze(graph: Graph, conventions: Conventions = Conventions(), strict: bool
         if big:
             raise LimitError(TOO_BIG, loc=spec.loc, layer=spec.name, received=f"output {_digits(shape)}",
                              chain=spec.chain)
+        macs = c.macs + added(out.ew, include) if include else c.macs
         results.append(LayerResult(
             name=spec.name, type=spec.type, inputs=spec.inputs, output_shape=shape,
             weights=c.weights, biases=c.biases, non_trainable_params=c.non_trainable,
-            macs=c.macs, flops=c.macs * flops_per_mac,
+            macs=macs, flops=macs * flops_per_mac, elementwise=out.ew,
             activations=0 if layer.view else fm.elements(shape),
             params=c.weights + (c.biases if count_biases else 0),
             receptive_field=(rh, rw), jump=(jh, jw), warnings=tuple(warnings), spec=spec,
@@ -260,6 +264,14 @@ def totals_of(results, conventions: Conventions) -> Totals:
     non_trainable = sum(r.non_trainable_params for r in results)
     macs = sum(r.macs for r in results)
     activations = sum(r.activations for r in results)
+    ew = dict.fromkeys(EW_KINDS, 0)
+    mac_types: dict = {}
+    include = conventions.macs_include
+    for r in results:
+        for k, v in r.elementwise.items():
+            ew[k] += v
+        if r.macs and r.type not in mac_types and r.macs > added(r.elementwise, include):
+            mac_types[r.type] = None
     act_bytes = activation_bytes(activations, conventions)
     totals = Totals(
         params=weights + (biases if conventions.count_biases else 0),
@@ -268,7 +280,7 @@ def totals_of(results, conventions: Conventions) -> Totals:
         # storage of every parameter value, biases and running statistics included
         param_bytes=param_bytes(weights + biases + non_trainable, conventions),
         activation_bytes=act_bytes, activation_bytes_fwd_bwd=2 * act_bytes,
-        depth=max([r.depth for r in results], default=0))
+        depth=max([r.depth for r in results], default=0), elementwise=ew, mac_types=tuple(mac_types))
     if conventions.optimizer:
         from dataclasses import replace
 

@@ -70,6 +70,8 @@ class Conventions:
     dtype: str = "float32"
     batch: int = 1
     optimizer: Optional[str] = None  # sgd | momentum | adam: add training memory (cnncalc.core.training)
+    # element-wise kinds added to the MACs, ((kind, factor), ...) (cnncalc.core.elementwise; --macs-include)
+    macs_include: tuple = ()
 
     @property
     def bytes_per_value(self) -> int:
@@ -102,6 +104,9 @@ class LayerResult:
     # written from it, never worked out again
     inferred: Any = field(default=None, compare=False, repr=False)
     parts: tuple = ()  # shapes of its named outputs NAME.0, NAME.1, … (split); () for one output
+    # element-wise operations by kind (cnncalc.core.elementwise), zero kinds left out; ``macs``
+    # includes those of Conventions.macs_include
+    elementwise: Mapping = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,8 @@ class Totals:
     activation_bytes_fwd_bwd: int
     training: Optional["TrainingMemory"] = None  # with Conventions.optimizer
     depth: int = 0  # weight layers on the longest path (AlexNet 8, VGG16 16, GoogLeNet 22, ResNet-152 152)
+    elementwise: Mapping = field(default_factory=dict)  # every kind of cnncalc.core.elementwise, summed
+    mac_types: tuple = ()  # the layer types whose own multiply-accumulates the MACs hold, in order of first use
 
 
 @dataclass(frozen=True)

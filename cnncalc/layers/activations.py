@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.model import Counts
-from .base import BOOL, NUMBER, Layer, NoForward, Out, Param, Torch, choice
+from .base import BOOL, NUMBER, Layer, NoForward, Out, Param, Torch, activation_ops, choice
 
 # Activations that may be fused into a conv or dense layer with ``activation:``.
 FUSABLE = ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "softmax", "gelu", "silu", "elu",
@@ -32,6 +32,9 @@ class _Activation(Layer):
 
     def infer(self, ins, p) -> Out:
         return Out(tuple(ins[0]))
+
+    def elementwise(self, ins, p, out) -> dict:
+        return activation_ops(self.type, out.shape)  # act, or softmax; identity counts nothing
 
     def forward(self, p, ins, out_shape):
         return elementwise(self.type, p, list(ins[0][1]), out_shape)

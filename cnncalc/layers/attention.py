@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ..core.errors import ShapeError
 from ..core.model import Counts
-from .base import BOOL, NONNEG_INT, POS_INT, Layer, Out, Param, Torch, need_spatial, shape_text
+from .base import BOOL, NONNEG_INT, POS_INT, Layer, ew, Out, Param, Torch, need_spatial, shape_text
 from .worked import n
 
 
@@ -50,6 +50,13 @@ class WindowAttention(Layer):
         # a position sees its window (w×w, aligned to the window grid: at most w along an axis)
         return Out(shape, Counts(weights=4 * c * c + table, biases=biases, macs=macs),
                    rf=(win, win, 1, 1), work={"padded": (hp, wp), "table": table})
+
+    def elementwise(self, ins, p, out) -> dict:
+        (hp, wp), c, w2, heads = out.work["padded"], out.shape[2], p["window"] ** 2, p["heads"]
+        # projection biases at every padded position, the position bias added to each of the
+        # heads·N·w² scores, and the softmax over them
+        return ew(bias=hp * wp * ((3 * c if p["qkv_bias"] else 0) + (c if p["proj_bias"] else 0) + heads * w2),
+                  softmax=heads * hp * wp * w2)
 
     def describe(self, p) -> str:
         w = p.get("window", 7)  # the heads and the shift are in --explain and the spec

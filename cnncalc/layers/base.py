@@ -280,6 +280,7 @@ class Out:
     rf: Optional[tuple] = None
     work: Optional[Mapping[str, Any]] = None  # intermediate values its worked formulas show
     parts: tuple = ()  # shapes of several named outputs (split): later layers read NAME.0, NAME.1, …
+    ew: Mapping[str, int] = field(default_factory=dict)  # Layer.elementwise of this result (set by analysis)
 
 
 class Torch(NamedTuple):
@@ -315,6 +316,12 @@ class Layer:
 
     def infer(self, ins: list, p: Mapping[str, Any]) -> Out:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def elementwise(self, ins: list, p: Mapping[str, Any], out: "Out") -> Mapping[str, int]:
+        """Element-wise operations beside the MACs, by kind (cnncalc/core/elementwise.py defines
+        each kind's unit): {kind: count}, zero kinds left out. The default counts an activation
+        fused into the layer over its output (``activation: relu``)."""
+        return fused(p, out.shape)
 
     def describe(self, p: Mapping[str, Any]) -> str:
         """A short description for tables: 'dense', 'conv 3×3/1 p1+relu'."""
@@ -390,6 +397,45 @@ class NoForward(Exception):
 
 # ---------------------------------------------------------------------------------------------
 # helpers shared by layer implementations
+
+
+def ew(**kinds) -> dict:
+    """{kind: count} without the zero kinds: what ``Layer.elementwise`` returns."""
+    return {k: v for k, v in kinds.items() if v}
+
+
+def _elements(shape) -> int:
+    n = 1
+    for x in shape:
+        n *= x
+    return n
+
+
+def activation_ops(name, shape) -> dict:
+    """An activation over a tensor of ``shape``: softmax is its own kind, identity counts nothing."""
+    if not name or name in ("identity", "linear"):
+        return {}
+    return {"softmax" if name == "softmax" else "act": _elements(shape)}
+
+
+def normalised(out: "Out") -> dict:
+    """A normalisation layer: every output element normalised, 2 operations each when it has a
+    learnable γ or β (fvcore's and ptflops' BatchNorm), 1 without; and its γ and β parameters
+    (``weights`` + ``biases``: torchinfo's count) as ``affine``."""
+    gb = out.counts.weights + out.counts.biases
+    return ew(norm=_elements(out.shape) * (2 if gb else 1), affine=gb)
+
+
+def biased(p: Mapping[str, Any], shape) -> dict:
+    """A layer with a ``bias`` parameter: one bias addition per output value, and its fused activation."""
+    return fused(p, shape, bias=_elements(shape) if p.get("bias") else 0)
+
+
+def fused(p: Mapping[str, Any], shape, **kinds) -> dict:
+    """``kinds`` plus the activation fused into a layer (its ``activation`` parameter) over ``shape``."""
+    out = ew(**kinds)
+    out.update(activation_ops(p.get("activation"), shape))
+    return out
 
 
 def frac_text(x: Fraction) -> str:

@@ -9,7 +9,7 @@ from ..core import formulas as fm
 from ..core.errors import ShapeError
 from ..core.model import Counts
 from .activations import FUSABLE, torch_activation
-from .base import (BOOL, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed, choice,
+from .base import (BOOL, PADDING, biased, ew, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed, choice,
                    need_spatial, shape_text)
 from .spatial import torch_pad, window
 
@@ -58,6 +58,9 @@ class Depthwise(Windowed):
         rf = (fm.effective_kernel(fh, p["dilation"][0]), fm.effective_kernel(fw, p["dilation"][1]),
               p["stride"][0], p["stride"][1], pads[0], pads[2])
         return Out((oh, ow, c * m), counts, warns, rf, work)
+
+    def elementwise(self, ins, p, out) -> dict:
+        return biased(p, out.shape)
 
     def explain(self, w) -> list:
         from .worked import n, params_line, prod, window_lines  # noqa: F401  (explanations only)
@@ -121,6 +124,9 @@ class SeparableConv(Windowed):
               p["stride"][0], p["stride"][1], pads[0], pads[2])
         return Out((oh, ow, k), Counts(weights=dw_w + pw_w, biases=k if p["bias"] else 0, macs=macs), warns, rf,
                    work)
+
+    def elementwise(self, ins, p, out) -> dict:
+        return biased(p, out.shape)
 
     def explain(self, w) -> list:
         from .worked import n, params_line, prod, window_lines  # noqa: F401  (explanations only)
@@ -229,6 +235,9 @@ class Multiply(Layer):
     def infer(self, ins, p) -> Out:
         return Out(broadcast([tuple(s) for s in ins]))
 
+    def elementwise(self, ins, p, out) -> dict:
+        return ew(merge=(len(ins) - 1) * fm.elements(out.shape))
+
     def forward(self, p, ins, out_shape):
         from itertools import product
 
@@ -309,6 +318,9 @@ class LocallyConnected(Windowed):
         counts = Counts(weights=oh * ow * per_position, biases=oh * ow * k if p["bias"] else 0,
                         macs=fm.conv_macs(oh, ow, k, fh, fw, c))
         return Out((oh, ow, k), counts, warns, (fh, fw, p["stride"][0], p["stride"][1], pads[0], pads[2]), work)
+
+    def elementwise(self, ins, p, out) -> dict:
+        return biased(p, out.shape)
 
     def explain(self, w) -> list:
         # a conv without weight sharing: one filter bank per output position

@@ -13,7 +13,8 @@ from typing import Optional
 
 from ..core.errors import ShapeError
 from ..core.model import Counts
-from .base import BOOL, NUMBER, POS_INT, RATE, Layer, Out, Param, Torch, need_spatial, shape_text
+from .base import BOOL, NUMBER, POS_INT, RATE, Layer, Out, Param, Torch, ew, need_spatial, normalised, shape_text
+from ..core.formulas import elements
 from .worked import n
 
 
@@ -46,6 +47,9 @@ class LayerNorm(Layer):
         gamma = p["affine"] and p["scale"]
         beta = p["affine"] and p["bias"] and p["center"]
         return Out(shape, Counts(weights=c if gamma else 0, biases=c if beta else 0))
+
+    def elementwise(self, ins, p, out) -> dict:
+        return normalised(out)
 
     def explain(self, w) -> list:
         c, r = w.in_shape[-1], w.r
@@ -90,6 +94,9 @@ class GroupNorm(Layer):
                              "(PyTorch refuses it)", received=f"input {shape_text(shape)}, groups {p['groups']}")
         return Out(shape, Counts(weights=c if p["affine"] else 0, biases=c if p["affine"] else 0))
 
+    def elementwise(self, ins, p, out) -> dict:
+        return normalised(out)
+
     def describe(self, p) -> str:
         return f"groupnorm g{p.get('groups')}"
 
@@ -120,6 +127,9 @@ class InstanceNorm(Layer):
         return Out(shape, Counts(weights=c if p["affine"] else 0, biases=c if p["affine"] else 0,
                                  non_trainable=2 * c if p["track_running_stats"] else 0))
 
+    def elementwise(self, ins, p, out) -> dict:
+        return normalised(out)
+
     def torch(self, p, ins) -> tuple:
         return (Torch("InstanceNorm2d", (ins[0][-1],),
                       {"affine": p["affine"], "track_running_stats": p["track_running_stats"]}),)
@@ -134,6 +144,9 @@ class LayerScale(Layer):
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])
         return Out(shape, Counts(weights=shape[-1]))
+
+    def elementwise(self, ins, p, out) -> dict:
+        return ew(merge=elements(out.shape))  # one product per element
 
     def explain(self, w) -> list:
         return [("params", f"params = C = {n(w.r.weights)} scales (one per channel)"),
@@ -190,6 +203,9 @@ class Normalization(Layer):
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])
         return Out(shape, Counts(non_trainable=2 * shape[-1] + 1 if p["adapted"] else 0))
+
+    def elementwise(self, ins, p, out) -> dict:
+        return normalised(out)
 
     def explain(self, w) -> list:
         if w.r.non_trainable_params:

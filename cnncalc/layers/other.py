@@ -8,7 +8,7 @@ from ..core import formulas as fm
 from ..core.errors import ShapeError
 from ..core.model import Counts
 from .activations import FUSABLE, torch_activation
-from .base import (BOOL, NUMBER, NUMBERS, PADDING, POS_INT, RATE, SHAPE, Layer, NoForward, Out, Param, ParamError,  # noqa: F401
+from .base import (BOOL, biased, ew, normalised, NUMBER, NUMBERS, PADDING, POS_INT, RATE, SHAPE, Layer, NoForward, Out, Param, ParamError,  # noqa: F401
                    Torch, Warn, choice, flat, need_spatial, need_vector, nested_shape, shape_text)
 from .numeric import need, scaled, unscale
 
@@ -47,6 +47,9 @@ class Dense(Layer):
                         macs=positions * fm.dense_macs(n_in, n_out))
         # on a vector every output sees every input; on the last axis of a map, one position
         return Out(shape[:-1] + (n_out,), counts, [], ("global",) if len(shape) == 1 else None)
+
+    def elementwise(self, ins, p, out) -> dict:
+        return biased(p, out.shape)
 
     def forward(self, p, ins, out_shape):
         from .spatial import bias_values, exact_div, fused
@@ -109,6 +112,9 @@ class BatchNorm(Layer):
         return Out(shape, Counts(weights=c if gamma else 0, biases=c if beta else 0,
                                  non_trainable=2 * c if p["track_running_stats"] else 0))
 
+    def elementwise(self, ins, p, out) -> dict:
+        return normalised(out)
+
     def forward(self, p, ins, out_shape):
         raise NoForward("batchnorm needs its running mean, variance, γ and β, which a spec cannot give: "
                         "cnncalc values cannot compute it", "weights")
@@ -138,6 +144,9 @@ class LRN(Layer):
     def infer(self, ins, p) -> Out:
         need_spatial(self, ins[0])
         return Out(tuple(ins[0]))
+
+    def elementwise(self, ins, p, out) -> dict:
+        return normalised(out)
 
     def forward(self, p, ins, out_shape):  # b = a/(k + α/n·Σa²)^β over n neighbouring channels (PyTorch)
         (h, w, c), x = ins[0]
@@ -264,6 +273,9 @@ class Add(Layer):
                                  received=", ".join(shape_text(s) for s in ins))
         return Out(first)
 
+    def elementwise(self, ins, p, out) -> dict:
+        return ew(merge=(len(ins) - 1) * fm.elements(out.shape))
+
     def forward(self, p, ins, out_shape):
         return [exact_sum(vs) for vs in zip(*(data for _, data in ins))]
 
@@ -313,6 +325,9 @@ class PositionBias(Layer):
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])
         return Out(shape, Counts(biases=fm.elements(shape)))
+
+    def elementwise(self, ins, p, out) -> dict:
+        return ew(bias=fm.elements(out.shape))
 
     def forward(self, p, ins, out_shape):
         raise NoForward("position_bias needs a bias for every position, which a spec cannot give: "

@@ -11,7 +11,7 @@ from ..core.model import Counts
 from ..core.warns import MISFIT, UNEVEN_WINDOWS, LayerWarning
 from ..core.warns import PADDING as PADDING_WARNING
 from .activations import FUSABLE, torch_activation
-from .base import (BOOL, NUMBERS, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed,
+from .base import (BOOL, biased, ew, NUMBERS, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed,
                    choice, flat, need_spatial, nested_shape, shape_text)
 from .numeric import need, scaled, unscale
 
@@ -153,6 +153,9 @@ class Conv(Windowed):
         rf = (fm.effective_kernel(fh, p["dilation"][0]), fm.effective_kernel(fw, p["dilation"][1]),
               p["stride"][0], p["stride"][1], pads[0], pads[2])
         return Out((oh, ow, k), counts, warns, rf, work)
+
+    def elementwise(self, ins, p, out) -> dict:
+        return biased(p, out.shape)
 
     def explain(self, w) -> list:
         from .worked import n, params_line, prod, window_lines  # noqa: F401  (explanations only)
@@ -297,6 +300,9 @@ class _Pool(Windowed):
               p["stride"][0], p["stride"][1], pads[0], pads[2])
         return Out((oh, ow, shape[2]), Counts(), warns, rf, work)
 
+    def elementwise(self, ins, p, out) -> dict:
+        return ew(**{self.pool_kind: fm.elements(ins[0])})  # every input element once (ptflops, fvcore)
+
     def explain(self, w) -> list:
         from .worked import n, params_line, prod, window_lines  # noqa: F401  (explanations only)
 
@@ -319,6 +325,7 @@ class _Pool(Windowed):
 
 class MaxPool(_Pool):
     type = "maxpool"
+    pool_kind = "maxpool"  # its element-wise kind (cnncalc/core/elementwise.py)
     aliases = ("maxpool2d", "max_pool")
     doc = "max pooling over F×F windows"
     imports = {"onnx": ("MaxPool",), "keras": ("MaxPooling2D",), "caffe": ("Pooling",)}
@@ -342,6 +349,7 @@ class MaxPool(_Pool):
 
 class AvgPool(_Pool):
     type = "avgpool"
+    pool_kind = "avgpool"  # its element-wise kind (cnncalc/core/elementwise.py)
     aliases = ("avgpool2d", "avg_pool")
     doc = "average pooling over F×F windows"
     imports = {"onnx": ("AveragePool",), "keras": ("AveragePooling2D",), "caffe": ("Pooling",)}
@@ -378,12 +386,16 @@ class _GlobalPool(Layer):
         need_spatial(self, shape)
         return Out((1, 1, shape[2]) if p.get("keepdims") else (shape[2],), Counts(), [], ("global",))
 
+    def elementwise(self, ins, p, out) -> dict:
+        return ew(**{self.pool_kind: fm.elements(ins[0])})  # every input element once (ptflops, fvcore)
+
     def torch(self, p, ins) -> tuple:
         return (Torch(self.torch_op, (1,)),) + (() if p.get("keepdims") else (Torch("Flatten"),))
 
 
 class GlobalAvgPool(_GlobalPool):
     type = "global_avgpool"
+    pool_kind = "avgpool"  # its element-wise kind (cnncalc/core/elementwise.py)
     aliases = ("gap", "globalaveragepooling2d")
     doc = "average over all of H×W; output is a vector of C (Keras GlobalAveragePooling2D)"
     imports = {"onnx": ("GlobalAveragePool",), "keras": ("GlobalAveragePooling2D",), "caffe": ("Pooling",)}
@@ -398,6 +410,7 @@ class GlobalAvgPool(_GlobalPool):
 
 class GlobalMaxPool(_GlobalPool):
     type = "global_maxpool"
+    pool_kind = "maxpool"  # its element-wise kind (cnncalc/core/elementwise.py)
     aliases = ("globalmaxpooling2d",)
     doc = "maximum over all of H×W; output is a vector of C"
     imports = {"onnx": ("GlobalMaxPool",), "keras": ("GlobalMaxPooling2D",), "caffe": ("Pooling",)}
@@ -426,6 +439,9 @@ class _AdaptivePool(Layer):
         # receptive field: from PyTorch's actual windows, [⌊i·H/O⌋, ⌈(i + 1)·H/O⌉) (receptive.adaptive)
         return Out((oh, ow, c), Counts(), warns, ("adaptive",))
 
+    def elementwise(self, ins, p, out) -> dict:
+        return ew(**{self.pool_kind: fm.elements(ins[0])})  # every input element once (ptflops, fvcore)
+
     def torch(self, p, ins) -> tuple:
         return (Torch(self.torch_op, (tuple(p["size"]),)),)
 
@@ -448,6 +464,7 @@ def _adaptive(p, ins, out_shape, reduce_):
 
 class AdaptiveAvgPool(_AdaptivePool):
     type = "adaptive_avgpool"
+    pool_kind = "avgpool"  # its element-wise kind (cnncalc/core/elementwise.py)
     aliases = ("adaptiveavgpool2d",)
     doc = "average pooling to a fixed output size (PyTorch AdaptiveAvgPool2d)"
     torch_op = "AdaptiveAvgPool2d"
@@ -459,6 +476,7 @@ class AdaptiveAvgPool(_AdaptivePool):
 
 class AdaptiveMaxPool(_AdaptivePool):
     type = "adaptive_maxpool"
+    pool_kind = "maxpool"  # its element-wise kind (cnncalc/core/elementwise.py)
     aliases = ("adaptivemaxpool2d",)
     doc = "max pooling to a fixed output size (PyTorch AdaptiveMaxPool2d)"
     torch_op = "AdaptiveMaxPool2d"

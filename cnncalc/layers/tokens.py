@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..core.errors import ShapeError
 from ..core.model import Counts
-from .base import BOOL, NONNEG_INT, NUMBER, POS_INT, Layer, Out, Param, ParamError, Torch, need_spatial, shape_text
+from .base import BOOL, NONNEG_INT, NUMBER, POS_INT, Layer, ew, Out, Param, ParamError, Torch, need_spatial, shape_text
 from .worked import n
 
 
@@ -109,6 +109,10 @@ class MultiheadAttention(Layer):
         # every output token attends to every input token: the whole input is in its field
         return Out((length, c), Counts(weights=4 * c * c, biases=4 * c if p["bias"] else 0, macs=macs),
                    rf=("global",), work={"L": length, "C": c})
+
+    def elementwise(self, ins, p, out) -> dict:
+        length, c = out.shape  # the four projections' biases at every token; softmax over h·L² scores
+        return ew(bias=4 * length * c if p["bias"] else 0, softmax=p["heads"] * length * length)
 
     def describe(self, p) -> str:
         return f"multihead_attention h{p.get('heads')}"

@@ -26,7 +26,7 @@ from ..core import formulas as fm
 from ..core.errors import ShapeError
 from ..core.model import Counts
 from .activations import FUSABLE, torch_activation
-from .base import (BOOL, NONNEG_PAIR, PADDING, PAIR, POS_INT, Out, Param, Torch, Windowed, choice, need_spatial,
+from .base import (BOOL, NONNEG_PAIR, biased, PADDING, PAIR, POS_INT, Out, Param, Torch, Windowed, choice, need_spatial,
                    shape_text)
 
 
@@ -123,6 +123,9 @@ class ConvTranspose(Windowed):
             offs.append(Fraction(f_eff - 1 - pb, s))
         rf = (input_span(fh, dh, sh) + 1, input_span(fw, dw, sw) + 1, Fraction(1, sh), Fraction(1, sw), *offs)
         return Out((out[0], out[1], k), counts, [], rf, {"axes": axes, "pad": pad, "op_given": op_given})
+
+    def elementwise(self, ins, p, out) -> dict:
+        return biased(p, out.shape)
 
     def explain(self, w) -> list:
         from .spatial import conv_counts_lines

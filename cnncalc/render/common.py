@@ -50,11 +50,36 @@ def rf_text(r: LayerResult) -> str:
     return (str(a) if a == b else f"{a}×{b}") + (RF_MARK if r.covers_input else "")
 
 
+def macs_text(report: Report) -> str:
+    """What the MACs hold, exactly: the multiply-accumulates of the layer types that have them in
+    this network, plus the element-wise kinds --macs-include added (README: Counting conventions)."""
+    from ..core.elementwise import include_text
+
+    t, c = report.totals, report.conventions
+    own = (f"multiply-accumulates of {', '.join(t.mac_types)}" if t.mac_types
+           else "no multiply-accumulates (no conv, dense or attention)")
+    if c.macs_include:
+        return f"MACs = {own} + element-wise {include_text(c.macs_include)} (--macs-include)"
+    return f"MACs = {own}; element-wise operations excluded"
+
+
+def elementwise_text(report: Report, sep: str = " · ") -> str:
+    """The totals of the element-wise kinds: 'bias 1,000 · norm 45,108,224 · …' (zero kinds left out)."""
+    parts = [f"{k} {exact(v)}" for k, v in report.totals.elementwise.items() if v]
+    return sep.join(parts) if parts else "none"
+
+
+def _fold(text: str, at: str, width: int = 99) -> str:
+    """``text`` on two lines, before ``at``, when it is wider than ``width``."""
+    return text.replace(at, "\n" + at.lstrip(), 1) if len(text) > width else text
+
+
 def conventions_line(report: Report) -> str:
     """The counting conventions in force, in lines of at most 100 characters."""
     c = report.conventions
     params = "weights + biases" if c.count_biases else "weights only (biases not counted, as in CS231n)"
-    return (f"Conventions: params = {params}, learnable only; MACs = conv/dense multiply-accumulates,\n"
-            f"bias adds excluded; FLOPs = {c.flops_per_mac} × MACs; activations = the input + every layer's output\n"
+    return (f"Conventions: params = {params}, learnable only;\n"
+            f"{_fold(macs_text(report), ' + element-wise')};\n"
+            f"FLOPs = {c.flops_per_mac} × MACs; activations = the input + every layer's output\n"
             f"(fused activations and views add none); bytes at {c.dtype} ({c.bytes_per_value} B/value), "
             f"batch {c.batch}, MB = 10⁶ B.")

@@ -8,8 +8,11 @@ import io
 from ..core.model import Report
 from .common import shape_text
 
+from ..core.elementwise import ORDER as KINDS
+
+# the element-wise kinds (cnncalc/core/elementwise.py) follow the MACs and FLOPs
 COLUMNS = ("name", "type", "inputs", "output_shape", "params", "weights", "biases", "non_trainable_params",
-           "macs", "flops", "activations", "receptive_field", "jump", "covers_input",
+           "macs", "flops", *KINDS, "activations", "receptive_field", "jump", "covers_input",
            "warnings")
 
 
@@ -19,7 +22,8 @@ def render_csv(report: Report) -> str:
     w.writerow(COLUMNS)
     for r in report.layers:
         w.writerow((r.name, r.type, " ".join(r.inputs), shape_text(r.output_shape, "x"), r.params, r.weights,
-                    r.biases, r.non_trainable_params, r.macs, r.flops, r.activations,
+                    r.biases, r.non_trainable_params, r.macs, r.flops, *[r.elementwise.get(k, 0) for k in KINDS],
+                    r.activations,
                     shape_text(r.receptive_field, "x"), shape_text(r.jump, "x"), str(r.covers_input).lower(),
                     " | ".join(map(str, r.warnings))))
     return buf.getvalue()

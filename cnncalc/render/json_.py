@@ -6,6 +6,7 @@ import json
 from fractions import Fraction
 
 from ..core.model import LayerResult, Report
+from .common import macs_text
 
 _quote = json.encoder.encode_basestring  # the C function json.dumps(str, ensure_ascii=False) uses
 
@@ -36,6 +37,7 @@ def layer_dict(r: LayerResult) -> dict:
         "non_trainable_params": r.non_trainable_params,
         "macs": r.macs,
         "flops": r.flops,
+        "elementwise": dict(r.elementwise),  # kinds absent are 0 (cnncalc/core/elementwise.py)
         "activations": r.activations,
         "receptive_field": [_num(x) for x in r.receptive_field],
         "jump": [_num(x) for x in r.jump],
@@ -75,6 +77,7 @@ def report_dict(report: Report, layers: bool = True) -> dict:
             "activation_bytes": t.activation_bytes,
             "activation_bytes_fwd_bwd": t.activation_bytes_fwd_bwd,
             "depth": t.depth,
+            "elementwise": dict(t.elementwise),
             **_training(t),
         },
         "conventions": {
@@ -83,9 +86,15 @@ def report_dict(report: Report, layers: bool = True) -> dict:
             "dtype": c.dtype,
             "bytes_per_value": c.bytes_per_value,
             "batch": c.batch,
+            "macs_include": {k: f for k, f in c.macs_include},
+            "macs_contain": macs_text(report),
         },
         "warnings": [f"{r.name}: {w}" for r in report.layers for w in r.warnings],
     }
+
+
+def _kinds(ew) -> str:
+    return "{" + ", ".join([f'"{k}": {v}' for k, v in ew.items()]) + "}"
 
 
 def _ints(xs) -> str:
@@ -104,7 +113,8 @@ def layer_line(r: LayerResult) -> str:
     return (f'{{"name": {q(r.name)}, "type": {q(r.type)}, "inputs": [{", ".join([q(x) for x in r.inputs])}], '
             f'"output_shape": {_ints(r.output_shape)}, "params": {r.params}, "weights": {r.weights}, '
             f'"biases": {r.biases}, "non_trainable_params": {r.non_trainable_params}, "macs": {r.macs}, '
-            f'"flops": {r.flops}, "activations": {r.activations}, "receptive_field": {_nums(r.receptive_field)}, '
+            f'"flops": {r.flops}, "elementwise": {_kinds(r.elementwise)}, "activations": {r.activations}, '
+            f'"receptive_field": {_nums(r.receptive_field)}, '
             f'"jump": {_nums(r.jump)}, "covers_input": {"true" if r.covers_input else "false"}, '
             f'"warnings": {warnings}'
             + (f', "parts": [{", ".join([_ints(x) for x in r.parts])}]' if r.parts else "") + "}")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..core.model import Report
-from .common import RF_NOTE, conventions_line, describe, exact, human_bytes, number, rf_text, shape_text
+from .common import (RF_NOTE, conventions_line, describe, elementwise_text, exact, human_bytes, number, rf_text,
+                     shape_text)
 
 
 def _cell(text: str) -> str:
@@ -28,6 +29,7 @@ def render_markdown(report: Report, exact_numbers: bool = False) -> str:
              f"{human_bytes(t.activation_bytes_fwd_bwd)} with activation gradients); "
              f"parameter memory {human_bytes(t.param_bytes)}; depth {t.depth} weight "
              f"layer{'s' if t.depth != 1 else ''}.", "",
+             f"Element-wise operations: {elementwise_text(report, '; ')}.", "",
              *([_cell(RF_NOTE.replace(chr(10), " ")).replace("*", "\\*"), ""]
                if any(r.covers_input for r in report.layers) else []),
              f"_{conventions_line(report)}_", ""]

@@ -17,7 +17,7 @@ import os
 import sys
 
 from ..core.model import Report
-from .common import RF_NOTE, conventions_line, describe, exact, human, human_bytes, rf_text, shape_text
+from .common import RF_NOTE, conventions_line, describe, elementwise_text, exact, human, human_bytes, rf_text, shape_text
 
 # styles of the lines written with colour on a terminal (ANSI SGR codes)
 TITLE, HEADER, TOTAL, WARN, DIM = "3", "1", "1", "33", "2"
@@ -203,6 +203,7 @@ def table_lines(report: Report, exact_numbers: bool = False, width: int = 100,
          f"params       {exact(t.params)}  (weights only; biases {exact(t.biases)} not counted)")
         + (f"   non-trainable {exact(t.non_trainable_params)}" if t.non_trainable_params else ""),
         f"MACs         {exact(t.macs)}  ({human(t.macs)})   FLOPs {exact(t.flops)}",
+        f"element-wise {elementwise_text(report)}",
         f"activations  {exact(t.activations)}  → {human_bytes(t.activation_bytes)} forward, "
         f"{human_bytes(t.activation_bytes_fwd_bwd)} with activation gradients",
         f"param memory {human_bytes(t.param_bytes)}   output {shape_text(report.output_shape)}   "

@@ -33,11 +33,14 @@ def report_error(err) -> int:
     return err.exit_code
 
 
-def conventions(dtype, batch: int, weights_only: bool, train=None):
+def conventions(dtype, batch: int, weights_only: bool, train=None, macs_include=None):
+    """The counting conventions the options ask for; ``--macs-include`` is read here (a
+    MacsIncludeError, exit 2, for a kind that does not exist)."""
+    from ...core.elementwise import parse_include
     from ...core.model import Conventions
 
     return Conventions(count_biases=not weights_only, dtype=dtype.value, batch=batch,
-                       optimizer=train.value if train else None)
+                       optimizer=train.value if train else None, macs_include=parse_include(macs_include))
 
 
 def emit(report, fmt, exact_numbers: bool, all_warnings: bool = True) -> None:

@@ -18,13 +18,22 @@ def check_format(fmt: Optional[CheckFormat]) -> CheckFormat:
 
 
 def check(files: List[str], fmt: Optional[CheckFormat] = None, strict: bool = False, dtype: Dtype = Dtype.float32,
-          batch: int = 1, train=None, verbose: bool = False, debug: bool = False) -> int:
+          batch: int = 1, train=None, verbose: bool = False, macs_include: Optional[str] = None,
+          debug: bool = False) -> int:
     """``cnncalc check``: check every spec's validity, expectations and budgets; the exit code."""
     from ...verify.check import check_sources
+    from ...core.elementwise import parse_include
+    from ...core.errors import CnnCalcError
     from ...core.model import Conventions
     from ...render import check as out
+    from . import report_error
 
-    conv = Conventions(dtype=dtype.value, batch=batch, optimizer=train.value if train else None)
+    try:
+        include = parse_include(macs_include)
+    except CnnCalcError as err:
+        return report_error(err)
+    conv = Conventions(dtype=dtype.value, batch=batch, optimizer=train.value if train else None,
+                       macs_include=include)
     run = check_sources(files, conv, strict=strict)
     keep_until_exit(run)
     chosen = check_format(fmt)

@@ -161,7 +161,7 @@ def render_rows(data: dict, fmt: Format, exact_numbers: bool) -> str:
 
 def compare(specs: List[str], fmt: Format = Format.table, exact_numbers: bool = False, weights_only: bool = False,
             dtype: Dtype = Dtype.float32, batch: int = 1, input_size: Optional[str] = None,
-            output: Optional[str] = None, debug: bool = False) -> int:
+            output: Optional[str] = None, macs_include: Optional[str] = None, debug: bool = False) -> int:
     """``cnncalc compare A B [C…]``."""
     from ...core.analysis import analyze
     from ...core.errors import CnnCalcError, InputError
@@ -171,7 +171,7 @@ def compare(specs: List[str], fmt: Format = Format.table, exact_numbers: bool = 
     try:
         if len(specs) < 2:
             raise InputError("compare needs at least two specs (cnncalc compare A B [C…])")
-        conv = conventions(dtype, batch, weights_only)
+        conv = conventions(dtype, batch, weights_only, macs_include=macs_include)
         reports = [analyze(load_graph(s, input_size=input_size), conv) for s in specs]
     except CnnCalcError as err:
         return report_error(err)

@@ -86,7 +86,7 @@ def _print_summary(report) -> None:
 
 
 def run_quick(layer_type: str, size, params: dict, *, fmt, exact_numbers: bool, explain: bool, strict: bool,
-              dtype, batch: int, weights_only: bool) -> int:
+              dtype, batch: int, weights_only: bool, macs_include=None) -> int:
     """Build, analyse and print a one-layer network; errors become one line and exit 2."""
     from ...core.analysis import analyze
     from ...core.errors import CnnCalcError
@@ -101,7 +101,7 @@ def run_quick(layer_type: str, size, params: dict, *, fmt, exact_numbers: bool, 
         doc = {"name": layer_type, "input": size,
                "layers": [{layer_type: {k: v for k, v in params.items() if v is not None}}]}
         graph = build_graph(doc, SOURCE, layer_type)
-        report = analyze(graph, conventions(dtype, batch, weights_only), strict=strict)
+        report = analyze(graph, conventions(dtype, batch, weights_only, macs_include=macs_include), strict=strict)
     except CnnCalcError as err:
         # a file:line:col and a generated layer name mean nothing on a command line
         if err.loc is not None and err.loc.file == SOURCE:
@@ -137,7 +137,7 @@ def _quick(layer_type: str, build, size: str, vector: bool, kw: dict) -> int:
         return report_error(err)
     return run_quick(layer_type, inp, params, fmt=kw["fmt"], exact_numbers=kw["exact_numbers"],
                      explain=kw["explain"], strict=kw["strict"], dtype=kw["dtype"], batch=kw["batch"],
-                     weights_only=kw["weights_only"])
+                     weights_only=kw["weights_only"], macs_include=kw.get("macs_include"))
 
 
 def conv(size: str, filters: int, kernel: str, stride: str = "1", padding: str = "0", dilation: str = "1",

@@ -93,7 +93,7 @@ def show(spec: Optional[str] = None, expr: Optional[str] = None, input_size: Opt
          depth: Optional[int] = None, fmt: Format = Format.table, exact_numbers: bool = False,
          explain: bool = False, warnings: bool = False, dtype: Dtype = Dtype.float32, batch: int = 1,
          weights_only: bool = False, strict: bool = False, train=None, output: Optional[str] = None,
-         debug: bool = False) -> int:
+         macs_include: Optional[str] = None, debug: bool = False) -> int:
     """``cnncalc show``: read, analyse and print one network; returns the exit code."""
     from ...core.analysis import analyze
     from ...core.errors import CnnCalcError
@@ -101,7 +101,7 @@ def show(spec: Optional[str] = None, expr: Optional[str] = None, input_size: Opt
     try:
         refuse_explain_format(explain, fmt)
         graph = load_graph(spec, expr, input_size)
-        report = analyze(graph, conventions(dtype, batch, weights_only, train))
+        report = analyze(graph, conventions(dtype, batch, weights_only, train, macs_include))
         if strict:
             from ...verify.check import strict_error
 
