@@ -15,6 +15,9 @@ from typing import Optional
 
 from .. import layers as registry
 from ..core import receptive as rfm
+from dataclasses import replace
+
+from ..core.elementwise import added, include_text
 from ..core.figures import activation_bytes, mb
 from ..layers.worked import Work, n, prod, shape
 from ..core.model import LayerResult, Report
@@ -115,9 +118,18 @@ def layer_lines(report: Report, r: LayerResult, index: Optional[dict] = None) ->
     if out is None and layer is not None and r.spec is not None:  # a report made without analyze()
         out = layer.infer([i.output_shape for i in ins], r.spec.params)
     lines: list = []
-    w = Work(report, r, ins, out, p)
+    extra = added(r.elementwise, report.conventions.macs_include)
+    own = r if not extra else replace(r, macs=r.macs - extra, flops=(r.macs - extra) * report.conventions.flops_per_mac)
+    w = Work(report, own, ins, out, p)  # a type's formulas work out its own MACs
     if layer is not None and out is not None:
         lines += layer.explain(w)
+    if r.elementwise:
+        lines.append(("elementwise", "element-wise: " + " · ".join(f"{k} {n(v)}" for k, v in r.elementwise.items())
+))
+    if extra:
+        terms = " + ".join(f"{k} " + (f"{f}·" if f != 1 else "") + n(r.elementwise[k])
+                           for k, f in report.conventions.macs_include if r.elementwise.get(k))
+        lines.append(("macs", f"MACs with --macs-include = {n(own.macs)} + {terms} = {n(r.macs)}"))
     if r.macs:
         lines.append(("flops", f"FLOPs = {report.conventions.flops_per_mac}·MACs = {n(r.flops)}"))
     if r.activations:
@@ -170,6 +182,8 @@ def total_lines(report: Report) -> list:
         ("biases", _sum_text([r.biases for r in rs], t.biases, "biases")),
         ("macs", _sum_text([r.macs for r in rs], t.macs, "MACs")),
         ("flops", f"FLOPs = {c.flops_per_mac}·MACs = {c.flops_per_mac}·{_n(t.macs)} = {_n(t.flops)}"),
+        ("elementwise", "element-wise: " + (" · ".join(f"{k} {_n(v)}" for k, v in t.elementwise.items() if v) or "none")
+         + (f"; MACs include {include_text(c.macs_include)}" if c.macs_include else "")),
         ("activations", _sum_text([r.activations for r in rs], t.activations, "activations")),
         ("memory", f"memory = {_n(t.activations)} activations · {c.bytes_per_value} B ({c.dtype})"
                    + (f" · batch {c.batch}" if c.batch != 1 else "")

@@ -1,0 +1,272 @@
+"""Counting conventions made visible (README, "Counting conventions"): element-wise operations by
+kind beside the MACs, and ``--macs-include``.
+
+Expected figures come from outside cnncalc: the peers' own figures recorded in
+docs/reference/peers.json (computed by docs/reference/peers.py with torchinfo, fvcore, ptflops and
+torch.utils.flop_counter on torchvision's models), hand arithmetic written below, and the
+ResNet-152 differences quoted in issue 12.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shlex
+
+import pytest
+
+from cnncalc.core.analysis import analyze
+from cnncalc.core.elementwise import ORDER, parse_include
+from cnncalc.core.errors import CnnCalcError
+from cnncalc.core.model import Conventions
+from cnncalc.load import load_spec, parse_spec
+
+from .conftest import ROOT, run_cli
+
+PEERS = json.loads((ROOT / "docs" / "reference" / "peers.json").read_text(encoding="utf-8"))
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+MODEL = {"ResNet-50": "resnet50", "VGG16": "vgg16", "ResNet-152": "resnet152"}
+PEER = {"`torch.utils.flop_counter`": "flop_counter_flops", "torchinfo": "torchinfo", "fvcore": "fvcore",
+        "ptflops (pytorch backend, default)": "ptflops_pytorch", "ptflops (aten backend)": "ptflops_aten"}
+
+
+def _table_rows() -> list:
+    section = README.split("## Counting conventions", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] in MODEL:
+            rows.append(cells)
+    return rows
+
+
+ROWS = _table_rows()
+
+
+def test_the_table_has_every_peer_for_every_model():
+    got = {(MODEL[r[0]], PEER[r[1]]) for r in ROWS}
+    assert got == {(m, p) for m in ("resnet50", "vgg16", "resnet152") for p in PEER.values()}
+    assert len(ROWS) == 15
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{r[0]}-{r[1]}" for r in ROWS])
+def test_readme_command_reproduces_the_peer_figure(row):
+    model, peer, figure, command = MODEL[row[0]], PEER[row[1]], row[2], row[3]
+    recorded = PEERS["models"][model][peer]
+    # the README quotes the peer's recorded figure
+    assert int(re.sub(r"[^0-9]", "", figure.replace(" FLOPs", ""))) == recorded
+    m = re.fullmatch(r"`cnncalc ([^`]*)`( \(FLOPs\))?", command)
+    assert m, command
+    res = run_cli(*shlex.split(m.group(1)), "-f", "json")
+    assert res.code == 0, res.err
+    totals = json.loads(res.out)["totals"]
+    assert (totals["flops"] if peer == "flop_counter_flops" else totals["macs"]) == recorded
+
+
+def test_flop_counter_is_two_flops_per_plain_mac():
+    # torch.utils.flop_counter counts exactly the multiply-accumulates cnncalc's MACs hold
+    for model in ("resnet50", "vgg16", "resnet152"):
+        assert analyze(load_spec(model)).totals.flops == PEERS["models"][model]["flop_counter_flops"]
+
+
+def _delta(model: str, kinds: str) -> int:
+    g = load_spec(model)
+    return (analyze(g, Conventions(macs_include=parse_include(kinds))).totals.macs - analyze(g).totals.macs)
+
+
+def test_resnet152_deltas_quoted_in_the_issue():
+    # issue 12: torchinfo +152,424, fvcore +45,208,576, ptflops' default backend +89,013,224, aten +1,000
+    assert _delta("resnet152", "bias,affine") == 152_424
+    assert _delta("resnet152", "norm,avgpool") == 45_208_576
+    assert _delta("resnet152", "bias,norm,act*2,pool*2") == 89_013_224
+    assert _delta("resnet152", "bias") == 1_000
+    # and the peers' own totals, minus torch.utils.flop_counter's MACs, are the same differences
+    p = PEERS["models"]["resnet152"]
+    base = p["flop_counter_flops"] // 2
+    assert (p["torchinfo"] - base, p["fvcore"] - base, p["ptflops_pytorch"] - base, p["ptflops_aten"] - base) == (
+        152_424, 45_208_576, 89_013_224, 1_000)
+
+
+def test_fvcore_by_operator_matches_the_kinds():
+    # fvcore's own breakdown: its batch_norm figure is the norm kind, adaptive_avg_pool2d the avgpool kind
+    for model in ("resnet50", "resnet152"):
+        ew = analyze(load_spec(model)).totals.elementwise
+        ops = PEERS["models"][model]["fvcore_by_operator"]
+        assert ew["norm"] == ops["batch_norm"]
+        assert ew["avgpool"] == ops["adaptive_avg_pool2d"]
+
+
+# ---------------------------------------------------------------------------------------------
+# per layer type, against hand arithmetic
+
+
+def _last(input_shape, *layers) -> dict:
+    if len(input_shape) == 2:  # tokens L×C: an L×1×C map turned into tokens (README: Tokens)
+        input_shape, layers = (input_shape[0], 1, input_shape[1]), ({"to_tokens": {}},) + layers
+    doc = {"name": "t", "input": list(input_shape), "layers": list(layers)}
+    report = analyze(parse_spec(json.dumps(doc), "t.yaml"))
+    return dict(report.layers[-1].elementwise)
+
+
+CASES = [
+    # conv 3×3 p1 with 4 filters on 8×8×3, bias and fused ReLU: 8·8·4 = 256 each
+    ((8, 8, 3), {"conv": {"filters": 4, "kernel": 3, "padding": 1, "activation": "relu"}}, {"bias": 256, "act": 256}),
+    ((8, 8, 3), {"conv": {"filters": 4, "kernel": 3, "padding": 1, "bias": False}}, {}),
+    # stride 2, no padding: 3×3 output, 5 filters: 45 bias adds
+    ((8, 8, 3), {"conv": {"filters": 5, "kernel": 3, "stride": 2}}, {"bias": 45}),
+    ((10,), {"dense": {"units": 5}}, {"bias": 5}),
+    ((10,), {"dense": {"units": 5, "activation": "softmax"}}, {"bias": 5, "softmax": 5}),
+    # dense on tokens 6×8 → 6×4: 24 bias adds
+    ((6, 8), {"dense": {"units": 4}}, {"bias": 24}),
+    # depthwise 3×3 p1, multiplier 2 on 8×8×4: output 8×8×8 = 512
+    ((8, 8, 4), {"depthwise": {"kernel": 3, "padding": 1, "multiplier": 2}}, {"bias": 512}),
+    ((8, 8, 4), {"separable_conv": {"filters": 6, "kernel": 3, "padding": 1, "activation": "relu6"}},
+     {"bias": 384, "act": 384}),
+    ((4, 4, 2), {"conv_transpose": {"filters": 3, "kernel": 2, "stride": 2}}, {"bias": 8 * 8 * 3}),
+    # batchnorm on 4×4×3: 48 elements, 2 each with γ and β; γ and β: 6 parameters
+    ((4, 4, 3), {"batchnorm": {}}, {"norm": 96, "affine": 6}),
+    ((4, 4, 3), {"batchnorm": {"affine": False}}, {"norm": 48}),
+    ((4, 4, 3), {"batchnorm": {"center": False}}, {"norm": 96, "affine": 3}),
+    ((5, 8), {"layernorm": {}}, {"norm": 80, "affine": 16}),
+    ((4, 4, 8), {"groupnorm": {"groups": 2}}, {"norm": 256, "affine": 16}),
+    ((4, 4, 8), {"instancenorm": {}}, {"norm": 128}),
+    # pools count their input elements: 8·8·3 = 192
+    ((8, 8, 3), {"maxpool": {"kernel": 2}}, {"maxpool": 192}),
+    ((8, 8, 3), {"avgpool": {"kernel": 2}}, {"avgpool": 192}),
+    # ResNet's stem pool: 112·112·64 = 802,816 input elements (not 9 per output: 56·56·64·9 = 1,806,336)
+    ((112, 112, 64), {"maxpool": {"kernel": 3, "stride": 2, "padding": 1}}, {"maxpool": 802_816}),
+    ((7, 7, 2048), {"global_avgpool": {}}, {"avgpool": 100_352}),
+    ((7, 7, 512), {"global_maxpool": {}}, {"maxpool": 25_088}),
+    ((7, 7, 512), {"adaptive_avgpool": {"size": 7}}, {"avgpool": 25_088}),
+    ((6, 6, 2), {"adaptive_maxpool": {"size": 3}}, {"maxpool": 72}),
+    ((4, 4, 8), {"layer_scale": {}}, {"merge": 128}),
+    ((10,), {"softmax": {}}, {"softmax": 10}),
+    ((4, 4, 3), {"relu": {}}, {"act": 48}),
+    ((4, 4, 3), {"prelu": {}}, {"act": 48}),
+    ((4, 4, 3), {"identity": {}}, {}),
+    ((4, 4, 3), {"lrn": {}}, {"norm": 48}),
+    ((4, 4, 3), {"position_bias": {}}, {"bias": 48}),
+    # ViT-B/16's attention: 197 tokens of 768, 12 heads: 4·197·768 bias adds, 12·197² scores
+    ((197, 768), {"multihead_attention": {"heads": 12}}, {"bias": 4 * 197 * 768, "softmax": 12 * 197 * 197}),
+    ((197, 768), {"multihead_attention": {"heads": 12, "bias": False}}, {"softmax": 12 * 197 * 197}),
+    # Swin-T stage 1: 56·56 = 3,136 positions of 96, 3 heads, 7×7 windows
+    ((56, 56, 96), {"window_attention": {"heads": 3, "window": 7}},
+     {"bias": 3136 * (4 * 96 + 3 * 49), "softmax": 3 * 3136 * 49}),
+    ((4, 4, 3), {"flatten": {}}, {}),
+    ((4, 4, 3), {"upsample": {"scale": 2}}, {}),
+]
+
+
+@pytest.mark.parametrize("shape,layer,expected", CASES, ids=[next(iter(c[1])) + str(i) for i, c in enumerate(CASES)])
+def test_layer_elementwise_by_hand(shape, layer, expected):
+    assert _last(shape, layer) == expected
+
+
+def test_merges_count_inputs_minus_one_per_element():
+    doc = {"name": "m", "input": [4, 4, 2], "layers": [
+        {"conv": {"name": "a", "filters": 2, "kernel": 1, "bias": False}},
+        {"conv": {"name": "b", "filters": 2, "kernel": 1, "bias": False, "from": "input"}},
+        {"add": {"name": "s", "from": ["a", "b", "input"]}},
+        {"global_avgpool": {"name": "g", "keepdims": True}},
+        {"multiply": {"name": "x", "from": ["s", "g"]}},
+    ]}
+    r = analyze(parse_spec(json.dumps(doc), "m.yaml"))
+    assert r.layer("s").elementwise == {"merge": 2 * 32}  # three inputs of 4·4·2
+    assert r.layer("x").elementwise == {"merge": 32}  # 4×4×2 × 1×1×2: one product per output element
+
+
+def test_included_kinds_add_to_layer_and_total_macs_and_flops_follow():
+    g = load_spec("resnet50")
+    plain = analyze(g)
+    inc = analyze(g, Conventions(macs_include=parse_include("bias,act*2")))
+    for a, b in zip(plain.layers, inc.layers):
+        assert b.macs == a.macs + a.elementwise.get("bias", 0) + 2 * a.elementwise.get("act", 0)
+        assert b.flops == 2 * b.macs
+    # 1,000 fc bias adds; ReLU outputs are hand-checkable on the stem: 112·112·64 = 802,816
+    assert plain.layer("relu").elementwise == {"act": 802_816}
+    assert inc.totals.macs == plain.totals.macs + 1_000 + 2 * plain.totals.elementwise["act"]
+    assert inc.totals.flops == 2 * inc.totals.macs
+    assert inc.totals.elementwise == plain.totals.elementwise
+
+
+def test_totals_have_every_kind_and_sum_the_layers():
+    r = analyze(load_spec("resnet50"))
+    assert tuple(r.totals.elementwise) == ORDER
+    for k in ORDER:
+        assert r.totals.elementwise[k] == sum(x.elementwise.get(k, 0) for x in r.layers)
+    # BN in ResNet-50: γ and β of every BN channel, 53,120 (= its running statistics' count too)
+    assert r.totals.elementwise["affine"] == r.totals.non_trainable_params == 53_120
+
+
+def test_parse_include():
+    assert parse_include("all") == tuple((k, 1) for k in ORDER)
+    assert parse_include(" Pool*3 , bias") == (("bias", 1), ("avgpool", 3), ("maxpool", 3))
+    assert parse_include("act×2") == (("act", 2),)
+    for bad in ("bogus", "act*0", "act*x", "act,act", "pool,maxpool"):
+        with pytest.raises(CnnCalcError):
+            parse_include(bad)
+
+
+@pytest.mark.parametrize("args", [("resnet50", "--macs-include", "biass"), ("check", "resnet50", "--macs-include", "x"),
+                                  ("compare", "resnet50", "vgg16", "--macs-include", "act*-1"),
+                                  ("conv", "8x8x3", "--filters", "2", "-k", "3", "--macs-include", "nope")])
+def test_bad_kind_is_one_line_exit_2(args):
+    res = run_cli(*args)
+    assert res.code == 2
+    assert res.err.count("\n") == 1 and "--macs-include" in res.err and "Traceback" not in res.err
+
+
+def test_did_you_mean():
+    res = run_cli("resnet50", "--macs-include", "biass")
+    assert "bias" in res.err.split("unknown kind", 1)[1]
+
+
+def test_check_and_budgets_honour_macs_include(tmp_path):
+    spec = tmp_path / "n.yaml"
+    # conv 3×3 p1, 4 filters on 8×8×3: 8·8·4·27 = 6,912 MACs, 256 bias adds
+    spec.write_text("name: n\ninput: [8, 8, 3]\nlayers:\n  - conv: {filters: 4, kernel: 3, padding: 1}\n"
+                    "expect:\n  macs: 7168\nbudget:\n  flops: 14336\n", encoding="utf-8")
+    assert run_cli("check", str(spec)).code == 1
+    assert run_cli("check", str(spec), "--macs-include", "bias").code == 0
+    assert run_cli("check", str(spec), "--macs-include", "bias*2").code == 1
+
+
+def test_every_format_carries_the_kinds_and_the_included_total():
+    # dense 10 → 5 with ReLU: 50 MACs, 5 bias adds, 5 activations
+    expr = ["--expr", "input 10 | dense 5 relu"]
+    j = json.loads(run_cli(*expr, "-f", "json", "--macs-include", "act").out)
+    assert j["totals"]["macs"] == 55 and j["totals"]["flops"] == 110
+    assert j["layers"][1]["elementwise"] == {"bias": 5, "act": 5}
+    assert j["totals"]["elementwise"]["bias"] == 5
+    assert j["conventions"]["macs_include"] == {"act": 1}
+    rows = list(csv.DictReader(io.StringIO(run_cli(*expr, "-f", "csv", "--macs-include", "bias").out)))
+    assert rows[1]["macs"] == "55" and rows[1]["bias"] == "5" and rows[1]["act"] == "5" and rows[1]["norm"] == "0"
+    md = run_cli(*expr, "-f", "markdown", "--exact", "--macs-include", "bias,act").out
+    assert "Element-wise operations: bias 5; act 5." in md and "**60**" in md
+    table = run_cli(*expr, "--macs-include", "bias,act").out
+    assert "MACs         60 " in table
+    assert "MACs = multiply-accumulates of dense + element-wise bias + act (--macs-include)" in table
+    html = run_cli(*expr, "-f", "html", "--macs-include", "bias").out
+    assert "element-wise bias (--macs-include)" in html
+
+
+def test_footer_names_what_the_macs_hold():
+    vit = run_cli("vit_b_16").out
+    assert "conv/dense" not in vit
+    line = next(x for x in vit.splitlines() if x.startswith("MACs = "))
+    assert "multihead_attention" in line and "conv" in line and "dense" in line
+    assert "element-wise operations excluded" in line
+    plain = run_cli("resnet50").out
+    assert "MACs = multiply-accumulates of conv, dense; element-wise operations excluded" in plain
+
+
+def test_collapsed_rows_sum_their_kinds():
+    from cnncalc.core.collapse import collapse
+
+    r = analyze(load_spec("resnet50"))
+    c = collapse(r, 1)
+    for k in ORDER:
+        assert sum(x.elementwise.get(k, 0) for x in c.layers) == r.totals.elementwise[k]
