@@ -270,3 +270,69 @@ def test_collapsed_rows_sum_their_kinds():
     c = collapse(r, 1)
     for k in ORDER:
         assert sum(x.elementwise.get(k, 0) for x in c.layers) == r.totals.elementwise[k]
+
+
+# ---------------------------------------------------------------------------------------------
+# PyTorch as the oracle (2.13, CPU; skipped without torch): every layer of ResNet-50 and of
+# torchvision's VGG16 built as torch.nn modules (tests/torch_oracle.py), its modules hooked the
+# way ptflops' module hooks count (read from ptflops 0.7.5's pytorch_ops.py), from the tensors
+# PyTorch itself produces.
+
+
+def _torch_counts(graph) -> dict:
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    from .torch_oracle import builder_of, to_hwc
+
+    acts = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.PReLU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh,
+            nn.Hardswish, nn.Hardsigmoid, nn.Mish, nn.SELU, nn.Softplus)
+    norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm2d)
+    avg = (nn.AvgPool2d, nn.AdaptiveAvgPool2d)
+    mx = (nn.MaxPool2d, nn.AdaptiveMaxPool2d)
+    counts: dict = {}
+
+    def hook(mod, inputs, output, name):
+        got = counts.setdefault(name, {})
+
+        def add(kind, v):
+            if v:
+                got[kind] = got.get(kind, 0) + int(v)
+        if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and mod.bias is not None:
+            add("bias", output.numel())
+        elif isinstance(mod, acts):
+            add("act", output.numel())
+        elif isinstance(mod, nn.Softmax):
+            add("softmax", output.numel())
+        elif isinstance(mod, norms):
+            affine = getattr(mod, "affine", getattr(mod, "elementwise_affine", False))
+            add("norm", inputs[0].numel() * (2 if affine else 1))
+            add("affine", sum(p.numel() for p in mod.parameters(recurse=False)))
+        elif isinstance(mod, avg):
+            add("avgpool", inputs[0].numel())
+        elif isinstance(mod, mx):
+            add("maxpool", inputs[0].numel())
+
+    shape = graph.input_shape
+    values = {"input": torch.zeros((1, shape[2], shape[0], shape[1]), device="meta")}
+    with torch.no_grad():
+        for spec in graph.layers[1:]:
+            in_shapes = [to_hwc(values[n]) for n in spec.inputs]
+            module = builder_of(spec.type)(dict(spec.params), in_shapes[0], in_shapes).to("meta").eval()
+            for m in module.modules():
+                m.register_forward_hook(lambda mod, i, o, name=spec.name: hook(mod, i, o, name))
+            values[spec.name] = module(*[values[n] for n in spec.inputs])
+    return counts
+
+
+@pytest.mark.parametrize("source", ["resnet50", str(ROOT / "docs" / "reference" / "vgg16_torchvision.yaml")])
+def test_per_layer_counts_match_pytorch_modules(source):
+    graph = load_spec(source)
+    expected = _torch_counts(graph)
+    report = analyze(graph)
+    compared = 0
+    for r in report.layers[1:]:
+        mine = {k: v for k, v in r.elementwise.items() if k != "merge"}  # adds are functional: no module
+        assert mine == expected.get(r.name, {}), r.name
+        compared += bool(mine)
+    assert compared > 20
