@@ -230,7 +230,8 @@ def test_check_and_budgets_honour_macs_include(tmp_path):
     spec.write_text("name: n\ninput: [8, 8, 3]\nlayers:\n  - conv: {filters: 4, kernel: 3, padding: 1}\n"
                     "expect:\n  macs: 7168\nbudget:\n  flops: 14336\n", encoding="utf-8")
     assert run_cli("check", str(spec)).code == 1
-    assert run_cli("check", str(spec), "--macs-include", "bias").code == 0
+    ok = run_cli("check", str(spec), "--macs-include", "bias")
+    assert ok.code == 0 and "(MACs + bias): all hold" in ok.out
     assert run_cli("check", str(spec), "--macs-include", "bias*2").code == 1
 
 
@@ -251,6 +252,17 @@ def test_every_format_carries_the_kinds_and_the_included_total():
     assert "MACs = multiply-accumulates of dense + element-wise bias + act (--macs-include)" in table
     html = run_cli(*expr, "-f", "html", "--macs-include", "bias").out
     assert "element-wise bias (--macs-include)" in html
+
+
+def test_compare_honours_macs_include():
+    res = run_cli("compare", "resnet50", "vgg16", "-f", "json", "--macs-include", "bias")
+    assert res.code == 0, res.err
+    text = res.out
+    # ResNet-50's fc bias: 1,000 adds; VGG16's conv and fc biases on every output value: 13,556,712
+    vgg_bias = (224 * 224 * 64 * 2 + 112 * 112 * 128 * 2 + 56 * 56 * 256 * 3 + 28 * 28 * 512 * 3
+                + 14 * 14 * 512 * 3 + 4096 + 4096 + 1000)
+    assert vgg_bias == 13_556_712
+    assert "4089185256" in text and str(15_470_264_320 + vgg_bias) in text
 
 
 def test_footer_names_what_the_macs_hold():

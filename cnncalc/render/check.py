@@ -37,6 +37,11 @@ def summary(run: CheckRun) -> str:
     checks = ", ".join([plural(n, w) for n, w in ((n_expect, "expectation"), (n_budget, "budget")) if n]
                        or ["0 expectations or budgets"])
     head = f"cnncalc check: {plural(c['specs'], 'spec')}, {checks}"
+    included = run.settings.get("macs_include")
+    if included:  # --macs-include: say what the MACs and FLOPs checked hold
+        from ..core.elementwise import include_text
+
+        head += f" (MACs + {include_text(tuple(included.items()))})"
     if run.exit_code == 0:
         return f"{head}: all hold"
     parts = []

@@ -386,5 +386,5 @@ def check_sources(args, conventions: Conventions = Conventions(), strict: bool =
     if not sources:
         specs = (SpecOutcome("", error=InputError("no spec files to check")),)
     settings = {"strict": strict, "dtype": conventions.dtype, "batch": conventions.batch,
-                "train": conventions.optimizer}
+                "train": conventions.optimizer, "macs_include": {k: f for k, f in conventions.macs_include}}
     return CheckRun(specs, settings)
