@@ -1,10 +1,11 @@
 """The MAC figures other tools give for torchvision models: the source of docs/reference/peers.json.
 
-Not run in CI (it needs torchvision and the peers). Run it in a venv with torch 2.14.1,
-torchvision 0.29.1, torchinfo, fvcore and ptflops:
+Not run in CI (it needs torchvision and the peers). Run it in a venv of its own with the
+versions peers.json records:
 
-    python -m venv --system-site-packages /tmp/peervenv     # from a torch 2.14.1 + torchvision 0.29.1 venv
-    /tmp/peervenv/bin/pip install torchinfo fvcore ptflops
+    python -m venv /tmp/peervenv
+    /tmp/peervenv/bin/pip install torch==2.14.1 torchvision==0.29.1 torchinfo==1.8.0 \
+        fvcore==0.1.5.post20221221 ptflops==0.7.5
     /tmp/peervenv/bin/python docs/reference/peers.py > docs/reference/peers.json
 
 Every model is built with random weights (``weights=None``) on the CPU in eval mode and run on one
