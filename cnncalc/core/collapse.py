@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .elementwise import ORDER as KINDS
 from .model import LayerResult, Report
 
 
@@ -43,7 +44,7 @@ def collapse(report: Report, depth: int) -> Report:
                               non_trainable_params=a.non_trainable_params + r.non_trainable_params,
                               macs=a.macs + r.macs, flops=a.flops + r.flops,
                               elementwise={k: a.elementwise.get(k, 0) + r.elementwise.get(k, 0)
-                                           for k in {**a.elementwise, **r.elementwise}},
+                                           for k in KINDS if k in a.elementwise or k in r.elementwise},
                               activations=a.activations + r.activations, params=a.params + r.params,
                               receptive_field=r.receptive_field, jump=r.jump, depth=max(a.depth, r.depth),
                               covers_input=r.covers_input,
