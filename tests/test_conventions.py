@@ -333,11 +333,18 @@ def _torch_counts(graph) -> dict:
             module = builder_of(spec.type)(dict(spec.params), in_shapes[0], in_shapes).to("meta").eval()
             for m in module.modules():
                 m.register_forward_hook(lambda mod, i, o, name=spec.name: hook(mod, i, o, name))
-            values[spec.name] = module(*[values[n] for n in spec.inputs])
+            y = module(*[values[n] for n in spec.inputs])
+            if isinstance(y, tuple):  # a split's named outputs NAME.0, NAME.1, …
+                for i, part in enumerate(y):
+                    values[f"{spec.name}.{i}"] = part
+                y = torch.cat(y, dim=1)
+            values[spec.name] = y
     return counts
 
 
-@pytest.mark.parametrize("source", ["resnet50", str(ROOT / "docs" / "reference" / "vgg16_torchvision.yaml")])
+@pytest.mark.parametrize("source", ["resnet50", str(ROOT / "docs" / "reference" / "vgg16_torchvision.yaml"),
+                                    # SiLU, sigmoid and hardswish gates, ReLU6, LayerNorm and GELU, splits
+                                    "efficientnet_b0", "mobilenet_v3_small", "convnext_tiny", "shufflenet_v2_x1_0"])
 def test_per_layer_counts_match_pytorch_modules(source):
     graph = load_spec(source)
     expected = _torch_counts(graph)
