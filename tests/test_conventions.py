@@ -254,6 +254,14 @@ def test_every_format_carries_the_kinds_and_the_included_total():
     assert "element-wise bias (--macs-include)" in html
 
 
+def test_quick_commands_show_the_kinds():
+    # conv 3×3 p1, 4 filters on 8×8×3: 6,912 MACs and 8·8·4 = 256 bias adds
+    out = run_cli("conv", "8x8x3", "--filters", "4", "-k", "3", "-p", "1", "--macs-include", "bias").out
+    assert "  element-wise bias 256\n" in out and "  MACs         7,168  (FLOPs 14,336)" in out
+    # a 2×2 max pool on 8×8×3 reads its 192 input elements
+    assert "  element-wise maxpool 192\n" in run_cli("pool", "8x8x3", "-k", "2").out
+
+
 def test_compare_honours_macs_include():
     res = run_cli("compare", "resnet50", "vgg16", "-f", "json", "--macs-include", "bias")
     assert res.code == 0, res.err

@@ -71,6 +71,8 @@ def _print_summary(report) -> None:
     else:
         lines.append(f"  params       {r.params:,}  (weights only; {plural(r.biases, 'bias', 'biases')} not counted)")
     lines.append(f"  MACs         {r.macs:,}  (FLOPs {r.flops:,})")
+    if r.elementwise:  # beside the MACs, by kind (README: Counting conventions)
+        lines.append("  element-wise " + " · ".join(f"{k} {v:,}" for k, v in r.elementwise.items()))
     c = report.conventions
     lines.append(f"  activations  {r.activations:,}  (output elements; "
                  f"{activation_bytes(r.activations, c):,} B at {c.dtype}"
