@@ -247,6 +247,7 @@ def test_every_format_carries_the_kinds_and_the_included_total():
     assert rows[1]["macs"] == "55" and rows[1]["bias"] == "5" and rows[1]["act"] == "5" and rows[1]["norm"] == "0"
     md = run_cli(*expr, "-f", "markdown", "--exact", "--macs-include", "bias,act").out
     assert "Element-wise operations: bias 5; act 5." in md and "**60**" in md
+    assert "| dense1 | dense+relu | 5 | 55 | 60 | bias 5 · act 5 | 5 | 1 |" in md
     table = run_cli(*expr, "--macs-include", "bias,act").out
     assert "MACs         60 " in table
     assert "MACs = multiply-accumulates of dense + element-wise bias + act (--macs-include)" in table

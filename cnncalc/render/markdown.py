@@ -12,16 +12,20 @@ def _cell(text: str) -> str:
 
 
 def render_markdown(report: Report, exact_numbers: bool = False) -> str:
-    rows = ["| layer | type | output | params | MACs | activations | RF |",
-            "|---|---|---|--:|--:|--:|--:|"]
+    rows = ["| layer | type | output | params | MACs | element-wise | activations | RF |",
+            "|---|---|---|--:|--:|---|--:|--:|"]
+
+    def kinds(ew) -> str:  # the layer's element-wise operations by kind (README: Counting conventions)
+        return " · ".join(f"{k} {number(v, exact_numbers)}" for k, v in ew.items() if v)
+
     for r in report.layers:
         rows.append("| " + " | ".join(_cell(x) for x in (
             r.name, describe(r), shape_text(r.output_shape), number(r.params, exact_numbers),
-            number(r.macs, exact_numbers), number(r.activations, exact_numbers),
+            number(r.macs, exact_numbers), kinds(r.elementwise), number(r.activations, exact_numbers),
             rf_text(r).replace("*", "\\*"))) + " |")
     t = report.totals
     rows.append(f"| **total** | | | **{number(t.params, exact_numbers)}** | **{number(t.macs, exact_numbers)}** "
-                f"| **{number(t.activations, exact_numbers)}** | |")
+                f"| {kinds(t.elementwise)} | **{number(t.activations, exact_numbers)}** | |")
     lines = [f"### {_cell(report.name)}", "", *rows, "",
              f"Params {exact(t.params)}, non-trainable {exact(t.non_trainable_params)}; MACs {exact(t.macs)}; "
              f"FLOPs {exact(t.flops)}; activations {exact(t.activations)} "
