@@ -263,6 +263,14 @@ def test_quick_commands_show_the_kinds():
     assert "  element-wise maxpool 192\n" in run_cli("pool", "8x8x3", "-k", "2").out
 
 
+def test_explain_keeps_the_types_formula_and_adds_the_kinds():
+    out = run_cli("conv", "8x8x3", "--filters", "4", "-k", "3", "-p", "1", "--explain", "--macs-include", "bias*2").out
+    assert "MACs = 8·8·4·(3·3·3) = 6,912\n" in out  # the type's own formula, unchanged
+    assert "element-wise: bias 256\n" in out
+    assert "MACs with --macs-include = 6,912 + bias 2·256 = 7,424\n" in out  # 6,912 + 2·256
+    assert "FLOPs = 2·MACs = 14,848" in out
+
+
 def test_compare_honours_macs_include():
     res = run_cli("compare", "resnet50", "vgg16", "-f", "json", "--macs-include", "bias")
     assert res.code == 0, res.err

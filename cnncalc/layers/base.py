@@ -26,6 +26,7 @@ from fractions import Fraction
 from typing import Any, Callable, Mapping, NamedTuple, Optional
 
 from ..core.errors import ShapeError, did_you_mean
+from ..core.formulas import elements
 from ..core.model import Counts, Shape
 from ..core.warns import LayerWarning, Warn  # noqa: F401  (layers make warnings)
 
@@ -404,18 +405,11 @@ def ew(**kinds) -> dict:
     return {k: v for k, v in kinds.items() if v}
 
 
-def _elements(shape) -> int:
-    n = 1
-    for x in shape:
-        n *= x
-    return n
-
-
 def activation_ops(name, shape) -> dict:
     """An activation over a tensor of ``shape``: softmax is its own kind, identity counts nothing."""
     if not name or name in ("identity", "linear"):
         return {}
-    return {"softmax" if name == "softmax" else "act": _elements(shape)}
+    return {"softmax" if name == "softmax" else "act": elements(shape)}
 
 
 def normalised(out: "Out") -> dict:
@@ -423,12 +417,12 @@ def normalised(out: "Out") -> dict:
     learnable γ or β (fvcore's and ptflops' BatchNorm), 1 without; and its γ and β parameters
     (``weights`` + ``biases``: torchinfo's count) as ``affine``."""
     gb = out.counts.weights + out.counts.biases
-    return ew(norm=_elements(out.shape) * (2 if gb else 1), affine=gb)
+    return ew(norm=elements(out.shape) * (2 if gb else 1), affine=gb)
 
 
 def biased(p: Mapping[str, Any], shape) -> dict:
     """A layer with a ``bias`` parameter: one bias addition per output value, and its fused activation."""
-    return fused(p, shape, bias=_elements(shape) if p.get("bias") else 0)
+    return fused(p, shape, bias=elements(shape) if p.get("bias") else 0)
 
 
 def fused(p: Mapping[str, Any], shape, **kinds) -> dict:
