@@ -305,7 +305,31 @@ def test_collapsed_rows_sum_their_kinds():
 # PyTorch as the oracle (2.13, CPU; skipped without torch): every layer of ResNet-50 and of
 # torchvision's VGG16 built as torch.nn modules (tests/torch_oracle.py), its modules hooked the
 # way ptflops' module hooks count (read from ptflops 0.7.5's pytorch_ops.py), from the tensors
-# PyTorch itself produces.
+# PyTorch itself produces; merges (add, multiply, layer_scale) by the output elements of the aten
+# add and mul operations PyTorch dispatches.
+
+
+def _element_ops_mode():
+    torch = pytest.importorskip("torch")
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class ElementOps(TorchDispatchMode):
+        """Counts the output elements of every aten add and mul a forward pass dispatches."""
+
+        count = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func.overloadpacket in (torch.ops.aten.add, torch.ops.aten.add_, torch.ops.aten.mul,
+                                       torch.ops.aten.mul_):
+                self.count += out.numel()
+            return out
+
+    return ElementOps
+
+
+def _ElementOps():
+    return _element_ops_mode()()
 
 
 def _torch_counts(graph) -> dict:
@@ -350,7 +374,13 @@ def _torch_counts(graph) -> dict:
             module = builder_of(spec.type)(dict(spec.params), in_shapes[0], in_shapes).to("meta").eval()
             for m in module.modules():
                 m.register_forward_hook(lambda mod, i, o, name=spec.name: hook(mod, i, o, name))
-            y = module(*[values[n] for n in spec.inputs])
+            if spec.type in ("add", "multiply", "layer_scale"):  # merges: PyTorch's own add/mul ops
+                with _ElementOps() as ops:
+                    y = module(*[values[n] for n in spec.inputs])
+                if ops.count:
+                    counts.setdefault(spec.name, {})["merge"] = ops.count
+            else:
+                y = module(*[values[n] for n in spec.inputs])
             if isinstance(y, tuple):  # a split's named outputs NAME.0, NAME.1, …
                 for i, part in enumerate(y):
                     values[f"{spec.name}.{i}"] = part
@@ -368,7 +398,7 @@ def test_per_layer_counts_match_pytorch_modules(source):
     report = analyze(graph)
     compared = 0
     for r in report.layers[1:]:
-        mine = {k: v for k, v in r.elementwise.items() if k != "merge"}  # adds are functional: no module
+        mine = dict(r.elementwise)
         assert mine == expected.get(r.name, {}), r.name
         compared += bool(mine)
     assert compared > 20
