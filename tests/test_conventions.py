@@ -402,3 +402,62 @@ def test_per_layer_counts_match_pytorch_modules(source):
         assert mine == expected.get(r.name, {}), r.name
         compared += bool(mine)
     assert compared > 20
+
+
+def _attention_configs():
+    import random
+
+    rnd = random.Random(12)
+    out = []
+    for _ in range(6):
+        heads = rnd.choice([1, 2, 3, 4])
+        c = heads * rnd.choice([4, 8])
+        out.append(((rnd.randint(1, 30), c),
+                    {"multihead_attention": {"heads": heads, "bias": rnd.random() < 0.7}}))
+        win = rnd.choice([2, 3, 4, 7])
+        out.append(((rnd.randint(2, 16), rnd.randint(2, 16), c),
+                    {"window_attention": {"heads": heads, "window": win, "shift": rnd.choice([0, win // 2]),
+                                          "qkv_bias": rnd.random() < 0.7, "proj_bias": rnd.random() < 0.7}}))
+    return out
+
+
+@pytest.mark.parametrize("shape,layer", _attention_configs())
+def test_attention_bias_and_softmax_match_pytorch_ops(shape, layer):
+    """Attention as PyTorch runs it: bias adds are the output elements of the projections' addmm
+    (a projection without bias is an mm) and of the position bias added to the scores; softmax
+    the output elements of aten's softmax."""
+    torch = pytest.importorskip("torch")
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from .torch_oracle import builder_of
+
+    kind, p = next(iter(layer.items()))
+    got = _last(shape, layer)
+    in_hwc = shape if len(shape) == 3 else (shape[0], shape[1])
+    module = builder_of(kind)(_params(shape, layer), in_hwc, [in_hwc]).to("meta").eval()
+    seen = {"bias": 0, "softmax": 0}
+
+    class Ops(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            name = str(func.overloadpacket).split(".")[-1]
+            if name in ("addmm", "add"):
+                seen["bias"] += out.numel()
+            elif name in ("_softmax", "_safe_softmax", "softmax"):
+                seen["softmax"] += out.numel()
+            return out
+
+    x = torch.zeros((1, shape[2], shape[0], shape[1]) if len(shape) == 3 else (1,) + tuple(shape), device="meta")
+    with torch.no_grad(), Ops():
+        module(x)
+    assert got == {k: v for k, v in seen.items() if v}
+
+
+def _params(shape, layer) -> dict:
+    """The layer's parameters as cnncalc normalises them (defaults filled in)."""
+    if len(shape) == 2:
+        shape, layers = (shape[0], 1, shape[1]), [{"to_tokens": {}}, layer]
+    else:
+        layers = [layer]
+    g = parse_spec(json.dumps({"name": "p", "input": list(shape), "layers": layers}), "p.yaml")
+    return dict(g.layers[-1].params)
