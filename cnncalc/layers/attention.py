@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ..core.errors import ShapeError
 from ..core.model import Counts
-from .base import BOOL, NONNEG_INT, POS_INT, Layer, ew, Out, Param, Torch, need_spatial, shape_text
+from .base import BOOL, NONNEG_INT, POS_INT, Layer, Out, Param, Torch, ew, need_spatial, shape_text
 from .worked import n
 
 

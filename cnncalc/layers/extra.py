@@ -9,8 +9,8 @@ from ..core import formulas as fm
 from ..core.errors import ShapeError
 from ..core.model import Counts
 from .activations import FUSABLE, torch_activation
-from .base import (BOOL, PADDING, biased, ew, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed, choice,
-                   need_spatial, shape_text)
+from .base import (BOOL, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed, biased,
+                   choice, ew, need_spatial, shape_text)
 from .spatial import torch_pad, window
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Optional
 
 from ..core.errors import ShapeError
+from ..core.formulas import elements
 from ..core.model import Counts
 from .base import BOOL, NUMBER, POS_INT, RATE, Layer, Out, Param, Torch, ew, need_spatial, normalised, shape_text
-from ..core.formulas import elements
 from .worked import n
 
 

@@ -8,8 +8,9 @@ from ..core import formulas as fm
 from ..core.errors import ShapeError
 from ..core.model import Counts
 from .activations import FUSABLE, torch_activation
-from .base import (BOOL, biased, ew, normalised, NUMBER, NUMBERS, PADDING, POS_INT, RATE, SHAPE, Layer, NoForward, Out, Param, ParamError,  # noqa: F401
-                   Torch, Warn, choice, flat, need_spatial, need_vector, nested_shape, shape_text)
+from .base import (BOOL, NUMBER, NUMBERS, PADDING, POS_INT, RATE, SHAPE, Layer, NoForward, Out, Param, ParamError,  # noqa: F401
+                   Torch, Warn, biased, choice, ew, flat, need_spatial, need_vector, nested_shape, normalised,
+                   shape_text)
 from .numeric import need, scaled, unscale
 
 

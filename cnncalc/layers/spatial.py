@@ -11,8 +11,8 @@ from ..core.model import Counts
 from ..core.warns import MISFIT, UNEVEN_WINDOWS, LayerWarning
 from ..core.warns import PADDING as PADDING_WARNING
 from .activations import FUSABLE, torch_activation
-from .base import (BOOL, biased, ew, NUMBERS, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed,
-                   choice, flat, need_spatial, nested_shape, shape_text)
+from .base import (BOOL, NUMBERS, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed,
+                   biased, choice, ew, flat, need_spatial, nested_shape, shape_text)
 from .numeric import need, scaled, unscale
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from ..core.errors import ShapeError
 from ..core.model import Counts
-from .base import BOOL, NONNEG_INT, NUMBER, POS_INT, Layer, ew, Out, Param, ParamError, Torch, need_spatial, shape_text
+from .base import (BOOL, NONNEG_INT, NUMBER, POS_INT, Layer, Out, Param, ParamError, Torch, ew, need_spatial,
+                   shape_text)
 from .worked import n
 
 

@@ -26,8 +26,8 @@ from ..core import formulas as fm
 from ..core.errors import ShapeError
 from ..core.model import Counts
 from .activations import FUSABLE, torch_activation
-from .base import (BOOL, NONNEG_PAIR, biased, PADDING, PAIR, POS_INT, Out, Param, Torch, Windowed, choice, need_spatial,
-                   shape_text)
+from .base import (BOOL, NONNEG_PAIR, PADDING, PAIR, POS_INT, Out, Param, Torch, Windowed, biased, choice,
+                   need_spatial, shape_text)
 
 
 def input_span(f: int, d: int, s: int) -> int:

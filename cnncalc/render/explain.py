@@ -182,7 +182,8 @@ def total_lines(report: Report) -> list:
         ("biases", _sum_text([r.biases for r in rs], t.biases, "biases")),
         ("macs", _sum_text([r.macs for r in rs], t.macs, "MACs")),
         ("flops", f"FLOPs = {c.flops_per_mac}·MACs = {c.flops_per_mac}·{_n(t.macs)} = {_n(t.flops)}"),
-        ("elementwise", "element-wise: " + (" · ".join(f"{k} {_n(v)}" for k, v in t.elementwise.items() if v) or "none")
+        ("elementwise", "element-wise: "
+         + (" · ".join(f"{k} {_n(v)}" for k, v in t.elementwise.items() if v) or "none")
          + (f"; MACs include {include_text(c.macs_include)}" if c.macs_include else "")),
         ("activations", _sum_text([r.activations for r in rs], t.activations, "activations")),
         ("memory", f"memory = {_n(t.activations)} activations · {c.bytes_per_value} B ({c.dtype})"

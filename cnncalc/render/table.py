@@ -17,7 +17,8 @@ import os
 import sys
 
 from ..core.model import Report
-from .common import RF_NOTE, conventions_line, describe, elementwise_text, exact, human, human_bytes, rf_text, shape_text
+from .common import (RF_NOTE, conventions_line, describe, elementwise_text, exact, human, human_bytes, rf_text,
+                     shape_text)
 
 # styles of the lines written with colour on a terminal (ANSI SGR codes)
 TITLE, HEADER, TOTAL, WARN, DIM = "3", "1", "1", "33", "2"
