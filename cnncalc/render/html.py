@@ -69,8 +69,8 @@ def _totals(report) -> list:
          + (f" (weights {exact(t.weights)} + biases {exact(t.biases)})" if c.count_biases else " (weights only)")),
         ("non-trainable", human(t.non_trainable_params),
          f"{exact(t.non_trainable_params)} not learned (e.g. batch-norm statistics)"),
-        ("MACs", human(t.macs), f"{exact(t.macs)}: {macs_text(report).removeprefix('MACs = ')}"),
-        ("element-wise", human(sum(t.elementwise.values())), elementwise_text(report)),
+        ("MACs", human(t.macs), f"{exact(t.macs)}: {macs_text(report).removeprefix('MACs = ')}; "
+                                f"element-wise operations by kind: {elementwise_text(report)}"),
         ("FLOPs", human(t.flops), f"{exact(t.flops)} = {c.flops_per_mac} × MACs"),
         ("activation memory", human_bytes(t.activation_bytes),
          f"{exact(t.activations)} values at {c.dtype}, batch {c.batch}; "
