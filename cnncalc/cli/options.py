@@ -66,6 +66,11 @@ class ListFormat(str, Enum):
     json = "json"
 
 
+class Target(str, Enum):
+    pytorch = "pytorch"
+    keras = "keras"
+
+
 class ValuesFormat(str, Enum):
     text = "text"
     json = "json"
@@ -105,7 +110,7 @@ class Option(NamedTuple):
 
 QUICK = ("conv", "tconv", "pool", "dense")
 REPORTS = ("show",) + QUICK  # the commands that print one network
-ALL = ("show", "list", "show-spec") + QUICK + ("grade", "check", "schema", "compare", "values", "import")
+ALL = ("show", "list", "show-spec") + QUICK + ("grade", "check", "schema", "compare", "values", "import", "export")
 
 COMMANDS: Tuple[Command, ...] = (
     Command("show", "commands.show:show",
@@ -148,6 +153,10 @@ COMMANDS: Tuple[Command, ...] = (
             "Convert a model file (Caffe .prototxt, ONNX .onnx, Keras .keras/.h5/.json) into a cnncalc spec: the "
             "model's own layer names, sizes in H×W×C, from: where the graph branches.",
             Arg("file", "a model file: .prototxt, .onnx, .keras, .h5 or .json")),
+    Command("export", "commands.export:export_model",
+            "Write a spec as a Python module that builds the network: a PyTorch nn.Module or a Keras functional "
+            "model, layers named as in the spec, exactly cnncalc's params and output shape.",
+            Arg("spec", "a spec file (YAML), a built-in network name, a model file, or - for standard input")),
 )
 
 _SIZES = "F, or FhxFw"
@@ -177,7 +186,8 @@ OPTIONS: Tuple[Option, ...] = (
     Option(("--input",), "input_size", str, None,
            {None: "replace the spec's input size: 299x299x3, or N for a vector",
             "import": "the input size HxWxC (or N): needed when the file leaves it open, or to replace it"},
-           ("show", "compare", "import")),
+           ("show", "compare", "import", "export")),
+    Option(("--to", "-t"), "target", Target, ..., "the framework: pytorch or keras", ("export",)),
     Option(("--depth",), "depth", int, None,
            "one row per block instance at name depth N (layer3 = 1, layer3.4 = 2)", ("show",)),
     Option(("--format", "-f"), "fmt", Format, Format.table, "output format (html: a page; dot, mermaid: the graph)",
@@ -226,7 +236,7 @@ OPTIONS: Tuple[Option, ...] = (
             "check": "optimizer for training_bytes budgets"}, ("show", "check")),
     Option(("--verbose", "-v"), "verbose", bool, False, "also list the checks that hold", ("check",)),
     Option(("--output", "-o"), "output", str, None, "write to this file instead of stdout",
-           ("schema", "import", "show", "compare")),
+           ("schema", "import", "show", "compare", "export")),
     # every command
     Option(("--debug",), "debug", bool, False, "show a traceback on internal errors", ALL),
 )

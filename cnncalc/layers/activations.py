@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.model import Counts
-from .base import BOOL, NUMBER, Layer, NoForward, Out, Param, Torch, activation_ops, choice
+from .base import BOOL, NUMBER, Keras, Layer, NoForward, Out, Param, Torch, activation_ops, choice
 
 # Activations that may be fused into a conv or dense layer with ``activation:``.
 FUSABLE = ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "softmax", "gelu", "silu", "elu",
@@ -17,6 +17,24 @@ TORCH = {
     "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid", "softplus": "Softplus", "identity": "Identity",
     "linear": "Identity",
 }
+
+
+# the Keras activation of each (keras.activations, by name; Keras's leaky_relu string means a
+# slope of 0.2, so a leaky ReLU is a LeakyReLU layer with its own slope)
+KERAS = {
+    "relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid", "tanh": "tanh", "softmax": "softmax",
+    "gelu": "gelu", "silu": "silu", "elu": "elu", "selu": "selu", "mish": "mish", "hardswish": "hard_swish",
+    "hardsigmoid": "hard_sigmoid", "softplus": "softplus", "identity": "linear", "linear": "linear",
+}
+
+
+def keras_activation(name) -> tuple:
+    """A fused activation in Keras: (keywords for the layer's ``activation=``, constructs after it)."""
+    if name is None:
+        return {}, ()
+    if name == "leaky_relu":  # PyTorch's default slope, as torch_activation
+        return {}, (Keras("LeakyReLU", kwargs={"negative_slope": 0.01}, suffix="_act"),)
+    return {"activation": KERAS[name]}, ()
 
 
 def torch_activation(name) -> tuple:
@@ -44,6 +62,15 @@ class _Activation(Layer):
         if self.type == "softmax":
             kwargs["dim"] = 1  # the channel axis of N×C×H×W
         return (Torch(TORCH[self.type], kwargs=kwargs),)
+
+    def keras(self, p, ins) -> tuple:
+        if self.type == "leaky_relu":
+            return (Keras("LeakyReLU", kwargs={"negative_slope": p["negative_slope"]}),)
+        if self.type == "elu":
+            return (Keras("ELU", kwargs={"alpha": p["alpha"]}),)
+        if self.type == "gelu" and p["approximate"] != "none":
+            return None  # Keras's Activation("gelu") is the exact form; its tanh form has no name
+        return (Keras("Activation", (KERAS[self.type],)),)
 
 
 def _f(x) -> float:
@@ -132,6 +159,12 @@ class PReLU(_Activation):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("PReLU", kwargs={"num_parameters": 1 if p["shared"] else ins[0][-1]}),)
+
+    def keras(self, p, ins) -> tuple:
+        # Keras's α has the input's shape but along the shared axes: all (one slope) or all but C
+        rank = len(ins[0])
+        shared = list(range(1, rank + 1)) if p["shared"] else list(range(1, rank))
+        return (Keras("PReLU", kwargs={"shared_axes": shared} if shared else {}),)
 
 
 LAYERS = (

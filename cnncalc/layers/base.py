@@ -12,7 +12,9 @@ whole story"):
   recomputed) and the report's figures;
 - ``describe``: its one-line description in tables;
 - ``torch``: the PyTorch construct it maps to, as data (``Torch``; no torch import), which the
-  tests' PyTorch oracle builds;
+  tests' PyTorch oracle builds and ``cnncalc export --to pytorch`` writes as code;
+- ``keras``: the Keras construct it maps to, as data (``Keras``; no keras import), which
+  ``cnncalc export --to keras`` writes as code;
 - ``imports``: the ONNX, Keras and Caffe op names it is read from (data only);
 - ``forward``: the numeric forward pass on given values (``cnncalc values``).
 
@@ -295,6 +297,18 @@ class Torch(NamedTuple):
     kwargs: Mapping[str, Any] = {}
 
 
+class Keras(NamedTuple):
+    """One Keras construct, as data: ``op`` is a ``keras.layers`` class name (``"Conv2D"``) or one
+    of the exporter's own small layers (``"LayerScale"``). A layer maps to a tuple of them,
+    applied in order (the first takes every input); each is named after the spec's layer, plus
+    ``suffix`` when it is not the layer itself (``conv1_pad``: the ZeroPadding2D of a conv)."""
+
+    op: str
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = {}
+    suffix: str = ""
+
+
 class Layer:
     """Base class of every layer type. Subclasses set the class attributes and ``infer``."""
 
@@ -347,6 +361,11 @@ class Layer:
     def torch(self, p: Mapping[str, Any], ins: list) -> Optional[tuple]:
         """The PyTorch construct (a tuple of Torch) for these parameters and input shapes (H×W×C);
         None when there is none (the oracle reports it, never skips it silently)."""
+        return None
+
+    def keras(self, p: Mapping[str, Any], ins: list) -> Optional[tuple]:
+        """The Keras construct (a tuple of Keras) for these parameters and input shapes (H×W×C);
+        None when Keras has none (``cnncalc export --to keras`` refuses the spec, naming the layer)."""
         return None
 
     def forward(self, p: Mapping[str, Any], ins: list, out_shape: tuple) -> list:

@@ -8,10 +8,10 @@ from fractions import Fraction
 from ..core import formulas as fm
 from ..core.errors import ShapeError
 from ..core.model import Counts
-from .activations import FUSABLE, torch_activation
-from .base import (BOOL, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed, biased,
-                   choice, ew, need_spatial, shape_text)
-from .spatial import torch_pad, window
+from .activations import FUSABLE, keras_activation, torch_activation
+from .base import (BOOL, PADDING, PAIR, POS_INT, Keras, Layer, NoForward, Out, Param, ParamError, Torch, Windowed,
+                   biased, choice, ew, need_spatial, shape_text)
+from .spatial import keras_pad, keras_strided_dilated, torch_pad, window
 
 
 def _depth_multiplier(p: dict) -> dict:
@@ -23,6 +23,16 @@ def _depth_multiplier(p: dict) -> dict:
         p["multiplier"] = p["depth_multiplier"]
     p["depth_multiplier"] = None
     return p
+
+
+def keras_separable(op: str, args: tuple, p) -> tuple:
+    """Keras's DepthwiseConv2D and SeparableConv2D: the same keywords (the bias is the last conv's)."""
+    if keras_strided_dilated(p):
+        return None
+    act, after = keras_activation(p.get("activation"))
+    pre, padding = keras_pad(p["padding"])
+    return pre + (Keras(op, args, {"strides": tuple(p["stride"]), "padding": padding, "depth_multiplier": p["multiplier"],
+                                    "dilation_rate": tuple(p["dilation"]), "use_bias": p["bias"], **act}),) + after
 
 
 class Depthwise(Windowed):
@@ -80,6 +90,9 @@ class Depthwise(Windowed):
             Torch("Conv2d", (c, c * p["multiplier"], tuple(p["kernel"])),
                   {"stride": tuple(p["stride"]), "padding": 0, "dilation": tuple(p["dilation"]), "groups": c,
                    "bias": p["bias"]}),) + torch_activation(p.get("activation"))
+
+    def keras(self, p, ins):
+        return keras_separable("DepthwiseConv2D", (tuple(p["kernel"]),), p)
 
     def forward(self, p, ins, out_shape):
         raise NoForward("depthwise takes no weights: write it as a conv with groups: C_in and 'weights:' "
@@ -148,6 +161,9 @@ class SeparableConv(Windowed):
                    "bias": False}),
             Torch("Conv2d", (c * m, p["filters"], 1), {"bias": p["bias"]})) + torch_activation(p.get("activation"))
 
+    def keras(self, p, ins):
+        return keras_separable("SeparableConv2D", (p["filters"], tuple(p["kernel"])), p)
+
     def forward(self, p, ins, out_shape):
         raise NoForward("separable_conv takes no weights: write it as a conv with groups: C_in then a 1×1 conv, "
                         "each with 'weights:', to compute values", "weights")
@@ -204,6 +220,11 @@ class Upsample(Layer):
             return (Torch("Upsample", kwargs={"scale_factor": tuple(float(x) for x in p["scale"]), **kw}),)
         return (Torch("Upsample", kwargs={"size": tuple(p["size"]), **kw}),)
 
+    def keras(self, p, ins) -> tuple:
+        if p["scale"] is not None:
+            return (Keras("UpSampling2D", kwargs={"size": tuple(p["scale"]), "interpolation": p["mode"]}),)
+        return (Keras("Resizing", tuple(p["size"]), {"interpolation": p["mode"]}),)
+
 
 def broadcast(shapes) -> tuple:
     """NumPy broadcasting over H×W×C shapes, axes aligned from the channel end; a vector [C]
@@ -256,6 +277,11 @@ class Multiply(Layer):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("mul"),)  # broadcasting; a vector of C is a per-channel factor
+
+    def keras(self, p, ins):
+        if len({len(s) for s in ins}) != 1:
+            return None  # Keras's Multiply broadcasts within one rank only (reshape the vector to 1×1×C)
+        return (Keras("Multiply"),)
 
 
 class ChannelShuffle(Layer):

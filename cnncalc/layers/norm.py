@@ -14,7 +14,7 @@ from typing import Optional
 from ..core.errors import ShapeError
 from ..core.formulas import elements
 from ..core.model import Counts
-from .base import BOOL, NUMBER, POS_INT, RATE, Layer, Out, Param, Torch, ew, need_spatial, normalised, shape_text
+from .base import BOOL, NUMBER, POS_INT, RATE, Keras, Layer, Out, Param, Torch, ew, need_spatial, normalised, shape_text
 from .worked import n
 
 
@@ -69,6 +69,10 @@ class LayerNorm(Layer):
         return last_axis(ins[0], Torch("LayerNorm", (ins[0][-1],),
                                        {"eps": p["eps"], "elementwise_affine": gamma, "bias": beta}))
 
+    def keras(self, p, ins) -> tuple:
+        return (Keras("LayerNormalization", kwargs={"epsilon": p["eps"], "center": p["affine"] and p["bias"] and p["center"],
+                                                    "scale": p["affine"] and p["scale"]}),)
+
 
 class GroupNorm(Layer):
     type = "groupnorm"
@@ -103,6 +107,10 @@ class GroupNorm(Layer):
     def torch(self, p, ins) -> tuple:
         return (Torch("GroupNorm", (p["groups"], ins[0][-1]), {"eps": p["eps"], "affine": p["affine"]}),)
 
+    def keras(self, p, ins) -> tuple:
+        return (Keras("GroupNormalization", kwargs={"groups": p["groups"], "epsilon": p["eps"], "center": p["affine"],
+                                                    "scale": p["affine"]}),)
+
 
 class InstanceNorm(Layer):
     type = "instancenorm"
@@ -134,6 +142,13 @@ class InstanceNorm(Layer):
         return (Torch("InstanceNorm2d", (ins[0][-1],),
                       {"affine": p["affine"], "track_running_stats": p["track_running_stats"]}),)
 
+    def keras(self, p, ins):
+        if p["track_running_stats"]:
+            return None  # Keras has no instance norm with running statistics
+        # a group per channel is instance normalisation
+        return (Keras("GroupNormalization", kwargs={"groups": ins[0][-1], "epsilon": p["eps"], "center": p["affine"],
+                                                    "scale": p["affine"]}),)
+
 
 class LayerScale(Layer):
     type = "layer_scale"
@@ -155,6 +170,9 @@ class LayerScale(Layer):
     def torch(self, p, ins) -> tuple:
         return (Torch("layer_scale", (ins[0][-1], len(ins[0]))),)
 
+    def keras(self, p, ins) -> tuple:
+        return (Keras("LayerScale", (p["init"], ins[0][-1])),)  # the exporter's own layer (Keras has none)
+
 
 class StochasticDepth(Layer):
     type = "stochastic_depth"
@@ -169,6 +187,9 @@ class StochasticDepth(Layer):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("Identity"),)
+
+    def keras(self, p, ins) -> tuple:
+        return (Keras("Identity"),)
 
 
 class Rescaling(Layer):
@@ -187,6 +208,9 @@ class Rescaling(Layer):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("Identity"),)
+
+    def keras(self, p, ins) -> tuple:
+        return (Keras("Rescaling", (p["scale"],), {"offset": p["offset"]}),)
 
 
 class Normalization(Layer):
@@ -218,6 +242,12 @@ class Normalization(Layer):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("normalization", (ins[0][-1], len(ins[0]), p["adapted"])),)
+
+    def keras(self, p, ins) -> tuple:
+        kw = {"invert": True} if p["invert"] else {}
+        if p["adapted"]:  # mean, variance and count are stored (set by adapt())
+            return (Keras("Normalization", kwargs={"axis": -1, **kw}),)
+        return (Keras("Normalization", kwargs={"axis": -1, "mean": 0.0, "variance": 1.0, **kw}),)  # constants
 
 
 LAYERS = (LayerNorm, GroupNorm, InstanceNorm, LayerScale, StochasticDepth, Rescaling, Normalization)

@@ -7,10 +7,10 @@ from operator import mul
 from ..core import formulas as fm
 from ..core.errors import ShapeError
 from ..core.model import Counts
-from .activations import FUSABLE, torch_activation
-from .base import (BOOL, NUMBER, NUMBERS, PADDING, POS_INT, RATE, SHAPE, Layer, NoForward, Out, Param, ParamError,  # noqa: F401
-                   Torch, Warn, biased, choice, ew, flat, need_spatial, need_vector, nested_shape, normalised,
-                   shape_text)
+from .activations import FUSABLE, keras_activation, torch_activation
+from .base import (BOOL, NUMBER, NUMBERS, PADDING, POS_INT, RATE, SHAPE, Keras, Layer, NoForward, Out, Param,  # noqa: F401
+                   ParamError, Torch, Warn, biased, choice, ew, flat, need_spatial, need_vector, nested_shape,
+                   normalised, shape_text)
 from .numeric import need, scaled, unscale
 
 
@@ -90,6 +90,10 @@ class Dense(Layer):
         return (last_axis(ins[0], Torch("Linear", (ins[0][-1], p["units"]), {"bias": p["bias"]}))
                 + torch_activation(p.get("activation")))
 
+    def keras(self, p, ins) -> tuple:
+        act, after = keras_activation(p.get("activation"))  # Keras's Dense acts on the last axis too
+        return (Keras("Dense", (p["units"],), {"use_bias": p["bias"], **act}),) + after
+
 
 class BatchNorm(Layer):
     type = "batchnorm"
@@ -127,6 +131,13 @@ class BatchNorm(Layer):
                            "running": p["track_running_stats"]}),)
         return (Torch("BatchNorm2d" if len(ins[0]) == 3 else "BatchNorm1d", (ins[0][-1],),
                       {"affine": p["affine"], "track_running_stats": p["track_running_stats"]}),)
+
+    def keras(self, p, ins):
+        if not p["track_running_stats"]:
+            return None  # Keras's BatchNormalization always keeps its moving mean and variance
+        return (Keras("BatchNormalization", kwargs={
+            "epsilon": p["eps"], "momentum": round(1 - p["momentum"], 12),  # Keras: the weight of the old value
+            "center": p["affine"] and p.get("center", True), "scale": p["affine"] and p.get("scale", True)}),)
 
 
 class LRN(Layer):
@@ -182,6 +193,9 @@ class Dropout(Layer):
     def torch(self, p, ins) -> tuple:
         return (Torch("Dropout", (p["rate"],)),)
 
+    def keras(self, p, ins) -> tuple:
+        return (Keras("Dropout", (p["rate"],)),)
+
 
 class Flatten(Layer):
     type = "flatten"
@@ -198,6 +212,9 @@ class Flatten(Layer):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("Flatten"),)
+
+    def keras(self, p, ins) -> tuple:
+        return (Keras("Flatten"),)
 
 
 class Reshape(Layer):
@@ -222,6 +239,9 @@ class Reshape(Layer):
     def torch(self, p, ins) -> tuple:
         new = tuple(p["shape"])
         return (Torch("reshape", ((new[2], new[0], new[1]) if len(new) == 3 else new,)),)  # to C×H×W
+
+    def keras(self, p, ins) -> tuple:
+        return (Keras("Reshape", (tuple(p["shape"]),)),)
 
 
 class ZeroPad(Layer):
@@ -258,6 +278,10 @@ class ZeroPad(Layer):
         t, b, left, right = p["padding"]
         return (Torch("ZeroPad2d", ((left, right, t, b),)),)
 
+    def keras(self, p, ins) -> tuple:
+        t, b, left, right = p["padding"]
+        return (Keras("ZeroPadding2D", (((t, b), (left, right)),)),)
+
 
 class Add(Layer):
     type = "add"
@@ -282,6 +306,9 @@ class Add(Layer):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("add"),)
+
+    def keras(self, p, ins) -> tuple:
+        return (Keras("Add"),)
 
 
 class Concat(Layer):
@@ -316,6 +343,9 @@ class Concat(Layer):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("cat", kwargs={"dim": 1 if len(ins[0]) == 3 else -1}),)
+
+    def keras(self, p, ins) -> tuple:
+        return (Keras("Concatenate", kwargs={"axis": -1}),)
 
 
 class PositionBias(Layer):

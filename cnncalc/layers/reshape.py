@@ -12,7 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..core.errors import ShapeError
-from .base import PADDING, POS_INT, Kind, Layer, Out, Param, ParamError, Torch, need_spatial, show, shape_text
+from .base import PADDING, POS_INT, Keras, Kind, Layer, Out, Param, ParamError, Torch, need_spatial, show, shape_text
 
 
 MAX_PARTS = 4096  # named outputs of one split (each is a shape the analysis keeps)
@@ -160,6 +160,10 @@ class Cropping(Layer):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("crop", tuple(p["crop"])),)
+
+    def keras(self, p, ins) -> tuple:
+        t, b, left, right = p["crop"]
+        return (Keras("Cropping2D", (((t, b), (left, right)),)),)
 
 
 LAYERS = (Split, SpaceToDepth, PixelShuffle, Cropping)

@@ -10,9 +10,9 @@ from ..core.errors import ShapeError
 from ..core.model import Counts
 from ..core.warns import MISFIT, UNEVEN_WINDOWS, LayerWarning
 from ..core.warns import PADDING as PADDING_WARNING
-from .activations import FUSABLE, torch_activation
-from .base import (BOOL, NUMBERS, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed,
-                   biased, choice, ew, flat, need_spatial, nested_shape, shape_text)
+from .activations import FUSABLE, keras_activation, torch_activation
+from .base import (BOOL, NUMBERS, PADDING, PAIR, POS_INT, Keras, Layer, NoForward, Out, Param, ParamError, Torch,
+                   Windowed, biased, choice, ew, flat, need_spatial, nested_shape, shape_text)
 from .numeric import need, scaled, unscale
 
 
@@ -77,6 +77,22 @@ def torch_pad(padding, kernel, stride, dilation=(1, 1)) -> tuple:
                                              "dilation": tuple(dilation)}),)
     t, b, left, right = padding
     return (Torch("ZeroPad2d", ((left, right, t, b),)),) if any(padding) else ()
+
+
+def keras_pad(padding) -> tuple:
+    """A padding before a window in Keras: (constructs before the layer, the layer's padding=).
+    Keras's same is cnncalc's same; numeric padding is a ZeroPadding2D, then valid."""
+    if isinstance(padding, str):
+        return (), padding
+    t, b, left, right = padding
+    if not any(padding):
+        return (), "valid"
+    return (Keras("ZeroPadding2D", (((t, b), (left, right)),), suffix="_pad"),), "valid"
+
+
+def keras_strided_dilated(p) -> bool:
+    """Keras's conv layers refuse a stride and a dilation both above 1."""
+    return max(p["stride"]) > 1 and max(p.get("dilation", (1, 1))) > 1
 
 
 def conv_counts_lines(w, transposed: bool = False) -> list:
@@ -168,6 +184,20 @@ class Conv(Windowed):
             Torch("Conv2d", (c, p["filters"], tuple(p["kernel"])),
                   {"stride": tuple(p["stride"]), "padding": 0, "dilation": tuple(p["dilation"]),
                    "groups": p["groups"], "bias": p["bias"]}),) + torch_activation(p.get("activation"))
+
+    def keras(self, p, ins):
+        if keras_strided_dilated(p):
+            return None
+        c, k, g = ins[0][2], p["filters"], p["groups"]
+        act, after = keras_activation(p.get("activation"))
+        pre, padding = keras_pad(p["padding"])
+        kw = {"strides": tuple(p["stride"]), "padding": padding, "dilation_rate": tuple(p["dilation"]),
+              "use_bias": p["bias"], **act}
+        if g == c and g > 1:  # one filter bank per input channel: Keras's DepthwiseConv2D
+            return pre + (Keras("DepthwiseConv2D", (tuple(p["kernel"]),), {"depth_multiplier": k // c, **kw}),) + after
+        if g != 1:
+            kw["groups"] = g
+        return pre + (Keras("Conv2D", (k, tuple(p["kernel"])), kw),) + after
 
     def forward(self, p, ins, out_shape):
         (h, w, c), x = ins[0]
@@ -322,6 +352,24 @@ class _Pool(Windowed):
             return (Torch(self.torch_op, (k, s), {"padding": (t, left), "ceil_mode": p["ceil_mode"], **extra}),)
         return torch_pad(padding, k, s) + (Torch(self.torch_op, (k, s), {"ceil_mode": p["ceil_mode"], **extra}),)
 
+    keras_op = ""
+
+    def keras(self, p, ins):
+        if p.get("dilation", (1, 1)) != (1, 1):
+            return None  # Keras's pools have no dilation
+        k, s = tuple(p["kernel"]), tuple(p["stride"])
+        padding = p["padding"]
+        if p["ceil_mode"] and padding != "same":
+            # Keras rounds down: pad the bottom and right as far as PyTorch's last window reaches
+            h, w, _ = ins[0]
+            t, b, left, right = _axis_pads(padding, h, w, k, s, (1, 1))
+            oh, ow, _ = self.infer(ins, p).shape
+            b += max(0, (oh - 1) * s[0] + k[0] - (h + t + b))
+            right += max(0, (ow - 1) * s[1] + k[1] - (w + left + right))
+            padding = (t, b, left, right)
+        pre, padding = keras_pad(padding)
+        return pre + (Keras(self.keras_op, (k,), {"strides": s, "padding": padding}),)
+
 
 class MaxPool(_Pool):
     type = "maxpool"
@@ -330,6 +378,7 @@ class MaxPool(_Pool):
     doc = "max pooling over F×F windows"
     imports = {"onnx": ("MaxPool",), "keras": ("MaxPooling2D",), "caffe": ("Pooling",)}
     torch_op = "MaxPool2d"
+    keras_op = "MaxPooling2D"
     params = {**_Pool.params, "dilation": Param(PAIR, 1, "d (PyTorch MaxPool2d dilation)")}
 
     def forward(self, p, ins, out_shape):
@@ -354,6 +403,7 @@ class AvgPool(_Pool):
     doc = "average pooling over F×F windows"
     imports = {"onnx": ("AveragePool",), "keras": ("AveragePooling2D",), "caffe": ("Pooling",)}
     torch_op = "AvgPool2d"
+    keras_op = "AveragePooling2D"
     params = {**_Pool.params, "count_include_pad": Param(BOOL, True, "average includes padding (no effect on shapes)")}
 
     def forward(self, p, ins, out_shape):
@@ -392,6 +442,9 @@ class _GlobalPool(Layer):
     def torch(self, p, ins) -> tuple:
         return (Torch(self.torch_op, (1,)),) + (() if p.get("keepdims") else (Torch("Flatten"),))
 
+    def keras(self, p, ins) -> tuple:
+        return (Keras(self.keras_op, kwargs={"keepdims": bool(p.get("keepdims"))}),)
+
 
 class GlobalAvgPool(_GlobalPool):
     type = "global_avgpool"
@@ -400,6 +453,7 @@ class GlobalAvgPool(_GlobalPool):
     doc = "average over all of H×W; output is a vector of C (Keras GlobalAveragePooling2D)"
     imports = {"onnx": ("GlobalAveragePool",), "keras": ("GlobalAveragePooling2D",), "caffe": ("Pooling",)}
     torch_op = "AdaptiveAvgPool2d"
+    keras_op = "GlobalAveragePooling2D"
 
     def forward(self, p, ins, out_shape):
         (h, w, c), x = ins[0]
@@ -415,6 +469,7 @@ class GlobalMaxPool(_GlobalPool):
     doc = "maximum over all of H×W; output is a vector of C"
     imports = {"onnx": ("GlobalMaxPool",), "keras": ("GlobalMaxPooling2D",), "caffe": ("Pooling",)}
     torch_op = "AdaptiveMaxPool2d"
+    keras_op = "GlobalMaxPooling2D"
 
     def forward(self, p, ins, out_shape):
         (h, w, c), x = ins[0]
@@ -445,6 +500,15 @@ class _AdaptivePool(Layer):
     def torch(self, p, ins) -> tuple:
         return (Torch(self.torch_op, (tuple(p["size"]),)),)
 
+    def keras(self, p, ins):
+        h, w, _ = ins[0]
+        oh, ow = p["size"]
+        if (oh, ow) == (1, 1):
+            return (Keras(self.keras_global, kwargs={"keepdims": True}),)
+        if h % oh or w % ow:
+            return None  # uneven windows: Keras has no adaptive pooling
+        return (Keras(self.keras_op, ((h // oh, w // ow),)),)
+
 
 def _adaptive(p, ins, out_shape, reduce_):
     """PyTorch's adaptive windows: rows floor(i·H/O) to ceil((i+1)·H/O)."""
@@ -468,6 +532,7 @@ class AdaptiveAvgPool(_AdaptivePool):
     aliases = ("adaptiveavgpool2d",)
     doc = "average pooling to a fixed output size (PyTorch AdaptiveAvgPool2d)"
     torch_op = "AdaptiveAvgPool2d"
+    keras_op, keras_global = "AveragePooling2D", "GlobalAveragePooling2D"
 
     def forward(self, p, ins, out_shape):
         return _adaptive(p, ins, out_shape, lambda v, den: unscale(sum(v), den * len(v)) if den is not None
@@ -480,6 +545,7 @@ class AdaptiveMaxPool(_AdaptivePool):
     aliases = ("adaptivemaxpool2d",)
     doc = "max pooling to a fixed output size (PyTorch AdaptiveMaxPool2d)"
     torch_op = "AdaptiveMaxPool2d"
+    keras_op, keras_global = "MaxPooling2D", "GlobalMaxPooling2D"
 
     def forward(self, p, ins, out_shape):
         return _adaptive(p, ins, out_shape, lambda v, den: unscale(max(v), den))

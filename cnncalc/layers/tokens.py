@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..core.errors import ShapeError
 from ..core.model import Counts
-from .base import (BOOL, NONNEG_INT, NUMBER, POS_INT, Layer, Out, Param, ParamError, Torch, ew, need_spatial,
+from .base import (BOOL, NONNEG_INT, NUMBER, POS_INT, Keras, Layer, Out, Param, ParamError, Torch, ew, need_spatial,
                    shape_text)
 from .worked import n
 
@@ -44,6 +44,10 @@ class ToTokens(Layer):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("to_tokens"),)
+
+    def keras(self, p, ins) -> tuple:
+        h, w, c = ins[0]
+        return (Keras("Reshape", ((h * w, c),)),)  # channels last: row-major positions, as PyTorch's flatten(2)
 
 
 class ClassToken(Layer):

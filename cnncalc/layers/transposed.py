@@ -25,8 +25,8 @@ from typing import Any, Mapping
 from ..core import formulas as fm
 from ..core.errors import ShapeError
 from ..core.model import Counts
-from .activations import FUSABLE, torch_activation
-from .base import (BOOL, NONNEG_PAIR, PADDING, PAIR, POS_INT, Out, Param, Torch, Windowed, biased, choice,
+from .activations import FUSABLE, keras_activation, torch_activation
+from .base import (BOOL, NONNEG_PAIR, PADDING, PAIR, POS_INT, Keras, Out, Param, Torch, Windowed, biased, choice,
                    need_spatial, shape_text)
 
 
@@ -175,6 +175,27 @@ class ConvTranspose(Windowed):
                       {"stride": tuple(p["stride"]), "padding": (t, left), "output_padding": tuple(op or (0, 0)),
                        "groups": p["groups"], "bias": p["bias"], "dilation": tuple(p["dilation"])}),) \
             + torch_activation(p.get("activation"))
+
+
+    def keras(self, p, ins):
+        if p["groups"] != 1 or (max(p["stride"]) > 1 and max(p["dilation"]) > 1):
+            return None  # Keras's Conv2DTranspose has no groups, nor a stride with a dilation
+        act, after = keras_activation(p.get("activation"))
+        kw = {"strides": tuple(p["stride"]), "dilation_rate": tuple(p["dilation"]), "use_bias": p["bias"], **act}
+        pad, op = p["padding"], p["output_padding"]
+        if isinstance(pad, str):
+            if op is not None:
+                kw["output_padding"] = tuple(op)
+            return (Keras("Conv2DTranspose", (p["filters"], tuple(p["kernel"])), {"padding": pad, **kw}),) + after
+        # PyTorch's numeric padding: Keras's valid with the output padding given, (W − 1)·S + F_eff + op,
+        # then the padding cropped from both sides
+        op = tuple(op or (0, 0))
+        if any(o >= s for o, s in zip(op, p["stride"])):
+            return None  # Keras wants the output padding below the stride
+        t, _, left, _ = pad
+        crop = (Keras("Cropping2D", (((t, t), (left, left)),), suffix="_crop"),) if t or left else ()
+        return (Keras("Conv2DTranspose", (p["filters"], tuple(p["kernel"])),
+                      {"padding": "valid", "output_padding": op, **kw}),) + crop + after
 
 
 LAYERS = (ConvTranspose,)

@@ -1,0 +1,380 @@
+"""A spec as a PyTorch module: an ``nn.Module`` whose ``__init__`` makes one submodule per layer
+(named after the spec's layer) and whose ``forward`` follows the graph.
+
+Each layer's ``Layer.torch`` constructs are written as code: a ``torch.nn`` class by its name, a
+construct PyTorch has no class for as a small helper class emitted into the module when used
+(``HELPERS``), and the graph's own operations (concat, add, multiply, reshape, split, crop,
+tokens) as expressions in ``forward`` (``INLINE``).
+"""
+
+from __future__ import annotations
+
+from . import class_name, constructs, figures, identifiers, shape_text, uses
+
+# nn.Module's own attributes: a submodule may not take one of these names
+MODULE_ATTRS = frozenset("""add_module apply bfloat16 buffers call_super_init children compile cpu cuda double
+dump_patches eval extra_repr float forward get_buffer get_extra_state get_parameter get_submodule half ipu
+load_state_dict modules mtia named_buffers named_children named_modules named_parameters parameters
+register_backward_hook register_buffer register_forward_hook register_forward_pre_hook register_full_backward_hook
+register_full_backward_pre_hook register_load_state_dict_post_hook register_load_state_dict_pre_hook
+register_module register_parameter register_state_dict_post_hook register_state_dict_pre_hook requires_grad_
+set_extra_state set_submodule share_memory state_dict to to_empty train training type xpu zero_grad
+T_destination""".split())
+
+# names the generated forward uses for itself
+RESERVED = frozenset({"self", "x", "torch", "nn", "super", "print", "sum", "tuple", "model", "y"})
+
+
+HELPERS = {
+    "TFSamePad2d": '''
+class TFSamePad2d(nn.Module):
+    """TensorFlow's (Keras's) padding="same": out = ceil(in / stride), the padding worked out
+    from the input's size when it arrives; an odd total puts the extra row/column at the end."""
+
+    def __init__(self, kernel, stride, dilation=(1, 1)):
+        super().__init__()
+        self.kernel, self.stride, self.dilation = kernel, stride, dilation
+
+    def forward(self, x):
+        pads = []
+        for size, k, s, d in zip(x.shape[2:], self.kernel, self.stride, self.dilation):
+            out = (size + s - 1) // s
+            total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+            pads.append((total // 2, total - total // 2))
+        (top, bottom), (left, right) = pads
+        return nn.functional.pad(x, (left, right, top, bottom))
+''',
+    "PositionBias": '''
+class PositionBias(nn.Module):
+    """A learnable bias for every position (AlphaGo's policy output)."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(*shape))
+
+    def forward(self, x):
+        return x + self.bias
+''',
+    "LastAxis": '''
+class LastAxis(nn.Module):
+    """A module acting on the last axis (LayerNorm, Linear) applied to the channels of an
+    N×C×H×W tensor: permuted to N×H×W×C and back, as torchvision's ConvNeXt does."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+''',
+    "LayerScale": '''
+class LayerScale(nn.Module):
+    """ConvNeXt's layer scale: a learnable factor per channel."""
+
+    def __init__(self, channels, rank, init=1e-6):
+        super().__init__()
+        shape = (channels, 1, 1) if rank == 3 else (channels,)
+        self.gamma = nn.Parameter(torch.full(shape, init))
+
+    def forward(self, x):
+        return x * self.gamma
+''',
+    "ClassToken": '''
+class ClassToken(nn.Module):
+    """ViT's class token: a learnable 1×1×C token prepended to the sequence."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.class_token = nn.Parameter(torch.zeros(1, 1, channels))
+
+    def forward(self, x):
+        return torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+''',
+    "SelfAttention": '''
+class SelfAttention(nn.Module):
+    """nn.MultiheadAttention as torchvision's ViT calls it: query = key = value."""
+
+    def __init__(self, channels, heads, bias=True):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(channels, heads, bias=bias, batch_first=True)
+
+    def forward(self, x):
+        return self.attn(x, x, x, need_weights=False)[0]
+''',
+    "KerasNormalization": '''
+class KerasNormalization(nn.Module):
+    """Keras's Normalization: (x − mean)/√variance per channel; adapted statistics (mean,
+    variance, count) are stored as buffers, not trained."""
+
+    def __init__(self, channels, rank, adapted=True):
+        super().__init__()
+        shape = (channels, 1, 1) if rank == 3 else (channels,)
+        if adapted:
+            self.register_buffer("mean", torch.zeros(shape))
+            self.register_buffer("variance", torch.ones(shape))
+            self.register_buffer("count", torch.zeros(()))
+
+    def forward(self, x):
+        if hasattr(self, "mean"):
+            return (x - self.mean) / torch.sqrt(self.variance)
+        return x
+''',
+    "BatchNormParts": '''
+class BatchNormParts(nn.Module):
+    """Keras's BatchNormalization with center or scale off: γ only or β only."""
+
+    def __init__(self, channels, rank, gamma=True, beta=True, running=True, eps=1e-5):
+        super().__init__()
+        shape = (channels, 1, 1) if rank == 3 else (channels,)
+        self.eps = eps
+        if gamma:
+            self.weight = nn.Parameter(torch.ones(shape))
+        if beta:
+            self.bias = nn.Parameter(torch.zeros(shape))
+        if running:
+            self.register_buffer("running_mean", torch.zeros(shape))
+            self.register_buffer("running_var", torch.ones(shape))
+
+    def forward(self, x):
+        if hasattr(self, "running_mean"):
+            x = (x - self.running_mean) / torch.sqrt(self.running_var + self.eps)
+        if hasattr(self, "weight"):
+            x = x * self.weight
+        if hasattr(self, "bias"):
+            x = x + self.bias
+        return x
+''',
+    "WindowAttention": '''
+class WindowAttention(nn.Module):
+    """Swin V1's (shifted) window attention, after torchvision's shifted_window_attention: pad H
+    and W to a multiple of the window, (shift,) cut into windows, softmax(Q·Kᵀ·scale +
+    relative-position bias)·V per head, output projection. (torchvision also masks across the
+    shifted borders; the mask adds no parameters and no MACs and is left out here.)"""
+
+    def __init__(self, channels, heads, window, shift, qkv_bias=True, proj_bias=True):
+        super().__init__()
+        self.heads, self.window, self.shift = heads, window, shift
+        self.qkv = nn.Linear(channels, 3 * channels, bias=qkv_bias)
+        self.proj = nn.Linear(channels, channels, bias=proj_bias)
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
+        coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window - 1)
+        self.register_buffer("relative_position_index", (rel[..., 0] * (2 * window - 1) + rel[..., 1]).flatten())
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)  # N×H×W×C
+        b, h, w, c = x.shape
+        win = self.window
+        pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
+        x = nn.functional.pad(x, (0, 0, 0, pad_r, 0, pad_b))
+        hp, wp = h + pad_b, w + pad_r
+        if self.shift:
+            x = torch.roll(x, shifts=(-self.shift, -self.shift), dims=(1, 2))
+        x = x.view(b, hp // win, win, wp // win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, win * win, c)
+        qkv = self.qkv(x).reshape(x.shape[0], win * win, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = (q * (c // self.heads) ** -0.5).matmul(k.transpose(-2, -1))
+        bias = self.relative_position_bias_table[self.relative_position_index].view(win * win, win * win, -1)
+        attn = (attn + bias.permute(2, 0, 1).unsqueeze(0)).softmax(dim=-1)
+        x = attn.matmul(v).transpose(1, 2).reshape(x.shape[0], win * win, c)
+        x = self.proj(x)
+        x = x.view(b, hp // win, wp // win, win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
+        if self.shift:
+            x = torch.roll(x, shifts=(self.shift, self.shift), dims=(1, 2))
+        return x[:, :h, :w, :].permute(0, 3, 1, 2)
+''',
+}
+
+# functional constructs (cnncalc.layers.base.Torch) that are modules: the helper class of each
+AS_HELPER = {
+    "TFSamePad2d": "TFSamePad2d", "bias": "PositionBias", "last_axis": "LastAxis", "layer_scale": "LayerScale",
+    "class_token": "ClassToken", "self_attention": "SelfAttention", "normalization": "KerasNormalization",
+    "batchnorm_parts": "BatchNormParts", "window_attention": "WindowAttention",
+}
+
+
+def _v(value) -> str:
+    return repr(value)
+
+
+def _arg(value) -> str:
+    """An argument of a torch.nn class: a pair of equal sizes written once ((3, 3) → 3)."""
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1] and type(value[0]) is int:
+        return repr(value[0])
+    return repr(value)
+
+
+def _call(name: str, args, kwargs, arg=_v) -> str:
+    parts = [arg(a) for a in args] + [f"{k}={arg(v)}" for k, v in kwargs.items()]
+    return f"{name}({', '.join(parts)})"
+
+
+class _Writer:
+    def __init__(self):
+        self.helpers: list = []
+
+    def helper(self, name: str) -> str:
+        if name not in self.helpers:
+            self.helpers.append(name)
+        return name
+
+    def module(self, c) -> str:
+        """The expression that makes the module of one construct."""
+        if c.op == "last_axis":
+            return f"{self.helper('LastAxis')}({self.group(list(c.args))})"
+        if c.op in AS_HELPER:
+            return _call(self.helper(AS_HELPER[c.op]), c.args, dict(c.kwargs))
+        return _call(f"nn.{c.op}", c.args, dict(c.kwargs), _arg)
+
+    def group(self, cs: list, indent: str = "    ") -> str:
+        if len(cs) == 1:
+            return self.module(cs[0])
+        inner = f",\n{indent}    ".join(self.module(c) for c in cs)
+        return f"nn.Sequential(\n{indent}    {inner},\n{indent})"
+
+
+def _inline(c, args: list, ins: list, out_rank: int):
+    """The forward expression of a construct that is an operation on tensors, or None."""
+    a = args[0]
+    if c.op == "cat":
+        return f"torch.cat([{', '.join(args)}], dim={c.kwargs['dim']})"
+    if c.op == "add":
+        return " + ".join(args)
+    if c.op == "mul":  # a vector of C (N×C) is a per-channel factor of N×C×H×W
+        return " * ".join(f"{v}[:, :, None, None]" if len(s) == 1 and out_rank == 3 else v for v, s in zip(args, ins))
+    if c.op == "reshape":
+        return f"{a}.reshape({a}.shape[0], {', '.join(map(str, c.args[0]))})"
+    if c.op == "split":
+        sizes, dim = c.args
+        return f"torch.split({a}, {list(sizes)!r}, dim={dim})"
+    if c.op == "crop":
+        t, b, left, right = c.args
+        h, w = ins[0][0], ins[0][1]
+        return f"{a}[:, :, {t}:{h - b}, {left}:{w - right}]"
+    if c.op == "select_token":
+        return f"{a}[:, {c.args[0]}]"
+    if c.op == "to_tokens":
+        return f"{a}.flatten(2).transpose(1, 2)  # N×C×H×W → N×(H·W)×C"
+    return None
+
+
+INLINE = ("cat", "add", "mul", "reshape", "split", "crop", "select_token", "to_tokens")
+
+
+def torch_shape(shape) -> tuple:
+    """cnncalc's H×W×C as PyTorch's N×C×H×W (batch 1); tokens L×C and vectors keep their order."""
+    return (1, shape[2], shape[0], shape[1]) if len(shape) == 3 else (1,) + tuple(shape)
+
+
+def generate(graph, report, source: str) -> str:
+    made = constructs(graph, report, "pytorch")
+    names = [spec.name for spec, _, _ in made]
+    attr = identifiers(names, MODULE_ATTRS | RESERVED | set(AS_HELPER.values()) | set(HELPERS))
+    used = uses(graph)
+    w = _Writer()
+    init, fwd, renamed, flatten_after_map = [], [], [], False
+    var = {}
+    first = graph.layers[0]
+    in_var = "x" if used.get(first.name, []) == [1] else identifiers([first.name], set(attr.values()) | RESERVED
+                                                                       | MODULE_ATTRS)[first.name]
+    var[first.name] = in_var
+    taken_vars = set(attr.values()) | {in_var}
+    rank = {first.name: len(graph.input_shape)}
+    for i, (spec, ins, cs) in enumerate(made, start=1):
+        name = attr[spec.name]
+        if name != spec.name:
+            renamed.append((spec.name, name))
+        if spec.type == "flatten" and len(ins[0]) == 3:
+            flatten_after_map = True
+        args = [var[n] for n in spec.inputs]
+        last = i == len(made)
+        out = "x" if used.get(spec.name, []) == [i + 1] or (last and not used.get(spec.name)) else name
+        # consecutive module constructs make one submodule; operations are written in forward
+        steps: list = []
+        for c in cs:
+            if c.op in INLINE:
+                steps.append(("inline", c))
+            elif steps and steps[-1][0] == "module":
+                steps[-1][1].append(c)
+            else:
+                steps.append(("module", [c]))
+        n_modules = 0
+        cur = args
+        result = report.layer(spec.name)
+        for kind, what in steps:
+            if kind == "module":
+                n_modules += 1
+                sub = name if n_modules == 1 else f"{name}_{n_modules}"
+                comment = f"  # {spec.name}" if sub != spec.name else ""
+                init.append(f"        self.{sub} = {w.group(what, '        ')}{comment}")
+                expr = f"self.{sub}({', '.join(cur)})"
+            else:
+                expr = _inline(what, cur, ins, len(result.output_shape))
+            if spec.type == "split" and kind == "inline":
+                parts = [f"{name}_{k}" for k in range(len(result.parts))]
+                for k, pv in enumerate(parts):
+                    var[f"{spec.name}.{k}"] = pv
+                fwd.append(f"        {', '.join(parts)}{',' if len(parts) == 1 else ''} = {expr}")
+                if used.get(spec.name):  # NAME alone is the whole input again
+                    fwd.append(f"        {name} = {args[0]}")
+                out = name
+                cur = None
+                break
+            fwd.append(f"        {out} = {expr}")
+            cur = [out]
+        if not steps:  # no construct at all: an identity
+            fwd.append(f"        {out} = {args[0]}")
+        var[spec.name] = out
+        taken_vars.add(out)
+    ret = var[graph.layers[-1].name]
+
+    cls = class_name(graph.name)
+    if cls in set(attr.values()) | set(HELPERS):
+        cls += "Net"
+    t = report.totals
+    lines = [
+        f"# Generated by cnncalc from {source}" + (f" ({graph.name})" if graph.name != source else "")
+        + f": input {shape_text(graph.input_shape)}, "
+        f"output {shape_text(report.output_shape)}; cnncalc counts {figures(report)}.",
+        f'"""{graph.name} in PyTorch (generated by `cnncalc export --to pytorch`).',
+        "",
+        f"cnncalc's H×W×C is PyTorch's N×C×H×W: the input {shape_text(graph.input_shape)} is a tensor of "
+        f"{_shape_py(torch_shape(graph.input_shape))}, the output {shape_text(report.output_shape)} one of "
+        f"{_shape_py(torch_shape(report.output_shape))}.",
+        f"Expected: sum(p.numel() for p in model.parameters()) = {t.params:,}"
+        + (f"; buffers (running statistics, not trained) {t.non_trainable_params:,}" if t.non_trainable_params else "")
+        + f"; {t.macs:,} multiply-accumulates (torch.utils.flop_counter: {t.macs * 2:,} FLOPs).",
+    ]
+    if flatten_after_map:
+        lines += ["",
+                  "A flatten after a feature map flattens PyTorch's C, H, W order (Keras flattens H, W, C): the",
+                  "same number of values and parameters, in another order."]
+    if renamed:
+        lines += ["", "Submodules are named as the spec's layers, made Python identifiers where they are not "
+                      "(the spec's name is in a comment beside each)."]
+    lines += ['"""', "", "import torch", "from torch import nn", ""]
+    for h in w.helpers:
+        lines.append(HELPERS[h].rstrip("\n"))
+        lines.append("")
+    lines += ["", f"class {cls}(nn.Module):", "    def __init__(self):", "        super().__init__()"]
+    lines += init or ["        pass"]
+    lines += ["", f"    def forward(self, {in_var}):"]
+    lines += fwd + [f"        return {ret}", "", ""]
+    shape = torch_shape(graph.input_shape)
+    lines += [
+        'if __name__ == "__main__":',
+        '    with torch.device("meta"):  # shapes only: no memory, no arithmetic (build outside it for values)',
+        f"        model = {cls}().eval()",
+        f"        y = model(torch.zeros{_shape_py(shape)})",
+        '    print(f"params: {sum(p.numel() for p in model.parameters()):,}")',
+    ]
+    if t.non_trainable_params:
+        lines += ["    buffers = sum(b.numel() for n, b in model.named_buffers() if not n.endswith(\"num_batches_tracked\"))",
+                  '    print(f"buffers: {buffers:,}")']
+    lines += ['    print(f"output: {tuple(y.shape)}")', ""]
+    return "\n".join(lines)
+
+
+def _shape_py(shape) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
