@@ -32,7 +32,7 @@ def export(graph, report, target: str, source: str) -> str:
 def constructs(graph, report, target: str):
     """[(LayerSpec, its input shapes, its constructs)] for every layer after the input; a
     SpecError naming the first layer whose type has no construct for ``target``."""
-    from ..layers import REGISTRY
+    from ..layers import REGISTRY, Layer
 
     shapes = {}
     for r in report.layers:
@@ -45,9 +45,11 @@ def constructs(graph, report, target: str):
         layer = REGISTRY[spec.type]
         made = getattr(layer, "torch" if target == "pytorch" else "keras")(dict(spec.params), list(ins))
         if made is None:
-            raise SpecError(f"layer type '{spec.type}' has no {TARGET_NAMES[target]} construct (with these "
-                            f"parameters): cnncalc export --to {target} cannot write it", loc=spec.loc,
-                            layer=spec.name)
+            hook = "torch" if target == "pytorch" else "keras"
+            some = getattr(type(layer), hook) is not getattr(Layer, hook)  # the type has one for other parameters
+            raise SpecError(f"{TARGET_NAMES[target]} has no construct for layer type '{spec.type}'"
+                            + (" with these parameters" if some else "")
+                            + f": cnncalc export --to {target} cannot write it", loc=spec.loc, layer=spec.name)
         out.append((spec, ins, tuple(made)))
     return out
 
