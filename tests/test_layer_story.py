@@ -114,8 +114,19 @@ def test_layer_types_carry_their_story_as_data_without_torch():
         conv = registry.REGISTRY["conv"].torch(
             {"filters": 8, "kernel": (3, 3), "stride": (1, 1), "padding": (1, 1, 1, 1), "dilation": (1, 1),
              "groups": 1, "bias": True, "activation": "relu"}, [(8, 8, 4)])
-        assert [c.op for c in conv] == ["ZeroPad2d", "Conv2d", "ReLU"]
-        assert conv[0].args == ((1, 1, 1, 1),) and conv[1].args == (4, 8, (3, 3))
+        # symmetric padding is Conv2d's own (as torchvision writes it); uneven padding a ZeroPad2d before it
+        assert [c.op for c in conv] == ["Conv2d", "ReLU"]
+        assert conv[0].args == (4, 8, (3, 3)) and conv[0].kwargs["padding"] == (1, 1)
+        uneven = registry.REGISTRY["conv"].torch(
+            {"filters": 8, "kernel": (3, 3), "stride": (1, 1), "padding": (0, 1, 0, 1), "dilation": (1, 1),
+             "groups": 1, "bias": True, "activation": None}, [(8, 8, 4)])
+        assert [c.op for c in uneven] == ["ZeroPad2d", "Conv2d"] and uneven[0].args == ((0, 1, 0, 1),)
+        # and the Keras construct, as data too: the padding a ZeroPadding2D named conv…_pad
+        keras = registry.REGISTRY["conv"].keras(
+            {"filters": 8, "kernel": (3, 3), "stride": (1, 1), "padding": (0, 1, 0, 1), "dilation": (1, 1),
+             "groups": 1, "bias": True, "activation": "relu"}, [(8, 8, 4)])
+        assert [(c.op, c.suffix) for c in keras] == [("ZeroPadding2D", "_pad"), ("Conv2D", "")]
+        assert keras[1].kwargs["activation"] == "relu" and keras[1].kwargs["padding"] == "valid"
         assert registry.REGISTRY["conv"].describe({"kernel": (3, 3), "stride": (2, 2), "padding": (1, 1, 1, 1),
                                                   "dilation": (1, 1), "groups": 1, "activation": "relu"}) \
             == "conv 3×3/2 p1+relu"

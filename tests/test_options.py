@@ -29,6 +29,7 @@ BASE = {
     "compare": ["lenet5", "pytorch_cifar_net"],
     "values": ["xo_toy"],
     "import": [str(ROOT / "tests" / "models" / "googlenet_3b_v2.prototxt")],
+    "export": ["lenet5", "--to", "pytorch"],
 }
 VALUES = {"expr": "input 8x8x1 | conv 2 k3", "input_size": "32x32x1", "kernel": "3", "stride": "1",
           "padding": "1", "dilation": "1", "output_padding": "0", "filters": "2", "units": "4", "groups": "1",

@@ -266,10 +266,16 @@ def torch_shape(shape) -> tuple:
     return (1, shape[2], shape[0], shape[1]) if len(shape) == 3 else (1,) + tuple(shape)
 
 
+def attribute_names(graph) -> dict:
+    """Layer name → the name of its submodule (the layer's name made an identifier, unique, and
+    none of nn.Module's own attributes)."""
+    return identifiers([spec.name for spec in graph.layers[1:]],
+                       MODULE_ATTRS | RESERVED | set(AS_HELPER.values()) | set(HELPERS))
+
+
 def generate(graph, report, source: str) -> str:
     made = constructs(graph, report, "pytorch")
-    names = [spec.name for spec, _, _ in made]
-    attr = identifiers(names, MODULE_ATTRS | RESERVED | set(AS_HELPER.values()) | set(HELPERS))
+    attr = attribute_names(graph)
     used = uses(graph)
     w = _Writer()
     init, fwd, renamed, flatten_after_map = [], [], [], False
@@ -310,6 +316,8 @@ def generate(graph, report, source: str) -> str:
                 expr = f"self.{sub}({', '.join(cur)})"
             else:
                 expr = _inline(what, cur, ins, len(result.output_shape))
+                if name != spec.name and "#" not in expr:
+                    expr += f"  # {spec.name}"
             if spec.type == "split" and kind == "inline":
                 parts = [f"{name}_{k}" for k in range(len(result.parts))]
                 for k, pv in enumerate(parts):

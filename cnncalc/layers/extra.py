@@ -11,7 +11,7 @@ from ..core.model import Counts
 from .activations import FUSABLE, keras_activation, torch_activation
 from .base import (BOOL, PADDING, PAIR, POS_INT, Keras, Layer, NoForward, Out, Param, ParamError, Torch, Windowed,
                    biased, choice, ew, need_spatial, shape_text)
-from .spatial import keras_pad, keras_strided_dilated, torch_pad, window
+from .spatial import conv_pad, keras_pad, keras_strided_dilated, torch_pad, window
 
 
 def _depth_multiplier(p: dict) -> dict:
@@ -86,9 +86,10 @@ class Depthwise(Windowed):
 
     def torch(self, p, ins) -> tuple:
         c = ins[0][2]
-        return torch_pad(p["padding"], p["kernel"], p["stride"], p["dilation"]) + (
+        pre, pad = conv_pad(p["padding"], p["kernel"], p["stride"], p["dilation"])
+        return pre + (
             Torch("Conv2d", (c, c * p["multiplier"], tuple(p["kernel"])),
-                  {"stride": tuple(p["stride"]), "padding": 0, "dilation": tuple(p["dilation"]), "groups": c,
+                  {"stride": tuple(p["stride"]), "padding": pad, "dilation": tuple(p["dilation"]), "groups": c,
                    "bias": p["bias"]}),) + torch_activation(p.get("activation"))
 
     def keras(self, p, ins):
@@ -155,9 +156,10 @@ class SeparableConv(Windowed):
 
     def torch(self, p, ins) -> tuple:
         c, m = ins[0][2], p["multiplier"]
-        return torch_pad(p["padding"], p["kernel"], p["stride"], p["dilation"]) + (
+        pre, pad = conv_pad(p["padding"], p["kernel"], p["stride"], p["dilation"])
+        return pre + (
             Torch("Conv2d", (c, c * m, tuple(p["kernel"])),
-                  {"stride": tuple(p["stride"]), "padding": 0, "dilation": tuple(p["dilation"]), "groups": c,
+                  {"stride": tuple(p["stride"]), "padding": pad, "dilation": tuple(p["dilation"]), "groups": c,
                    "bias": False}),
             Torch("Conv2d", (c * m, p["filters"], 1), {"bias": p["bias"]})) + torch_activation(p.get("activation"))
 

@@ -79,6 +79,14 @@ def torch_pad(padding, kernel, stride, dilation=(1, 1)) -> tuple:
     return (Torch("ZeroPad2d", ((left, right, t, b),)),) if any(padding) else ()
 
 
+def conv_pad(padding, kernel, stride, dilation) -> tuple:
+    """A conv's padding in PyTorch: (constructs before it, Conv2d's ``padding=``): symmetric
+    padding is Conv2d's own (as torchvision writes it), any other a construct before."""
+    if isinstance(padding, tuple) and padding[0] == padding[1] and padding[2] == padding[3]:
+        return (), (padding[0], padding[2])
+    return torch_pad(padding, kernel, stride, dilation), 0
+
+
 def keras_pad(padding) -> tuple:
     """A padding before a window in Keras: (constructs before the layer, the layer's padding=).
     Keras's same is cnncalc's same; numeric padding is a ZeroPadding2D, then valid."""
@@ -180,9 +188,10 @@ class Conv(Windowed):
 
     def torch(self, p, ins) -> tuple:
         c = ins[0][2]
-        return torch_pad(p["padding"], p["kernel"], p["stride"], p["dilation"]) + (
+        pre, pad = conv_pad(p["padding"], p["kernel"], p["stride"], p["dilation"])
+        return pre + (
             Torch("Conv2d", (c, p["filters"], tuple(p["kernel"])),
-                  {"stride": tuple(p["stride"]), "padding": 0, "dilation": tuple(p["dilation"]),
+                  {"stride": tuple(p["stride"]), "padding": pad, "dilation": tuple(p["dilation"]),
                    "groups": p["groups"], "bias": p["bias"]}),) + torch_activation(p.get("activation"))
 
     def keras(self, p, ins):
