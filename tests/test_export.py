@@ -154,7 +154,7 @@ def test_pytorch_main_prints_params_and_shape(tmp_path):
 
 def test_pytorch_main_prints_buffers(tmp_path):
     pytest.importorskip("torch")
-    path = _export(tmp_path, "resnet18", "pytorch", "--input", "32x32x3")
+    path = _export(tmp_path, "resnet18", "pytorch")  # as README shows it
     out = io.StringIO()
     with redirect_stdout(out):
         runpy.run_path(str(path), run_name="__main__")
@@ -186,20 +186,22 @@ def test_names_made_identifiers(tmp_path):
 # Keras: every shipped spec whose types Keras has; small inputs where the spec allows one
 
 KERAS_OK = {
-    "keras_efficientnet_b0": None, "keras_convnext_tiny": None, "vgg16": "32x32x3", "vgg19": "32x32x3",
+    "keras_efficientnet_b0": None, "keras_convnext_tiny": None, "vgg16": "32x32x3",
     "resnet50": "64x64x3", "resnet18": "64x64x3", "mobilenet_v2": "64x64x3", "mobilenet_v1": None,
     "mobilenet_v3_small": "64x64x3", "efficientnet_b0": "64x64x3", "regnet_y_400mf": "64x64x3",
     "inception_naive": None, "inception_bottleneck": None, "lenet5": None, "mnist_cnn": None,
-    "pytorch_cifar_net": None, "xo_toy": None, "convnext_tiny": "64x64x3",
+    "pytorch_cifar_net": None, "xo_toy": None, "alexnet": "99x99x3", "googlenet": None,
 }
 # the types Keras lacks, and the first layer of each spec that has one
 KERAS_LACKS = {
-    "alexnet": ("norm1", "lrn"), "googlenet": ("norm1", "lrn"), "alphago_policy": ("bias", "position_bias"),
+    "alphago_policy": ("bias", "position_bias"),
     "shufflenet_v2_x1_0": ("stage2.0.shuffle", "channel_shuffle"), "swin_t": ("stage1.even.attn", "window_attention"),
     "vit_b_16": ("class_token", "class_token"),
 }
 # exported and counted by hand: the big ones cost seconds of Keras weight initialisation each
-KERAS_NOT_RUN = {"resnet34", "resnet101", "resnet152", "efficientnet_v2_s", "deeplabv3_resnet50"}
+# (vgg19 and convnext_tiny are vgg16 and keras_convnext_tiny again, layer types and all)
+KERAS_NOT_RUN = {"resnet34", "resnet101", "resnet152", "efficientnet_v2_s", "deeplabv3_resnet50", "vgg19",
+                 "convnext_tiny"}
 
 
 def test_every_shipped_spec_has_a_keras_verdict():
@@ -248,6 +250,19 @@ def test_keras_main_prints_split_and_shape(tmp_path, keras):
     # conv 3·3·1·25 + 25, conv 3·3·25·50 + 50, dense 1250·100 + 100 (5×5×50 after two pools), 100·10 + 10
     want = 250 + 11300 + 125100 + 1010
     assert out.getvalue().splitlines() == [f"trainable: {want:,}", "non-trainable: 0", "output: (None, 10)"]
+
+
+def test_keras_local_response_norm_is_pytorchs(keras):
+    torch = pytest.importorskip("torch")
+    np = pytest.importorskip("numpy")
+    from cnncalc.export.keras import HELPERS
+
+    scope: dict = {}
+    exec("import keras\nfrom keras import layers\n" + HELPERS["LocalResponseNorm"], scope)
+    x = np.random.default_rng(0).standard_normal((2, 5, 6, 7)).astype("float32")
+    got = keras.ops.convert_to_numpy(scope["LocalResponseNorm"](5, 1e-2, 0.75, 2.0)(x))
+    want = torch.nn.LocalResponseNorm(5, 1e-2, 0.75, 2.0)(torch.tensor(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+    assert np.allclose(got, want.numpy(), rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("name", sorted(KERAS_LACKS))

@@ -175,6 +175,10 @@ class LRN(Layer):
     def torch(self, p, ins) -> tuple:
         return (Torch("LocalResponseNorm", (p["size"], p["alpha"], p["beta"], p["k"])),)
 
+    def keras(self, p, ins) -> tuple:
+        # Keras has none: the exporter's own layer, PyTorch's formula (no parameters)
+        return (Keras("LocalResponseNorm", (p["size"], p["alpha"], p["beta"], p["k"])),)
+
 
 class Dropout(Layer):
     type = "dropout"
