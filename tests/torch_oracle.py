@@ -244,6 +244,7 @@ FUNCTIONAL = {
     "add": lambda: Lambda(_add),
     "mul": lambda: Lambda(_mul),
     "reshape": lambda shape: Lambda(lambda x: x.reshape((x.shape[0],) + tuple(shape))),
+    "rescale": lambda scale, offset: Lambda(lambda x: x * scale + offset),
     "bias": lambda shape: PositionBias(shape),
 }
 

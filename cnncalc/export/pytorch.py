@@ -253,6 +253,9 @@ def _inline(c, args: list, ins: list, out_rank: int):
         t, b, left, right = c.args
         h, w = ins[0][0], ins[0][1]
         return f"{a}[:, :, {t}:{h - b}, {left}:{w - right}]"
+    if c.op == "rescale":
+        scale, offset = c.args
+        return f"{a} * {scale!r}" + (f" + {offset!r}" if offset else "")
     if c.op == "select_token":
         return f"{a}[:, {c.args[0]}]"
     if c.op == "to_tokens":
@@ -260,7 +263,7 @@ def _inline(c, args: list, ins: list, out_rank: int):
     return None
 
 
-INLINE = ("cat", "add", "mul", "reshape", "split", "crop", "select_token", "to_tokens")
+INLINE = ("cat", "add", "mul", "reshape", "split", "crop", "rescale", "select_token", "to_tokens")
 
 
 def torch_shape(shape) -> tuple:
@@ -318,7 +321,7 @@ def generate(graph, report, source: str) -> str:
                 expr = f"self.{sub}({', '.join(cur)})"
             else:
                 expr = _inline(what, cur, ins, len(result.output_shape))
-                if name != spec.name and "#" not in expr:
+                if "#" not in expr:  # the layer has no submodule: its name is here
                     expr += f"  # {spec.name}"
             if spec.type == "split" and kind == "inline":
                 parts = [f"{name}_{k}" for k in range(len(result.parts))]

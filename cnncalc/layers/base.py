@@ -289,7 +289,7 @@ class Out:
 class Torch(NamedTuple):
     """One PyTorch construct, as data: ``op`` is a ``torch.nn`` class name (``"Conv2d"``) or
     one of the oracle's functional forms (``"cat"``, ``"add"``, ``"mul"``, ``"reshape"``,
-    ``"bias"``, ``"TFSamePad2d"``: TensorFlow's SAME padding worked out from the input size).
+    ``"rescale"``, ``"bias"``, ``"TFSamePad2d"``: TensorFlow's SAME padding worked out from the input size).
     A layer maps to a tuple of them, applied in order (the first takes every input)."""
 
     op: str

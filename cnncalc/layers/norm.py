@@ -207,7 +207,7 @@ class Rescaling(Layer):
         return Out(tuple(ins[0]))
 
     def torch(self, p, ins) -> tuple:
-        return (Torch("Identity"),)
+        return (Torch("rescale", (p["scale"], p["offset"])),)  # x·scale + offset: no module, no parameters
 
     def keras(self, p, ins) -> tuple:
         return (Keras("Rescaling", (p["scale"],), {"offset": p["offset"]}),)
