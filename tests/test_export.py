@@ -190,18 +190,15 @@ KERAS_OK = {
     "resnet50": "64x64x3", "resnet18": "64x64x3", "mobilenet_v2": "64x64x3", "mobilenet_v1": None,
     "mobilenet_v3_small": "64x64x3", "efficientnet_b0": "64x64x3", "regnet_y_400mf": "64x64x3",
     "inception_naive": None, "inception_bottleneck": None, "lenet5": None, "mnist_cnn": None,
-    "pytorch_cifar_net": None, "xo_toy": None, "alexnet": "99x99x3", "googlenet": None,
+    "pytorch_cifar_net": None, "xo_toy": None, "alexnet": "99x99x3", "googlenet": None, "alphago_policy": None,
+    "shufflenet_v2_x1_0": "64x64x3",
 }
 # the types Keras lacks, and the first layer of each spec that has one
-KERAS_LACKS = {
-    "alphago_policy": ("bias", "position_bias"),
-    "shufflenet_v2_x1_0": ("stage2.0.shuffle", "channel_shuffle"), "swin_t": ("stage1.even.attn", "window_attention"),
-    "vit_b_16": ("class_token", "class_token"),
-}
+KERAS_LACKS = {"swin_t": ("stage1.even.attn", "window_attention")}
 # exported and counted by hand: the big ones cost seconds of Keras weight initialisation each
 # (vgg19 and convnext_tiny are vgg16 and keras_convnext_tiny again, layer types and all)
 KERAS_NOT_RUN = {"resnet34", "resnet101", "resnet152", "efficientnet_v2_s", "deeplabv3_resnet50", "vgg19",
-                 "convnext_tiny"}
+                 "convnext_tiny", "vit_b_16"}
 
 
 def test_every_shipped_spec_has_a_keras_verdict():
@@ -252,17 +249,27 @@ def test_keras_main_prints_split_and_shape(tmp_path, keras):
     assert out.getvalue().splitlines() == [f"trainable: {want:,}", "non-trainable: 0", "output: (None, 10)"]
 
 
-def test_keras_local_response_norm_is_pytorchs(keras):
+def test_keras_helper_layers_compute_what_pytorch_computes(keras):
+    # the layers the module writes for what Keras lacks give PyTorch's values (channels last)
     torch = pytest.importorskip("torch")
     np = pytest.importorskip("numpy")
     from cnncalc.export.keras import HELPERS
 
     scope: dict = {}
-    exec("import keras\nfrom keras import layers\n" + HELPERS["LocalResponseNorm"], scope)
-    x = np.random.default_rng(0).standard_normal((2, 5, 6, 7)).astype("float32")
+    exec("import keras\nfrom keras import layers\n" + "".join(HELPERS.values()), scope)
+    x = np.random.default_rng(0).standard_normal((2, 5, 6, 12)).astype("float32")
+    tx = torch.tensor(x).permute(0, 3, 1, 2)
+
+    def hwc(t):
+        return t.permute(0, 2, 3, 1).numpy()
+
     got = keras.ops.convert_to_numpy(scope["LocalResponseNorm"](5, 1e-2, 0.75, 2.0)(x))
-    want = torch.nn.LocalResponseNorm(5, 1e-2, 0.75, 2.0)(torch.tensor(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-    assert np.allclose(got, want.numpy(), rtol=1e-6, atol=1e-7)
+    assert np.allclose(got, hwc(torch.nn.LocalResponseNorm(5, 1e-2, 0.75, 2.0)(tx)), rtol=1e-6, atol=1e-7)
+    got = keras.ops.convert_to_numpy(scope["ChannelShuffle"](3)(x))
+    assert np.array_equal(got, hwc(torch.nn.ChannelShuffle(3)(tx)))
+    parts = scope["SplitChannels"]([5, 7])(x)
+    assert [np.array_equal(keras.ops.convert_to_numpy(a), hwc(b)) for a, b in zip(parts, torch.split(tx, [5, 7], 1))] \
+        == [True, True]
 
 
 @pytest.mark.parametrize("name", sorted(KERAS_LACKS))
@@ -276,6 +283,17 @@ def test_keras_export_refuses_types_keras_lacks(tmp_path, name):
     m = ERROR.match(lines[0])
     assert m, lines[0]
     assert (Path(m["file"]).name, m["layer"], m["target"], m["type"]) == (f"{name}.yaml", layer, "Keras", kind)
+
+
+def test_keras_refuses_parameters_it_has_no_construct_for(tmp_path):
+    spec = tmp_path / "bn.yaml"
+    spec.write_text("input: [8, 8, 3]\nlayers:\n  - conv: {filters: 4, kernel: 3}\n"
+                    "  - batchnorm: {name: bn, track_running_stats: false}\n", encoding="utf-8")
+    r = run_cli("export", str(spec), "--to", "keras")
+    m = ERROR.match(r.err.rstrip("\n"))
+    assert r.code == 2 and m, r.err
+    assert (m["line"], m["col"], m["layer"], m["type"], bool(m["params"])) == ("4", "5", "bn", "batchnorm", True)
+    assert run_cli("export", str(spec), "--to", "pytorch").code == 0
 
 
 def test_keras_layers_of_one_construct(tmp_path, keras):

@@ -33,6 +33,77 @@ class LocalResponseNorm(layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 ''',
+    "PositionBias": '''
+class PositionBias(layers.Layer):
+    """A learnable bias for every position (AlphaGo's policy output, ViT's position embedding)."""
+
+    def build(self, input_shape):
+        self.bias = self.add_weight(shape=tuple(input_shape[1:]), initializer="zeros", trainable=True)
+
+    def call(self, x):
+        return x + self.bias
+''',
+    "ChannelShuffle": '''
+class ChannelShuffle(layers.Layer):
+    """ShuffleNet's channel shuffle (PyTorch's nn.ChannelShuffle): C channels in g groups, transposed."""
+
+    def __init__(self, groups, **kwargs):
+        super().__init__(**kwargs)
+        self.groups = groups
+
+    def call(self, x):
+        h, w, c = x.shape[1:]
+        x = keras.ops.reshape(x, (-1, h, w, self.groups, c // self.groups))
+        return keras.ops.reshape(keras.ops.transpose(x, (0, 1, 2, 4, 3)), (-1, h, w, c))
+''',
+    "SplitChannels": '''
+class SplitChannels(layers.Layer):
+    """The channels (last axis) cut into parts of the given sizes (PyTorch's torch.split)."""
+
+    def __init__(self, sizes, **kwargs):
+        super().__init__(**kwargs)
+        self.sizes = list(sizes)
+
+    def call(self, x):
+        ends = [sum(self.sizes[:i + 1]) for i in range(len(self.sizes))]
+        return [x[..., end - size:end] for size, end in zip(self.sizes, ends)]
+''',
+    "ClassToken": '''
+class ClassToken(layers.Layer):
+    """ViT's class token: a learnable C-vector prepended to the sequence of tokens."""
+
+    def build(self, input_shape):
+        self.token = self.add_weight(shape=(1, 1, input_shape[-1]), initializer="zeros", trainable=True)
+
+    def call(self, x):
+        token = keras.ops.broadcast_to(self.token, (keras.ops.shape(x)[0], 1, x.shape[-1]))
+        return keras.ops.concatenate([token, x], axis=1)
+''',
+    "SelectToken": '''
+class SelectToken(layers.Layer):
+    """One token of the sequence (ViT's head reads the class token, index 0)."""
+
+    def __init__(self, index, **kwargs):
+        super().__init__(**kwargs)
+        self.index = index
+
+    def call(self, x):
+        return x[:, self.index]
+''',
+    "SelfAttention": '''
+class SelfAttention(layers.Layer):
+    """Keras's MultiHeadAttention as self-attention (query = key = value), as ViT uses it."""
+
+    def __init__(self, num_heads, key_dim, use_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.attention = layers.MultiHeadAttention(num_heads, key_dim, use_bias=use_bias)
+
+    def build(self, input_shape):
+        self.attention.build(input_shape, input_shape, input_shape)
+
+    def call(self, x):
+        return self.attention(x, x)
+''',
     "LayerScale": '''
 class LayerScale(layers.Layer):
     """ConvNeXt's layer scale (as keras.applications.convnext writes it): a learnable factor per channel."""
@@ -87,6 +158,15 @@ def generate(graph, report, source: str) -> str:
                     name += "_"
                 keras_names.add(name)
             arg = cur[0] if len(cur) == 1 else f"[{', '.join(cur)}]"
+            parts = report.layer(spec.name).parts
+            if parts:  # several named outputs (split): NAME.0, NAME.1, …; NAME alone is the input again
+                names_ = [f"{var_of[spec.name]}_{k}" for k in range(len(parts))]
+                for k, pv in enumerate(names_):
+                    var[f"{spec.name}.{k}"] = pv
+                body.append(f"    {', '.join(names_)}{',' if len(names_) == 1 else ''} = "
+                            f"{_call(ctor, c.args, {**dict(c.kwargs), 'name': name})}({arg})")
+                out = cur[0]
+                break
             body.append(f"    {out} = {_call(ctor, c.args, {**dict(c.kwargs), 'name': name})}({arg})")
             cur = [out]
         if not cs:

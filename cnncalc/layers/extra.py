@@ -316,6 +316,9 @@ class ChannelShuffle(Layer):
     def torch(self, p, ins) -> tuple:
         return (Torch("ChannelShuffle", (p["groups"],)),)
 
+    def keras(self, p, ins) -> tuple:
+        return (Keras("ChannelShuffle", (p["groups"],)),)  # the exporter's own layer (Keras has none)
+
 
 
 class LocallyConnected(Windowed):

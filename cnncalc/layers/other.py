@@ -372,6 +372,9 @@ class PositionBias(Layer):
         s = tuple(ins[0])
         return (Torch("bias", ((s[2], s[0], s[1]) if len(s) == 3 else s,)),)
 
+    def keras(self, p, ins) -> tuple:
+        return (Keras("PositionBias"),)  # the exporter's own layer (Keras has none)
+
 
 def exact_sum(vs):
     """A sum of exact values as an int where integral."""

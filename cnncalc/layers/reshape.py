@@ -83,6 +83,11 @@ class Split(Layer):
         sizes = list(p["sizes"]) if p["sizes"] is not None else [c // p["parts"]] * p["parts"]
         return (Torch("split", (sizes, 1 if len(ins[0]) == 3 else -1)),)
 
+    def keras(self, p, ins) -> tuple:
+        c = ins[0][-1]
+        sizes = list(p["sizes"]) if p["sizes"] is not None else [c // p["parts"]] * p["parts"]
+        return (Keras("SplitChannels", (sizes,)),)  # the exporter's own layer: a list of outputs
+
 
 class SpaceToDepth(Layer):
     type = "space_to_depth"

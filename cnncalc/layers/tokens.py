@@ -70,6 +70,9 @@ class ClassToken(Layer):
     def torch(self, p, ins) -> tuple:
         return (Torch("class_token", (ins[0][-1],)),)
 
+    def keras(self, p, ins) -> tuple:
+        return (Keras("ClassToken"),)  # the exporter's own layer (Keras has none)
+
 
 class SelectToken(Layer):
     type = "select_token"
@@ -88,6 +91,9 @@ class SelectToken(Layer):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("select_token", (p["index"],)),)
+
+    def keras(self, p, ins) -> tuple:
+        return (Keras("SelectToken", (p["index"],)),)
 
 
 class MultiheadAttention(Layer):
@@ -142,6 +148,10 @@ class MultiheadAttention(Layer):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("self_attention", (ins[0][-1], p["heads"]), {"bias": p["bias"]}),)
+
+    def keras(self, p, ins) -> tuple:
+        # Keras's MultiHeadAttention called on (x, x): heads of C/heads, the same 4·C² + 4·C parameters
+        return (Keras("SelfAttention", (p["heads"], ins[0][-1] // p["heads"]), {"use_bias": p["bias"]}),)
 
 
 LAYERS = (ToTokens, ClassToken, SelectToken, MultiheadAttention)
