@@ -229,7 +229,7 @@ def _crop(t, b, left, right):
 # the functional forms a layer type's Torch construct may name (cnncalc.layers.base.Torch)
 FUNCTIONAL = {
     "last_axis": lambda *inner: LastAxis(build(inner)),
-    "layer_scale": lambda c, rank: LayerScale(c, rank),
+    "layer_scale": lambda c, rank, init=1e-6: LayerScale(c, rank),  # the initial value changes no figure
     "class_token": lambda c: ClassToken(c),
     "select_token": lambda i: Lambda(lambda x: x[:, i]),
     "to_tokens": lambda: Lambda(lambda x: x.flatten(2).transpose(1, 2)),

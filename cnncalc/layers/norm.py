@@ -168,7 +168,7 @@ class LayerScale(Layer):
                 ("macs", "MACs = 0 (an element-wise product)")]
 
     def torch(self, p, ins) -> tuple:
-        return (Torch("layer_scale", (ins[0][-1], len(ins[0]))),)
+        return (Torch("layer_scale", (ins[0][-1], len(ins[0])), {"init": p["init"]}),)
 
     def keras(self, p, ins) -> tuple:
         return (Keras("LayerScale", (p["init"], ins[0][-1])),)  # the exporter's own layer (Keras has none)
