@@ -223,6 +223,16 @@ def test_keras_export_builds_with_cnncalcs_figures(tmp_path, keras, name):
     assert (trainable, frozen) == (report.totals.params, report.totals.non_trainable_params)
     assert model.count_params() == report.totals.params + report.totals.non_trainable_params
     assert tuple(model.output_shape) == (None,) + tuple(report.output_shape)
+    # layer by layer: the Keras layer named after each spec layer holds its parameters
+    from cnncalc.export.keras import layer_names
+
+    named = layer_names(report.graph)
+    by_name = {layer.name: layer for layer in model.layers}
+    for r in report.layers[1:]:
+        layer = by_name[named[r.name]]
+        got = (sum(math.prod(w.shape) for w in layer.trainable_weights),
+               sum(math.prod(w.shape) for w in layer.non_trainable_weights))
+        assert got == (r.params, r.non_trainable_params), r.name
 
 
 @pytest.mark.parametrize("name", sorted(KERAS_NOT_RUN))

@@ -127,11 +127,15 @@ def _call(name: str, args, kwargs) -> str:
     return f"{name}({', '.join(parts)})"
 
 
+def layer_names(graph) -> dict:
+    """Layer name → its Keras name (and Python variable): the name made an identifier, unique."""
+    return identifiers([spec.name for spec in graph.layers], RESERVED | set(HELPERS))
+
+
 def generate(graph, report, source: str) -> str:
     made = constructs(graph, report, "keras")
     used = uses(graph)
-    names = [spec.name for spec in graph.layers]
-    var_of = identifiers(names, RESERVED | set(HELPERS))
+    var_of = layer_names(graph)
     keras_names = set(var_of.values())  # Keras on torch refuses "." in a name: the identifiers serve
     helpers: list = []
     body = []
