@@ -191,10 +191,8 @@ KERAS_OK = {
     "mobilenet_v3_small": "64x64x3", "efficientnet_b0": "64x64x3", "regnet_y_400mf": "64x64x3",
     "inception_naive": None, "inception_bottleneck": None, "lenet5": None, "mnist_cnn": None,
     "pytorch_cifar_net": None, "xo_toy": None, "alexnet": "99x99x3", "googlenet": None, "alphago_policy": None,
-    "shufflenet_v2_x1_0": "64x64x3",
+    "shufflenet_v2_x1_0": "64x64x3", "swin_t": None,
 }
-# the types Keras lacks, and the first layer of each spec that has one
-KERAS_LACKS = {"swin_t": ("stage1.even.attn", "window_attention")}
 # exported and counted by hand: the big ones cost seconds of Keras weight initialisation each
 # (vgg19 and convnext_tiny are vgg16 and keras_convnext_tiny again, layer types and all)
 KERAS_NOT_RUN = {"resnet34", "resnet101", "resnet152", "efficientnet_v2_s", "deeplabv3_resnet50", "vgg19",
@@ -202,7 +200,7 @@ KERAS_NOT_RUN = {"resnet34", "resnet101", "resnet152", "efficientnet_v2_s", "dee
 
 
 def test_every_shipped_spec_has_a_keras_verdict():
-    assert set(KERAS_OK) | set(KERAS_LACKS) | KERAS_NOT_RUN == set(builtin_names())
+    assert set(KERAS_OK) | KERAS_NOT_RUN == set(builtin_names())
 
 
 @pytest.fixture(scope="module")
@@ -280,19 +278,51 @@ def test_keras_helper_layers_compute_what_pytorch_computes(keras):
     parts = scope["SplitChannels"]([5, 7])(x)
     assert [np.array_equal(keras.ops.convert_to_numpy(a), hwc(b)) for a, b in zip(parts, torch.split(tx, [5, 7], 1))] \
         == [True, True]
+    x4 = x[:, :4]  # 4×6×12
+    got = keras.ops.convert_to_numpy(scope["SpaceToDepth"](2)(x4))
+    assert np.array_equal(got, hwc(torch.nn.PixelUnshuffle(2)(torch.tensor(x4).permute(0, 3, 1, 2))))
+    got = keras.ops.convert_to_numpy(scope["PixelShuffle"](2)(x))
+    assert np.array_equal(got, hwc(torch.nn.PixelShuffle(2)(tx)))
 
 
-@pytest.mark.parametrize("name", sorted(KERAS_LACKS))
-def test_keras_export_refuses_types_keras_lacks(tmp_path, name):
+def test_keras_window_attention_is_the_pytorch_modules(keras):
+    # the same weights in the Keras layer and the PyTorch module `cnncalc export --to pytorch` writes
+    torch = pytest.importorskip("torch")
+    np = pytest.importorskip("numpy")
+    from cnncalc.export import keras as kx, pytorch as px
+
+    ks: dict = {}
+    exec("import keras\nfrom keras import layers\n" + kx.HELPERS["WindowAttention"], ks)
+    ts: dict = {}
+    exec("import torch\nfrom torch import nn\n" + px.HELPERS["WindowAttention"], ts)
+    torch.manual_seed(0)
+    theirs = ts["WindowAttention"](8, 2, 3, 1).eval()
+    with torch.no_grad():
+        theirs.relative_position_bias_table.normal_()
+    ours = ks["WindowAttention"](8, 2, 3, 1)
+    x = np.random.default_rng(1).standard_normal((1, 5, 7, 8)).astype("float32")  # padded to 6×9
+    ours(x)  # built
+    ours.qkv.set_weights([theirs.qkv.weight.detach().numpy().T, theirs.qkv.bias.detach().numpy()])
+    ours.proj.set_weights([theirs.proj.weight.detach().numpy().T, theirs.proj.bias.detach().numpy()])
+    ours.relative_position_bias_table.assign(theirs.relative_position_bias_table.detach().numpy())
+    got = keras.ops.convert_to_numpy(ours(x))
+    want = theirs(torch.tensor(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).detach().numpy()
+    assert np.allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_keras_export_refuses_a_type_keras_lacks(tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text("input: [8, 8, 3]\nlayers:\n  - conv: {filters: 4, kernel: 3}\n"
+                    "  - locally_connected: {name: lc, filters: 2, kernel: 3}\n", encoding="utf-8")
     out = tmp_path / "never.py"
-    r = run_cli("export", name, "--to", "keras", "-o", str(out))
-    layer, kind = KERAS_LACKS[name]
+    r = run_cli("export", str(spec), "--to", "keras", "-o", str(out))
     assert r.code == 2 and r.out == "" and not out.exists()
     lines = r.err.splitlines()
     assert len(lines) == 1
     m = ERROR.match(lines[0])
     assert m, lines[0]
-    assert (Path(m["file"]).name, m["layer"], m["target"], m["type"]) == (f"{name}.yaml", layer, "Keras", kind)
+    assert (m["file"], m["line"], m["col"], m["layer"], m["target"], m["type"], m["params"]) == \
+        (str(spec), "4", "5", "lc", "Keras", "locally_connected", None)
 
 
 def test_keras_refuses_parameters_it_has_no_construct_for(tmp_path):

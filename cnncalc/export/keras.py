@@ -104,6 +104,82 @@ class SelfAttention(layers.Layer):
     def call(self, x):
         return self.attention(x, x)
 ''',
+    "SpaceToDepth": '''
+class SpaceToDepth(layers.Layer):
+    """Each b×b block of positions becomes channels, in PyTorch's PixelUnshuffle order."""
+
+    def __init__(self, block, **kwargs):
+        super().__init__(**kwargs)
+        self.block = block
+
+    def call(self, x):
+        (h, w, c), b = x.shape[1:], self.block
+        x = keras.ops.reshape(x, (-1, h // b, b, w // b, b, c))
+        return keras.ops.reshape(keras.ops.transpose(x, (0, 1, 3, 5, 2, 4)), (-1, h // b, w // b, c * b * b))
+''',
+    "PixelShuffle": '''
+class PixelShuffle(layers.Layer):
+    """Channels become b×b blocks of positions, in PyTorch's PixelShuffle order."""
+
+    def __init__(self, block, **kwargs):
+        super().__init__(**kwargs)
+        self.block = block
+
+    def call(self, x):
+        (h, w, c), b = x.shape[1:], self.block
+        x = keras.ops.reshape(x, (-1, h, w, c // (b * b), b, b))
+        return keras.ops.reshape(keras.ops.transpose(x, (0, 1, 4, 2, 5, 3)), (-1, h * b, w * b, c // (b * b)))
+''',
+    "WindowAttention": '''
+class WindowAttention(layers.Layer):
+    """Swin V1's (shifted) window attention, after torchvision's shifted_window_attention: pad H
+    and W to a multiple of the window, (shift,) cut into windows, softmax(Q·Kᵀ·scale +
+    relative-position bias)·V per head, output projection. (torchvision also masks across the
+    shifted borders; the mask has no parameters and is left out here.)"""
+
+    def __init__(self, channels, heads, window, shift, qkv_bias=True, proj_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.heads, self.window, self.shift = heads, window, shift
+        self.qkv = layers.Dense(3 * channels, use_bias=qkv_bias)
+        self.proj = layers.Dense(channels, use_bias=proj_bias)
+
+    def build(self, input_shape):
+        c, win = input_shape[-1], self.window
+        self.qkv.build((None, c))
+        self.proj.build((None, c))
+        self.relative_position_bias_table = self.add_weight(shape=((2 * win - 1) ** 2, self.heads),
+                                                            initializer="zeros", trainable=True)
+        span = 2 * win - 1
+        cells = [(i, j) for i in range(win) for j in range(win)]
+        self.index = [(a - c_ + win - 1) * span + (b - d + win - 1) for a, b in cells for c_, d in cells]
+
+    def call(self, x):
+        ops = keras.ops
+        h, w, c = x.shape[1:]
+        win, heads = self.window, self.heads
+        pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
+        x = ops.pad(x, [(0, 0), (0, pad_b), (0, pad_r), (0, 0)])
+        hp, wp = h + pad_b, w + pad_r
+        if self.shift:
+            x = ops.roll(ops.roll(x, -self.shift, axis=1), -self.shift, axis=2)
+        x = ops.reshape(x, (-1, hp // win, win, wp // win, win, c))
+        x = ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, win * win, c))
+        qkv = ops.transpose(ops.reshape(self.qkv(x), (-1, win * win, 3, heads, c // heads)), (2, 0, 3, 1, 4))
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = ops.matmul(q * (c // heads) ** -0.5, ops.transpose(k, (0, 1, 3, 2)))
+        bias = ops.reshape(ops.take(self.relative_position_bias_table, self.index, axis=0),
+                           (win * win, win * win, heads))
+        attn = ops.softmax(attn + ops.expand_dims(ops.transpose(bias, (2, 0, 1)), 0), axis=-1)
+        x = self.proj(ops.reshape(ops.transpose(ops.matmul(attn, v), (0, 2, 1, 3)), (-1, win * win, c)))
+        x = ops.reshape(ops.transpose(ops.reshape(x, (-1, hp // win, wp // win, win, win, c)), (0, 1, 3, 2, 4, 5)),
+                        (-1, hp, wp, c))
+        if self.shift:
+            x = ops.roll(ops.roll(x, self.shift, axis=1), self.shift, axis=2)
+        return x[:, :h, :w, :]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+''',
     "LayerScale": '''
 class LayerScale(layers.Layer):
     """ConvNeXt's layer scale (as keras.applications.convnext writes it): a learnable factor per channel."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ..core.errors import ShapeError
 from ..core.model import Counts
-from .base import BOOL, NONNEG_INT, POS_INT, Layer, Out, Param, Torch, ew, need_spatial, shape_text
+from .base import BOOL, NONNEG_INT, POS_INT, Keras, Layer, Out, Param, Torch, ew, need_spatial, shape_text
 from .worked import n
 
 
@@ -79,6 +79,10 @@ class WindowAttention(Layer):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("window_attention", (ins[0][-1], p["heads"], p["window"], p["shift"]),
+                      {"qkv_bias": p["qkv_bias"], "proj_bias": p["proj_bias"]}),)
+
+    def keras(self, p, ins) -> tuple:
+        return (Keras("WindowAttention", (ins[0][-1], p["heads"], p["window"], p["shift"]),  # the exporter's own
                       {"qkv_bias": p["qkv_bias"], "proj_bias": p["proj_bias"]}),)
 
 

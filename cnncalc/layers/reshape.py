@@ -113,6 +113,9 @@ class SpaceToDepth(Layer):
     def torch(self, p, ins) -> tuple:
         return (Torch("PixelUnshuffle", (p["block"],)),)
 
+    def keras(self, p, ins) -> tuple:
+        return (Keras("SpaceToDepth", (p["block"],)),)  # the exporter's own layer, PyTorch's channel order
+
 
 class PixelShuffle(Layer):
     type = "pixel_shuffle"
@@ -137,6 +140,9 @@ class PixelShuffle(Layer):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("PixelShuffle", (p["block"],)),)
+
+    def keras(self, p, ins) -> tuple:
+        return (Keras("PixelShuffle", (p["block"],)),)  # the exporter's own layer, PyTorch's channel order
 
 
 class Cropping(Layer):
