@@ -182,6 +182,22 @@ def test_names_made_identifiers(tmp_path):
     assert tuple(model(torch.zeros(1, 3, 8, 8)).shape) == (1, 2, 8, 8)
 
 
+def test_split_parts_and_a_layer_named_like_one(tmp_path):
+    # parts of split "s" are variables s_0, s_1 in forward: a layer the spec calls s_0 must not clash
+    torch = pytest.importorskip("torch")
+    spec = tmp_path / "parts.yaml"
+    spec.write_text("input: [4, 4, 6]\nlayers:\n"
+                    "  - conv: {name: s_0, filters: 6, kernel: 1}\n"
+                    "  - split: {name: s, parts: 2}\n"
+                    "  - conv: {name: b, from: s.1, filters: 3, kernel: 1}\n"
+                    "  - concat: {name: j, from: [s.0, b, s_0]}\n", encoding="utf-8")
+    path = _export(tmp_path, str(spec), "pytorch")
+    model = _load(path).Parts()
+    # convs 1·1·6·6 + 6 and 1·1·3·3 + 3; channels 3 + 3 + 6
+    assert sum(p.numel() for p in model.parameters()) == 42 + 12
+    assert tuple(model(torch.zeros(1, 6, 4, 4)).shape) == (1, 12, 4, 4)
+
+
 # ------------------------------------------------------------------------------------------
 # Keras: every shipped spec whose types Keras has; small inputs where the spec allows one
 

@@ -219,7 +219,8 @@ def generate(graph, report, source: str) -> str:
     in_var = "inputs"
     body.append(f"    {in_var} = keras.Input(shape={tuple(graph.input_shape)!r}, name={var_of[first.name]!r})")
     var = {first.name: in_var}
-    for i, (spec, ins, cs) in enumerate(made, start=1):
+    taken = set(var_of.values()) | {in_var, "x"}  # Python variables in build_model
+    for i, (spec, _ins, cs) in enumerate(made, start=1):
         last = i == len(made)
         out = "x" if used.get(spec.name, []) == [i + 1] or (last and not used.get(spec.name)) else var_of[spec.name]
         cur = [var[n] for n in spec.inputs]
@@ -240,7 +241,13 @@ def generate(graph, report, source: str) -> str:
             arg = cur[0] if len(cur) == 1 else f"[{', '.join(cur)}]"
             parts = report.layer(spec.name).parts
             if parts:  # several named outputs (split): NAME.0, NAME.1, …; NAME alone is the input again
-                names_ = [f"{var_of[spec.name]}_{k}" for k in range(len(parts))]
+                names_ = []
+                for k in range(len(parts)):
+                    pv = f"{var_of[spec.name]}_{k}"
+                    while pv in taken:
+                        pv += "_"
+                    taken.add(pv)
+                    names_.append(pv)
                 for k, pv in enumerate(names_):
                     var[f"{spec.name}.{k}"] = pv
                 body.append(f"    {', '.join(names_)}{',' if len(names_) == 1 else ''} = "

@@ -289,8 +289,7 @@ def generate(graph, report, source: str) -> str:
     in_var = "x" if used.get(first.name, []) == [1] else identifiers([first.name], set(attr.values()) | RESERVED
                                                                        | MODULE_ATTRS)[first.name]
     var[first.name] = in_var
-    taken_vars = set(attr.values()) | {in_var}
-    rank = {first.name: len(graph.input_shape)}
+    taken_vars = set(attr.values()) | {in_var, "x"}
     for i, (spec, ins, cs) in enumerate(made, start=1):
         name = attr[spec.name]
         if name != spec.name:
@@ -324,7 +323,7 @@ def generate(graph, report, source: str) -> str:
                 if "#" not in expr:  # the layer has no submodule: its name is here
                     expr += f"  # {spec.name}"
             if spec.type == "split" and kind == "inline":
-                parts = [f"{name}_{k}" for k in range(len(result.parts))]
+                parts = [_fresh(f"{name}_{k}", taken_vars) for k in range(len(result.parts))]
                 for k, pv in enumerate(parts):
                     var[f"{spec.name}.{k}"] = pv
                 fwd.append(f"        {', '.join(parts)}{',' if len(parts) == 1 else ''} = {expr}")
@@ -338,7 +337,6 @@ def generate(graph, report, source: str) -> str:
         if not steps:  # no construct at all: an identity
             fwd.append(f"        {out} = {args[0]}")
         var[spec.name] = out
-        taken_vars.add(out)
     ret = var[graph.layers[-1].name]
 
     cls = class_name(graph.name)
@@ -384,10 +382,19 @@ def generate(graph, report, source: str) -> str:
         '    print(f"params: {sum(p.numel() for p in model.parameters()):,}")',
     ]
     if t.non_trainable_params:
-        lines += ["    buffers = sum(b.numel() for n, b in model.named_buffers() if not n.endswith(\"num_batches_tracked\"))",
+        lines += ["    buffers = sum(b.numel() for n, b in model.named_buffers()",
+                  '                  if not n.endswith("num_batches_tracked"))  # a step counter, not a statistic',
                   '    print(f"buffers: {buffers:,}")']
     lines += ['    print(f"output: {tuple(y.shape)}")', ""]
     return "\n".join(lines)
+
+
+def _fresh(name: str, taken: set) -> str:
+    """``name``, or ``name_`` … when a variable already has it (a split part named like a layer)."""
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
 
 
 def _shape_py(shape) -> str:

@@ -31,8 +31,9 @@ def keras_separable(op: str, args: tuple, p) -> tuple:
         return None
     act, after = keras_activation(p.get("activation"))
     pre, padding = keras_pad(p["padding"])
-    return pre + (Keras(op, args, {"strides": tuple(p["stride"]), "padding": padding, "depth_multiplier": p["multiplier"],
-                                    "dilation_rate": tuple(p["dilation"]), "use_bias": p["bias"], **act}),) + after
+    kw = {"strides": tuple(p["stride"]), "padding": padding, "depth_multiplier": p["multiplier"],
+          "dilation_rate": tuple(p["dilation"]), "use_bias": p["bias"], **act}
+    return pre + (Keras(op, args, kw),) + after
 
 
 class Depthwise(Windowed):

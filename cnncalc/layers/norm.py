@@ -70,7 +70,8 @@ class LayerNorm(Layer):
                                        {"eps": p["eps"], "elementwise_affine": gamma, "bias": beta}))
 
     def keras(self, p, ins) -> tuple:
-        return (Keras("LayerNormalization", kwargs={"epsilon": p["eps"], "center": p["affine"] and p["bias"] and p["center"],
+        beta = p["affine"] and p["bias"] and p["center"]
+        return (Keras("LayerNormalization", kwargs={"epsilon": p["eps"], "center": beta,
                                                     "scale": p["affine"] and p["scale"]}),)
 
 
