@@ -418,6 +418,46 @@ def test_round_trip_through_onnx(tmp_path, name):
 
 
 # ------------------------------------------------------------------------------------------
+# a model file of another framework, exported: the framework's own figures (tests/models/fixtures.json)
+
+MODELS = Path(__file__).resolve().parent / "models"
+FIXTURES = json.loads((MODELS / "fixtures.json").read_text(encoding="utf-8"))
+NEEDS = {".onnx": "onnx", ".h5": "h5py", ".keras": None}
+
+
+@pytest.mark.parametrize("file", sorted(FIXTURES))
+@pytest.mark.parametrize("target", ["pytorch", "keras"])
+def test_model_file_exported_gives_its_frameworks_figures(tmp_path, file, target):
+    want = FIXTURES[file]
+    if NEEDS[Path(file).suffix]:
+        pytest.importorskip(NEEDS[Path(file).suffix])
+    path = _export(tmp_path, str(MODELS / file), target)
+    if target == "pytorch":
+        torch = pytest.importorskip("torch")
+        from torch.utils.flop_counter import FlopCounterMode
+
+        module = _load(path)
+        net = [v for v in vars(module).values()
+               if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == module.__name__][-1]
+        graph = load_spec(str(MODELS / file))
+        with torch.device("meta"):
+            model = net().eval()
+            with FlopCounterMode(display=False) as counter:
+                y = model(_torch_input(torch, graph.input_shape))
+        buffers = sum(b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked"))
+        got = (sum(p.numel() for p in model.parameters()), buffers, list(_hwc(y.shape)))
+        if "macs" in want:
+            assert counter.get_total_flops() == 2 * want["macs"]
+    else:
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+        pytest.importorskip("keras")
+        model = _load(path).build_model()
+        got = (sum(math.prod(w.shape) for w in model.trainable_weights),
+               sum(math.prod(w.shape) for w in model.non_trainable_weights), list(model.output_shape[1:]))
+    assert got == (want["params"], want["non_trainable"], want["output_shape"])
+
+
+# ------------------------------------------------------------------------------------------
 # errors: one line, exit 2
 
 
