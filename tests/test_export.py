@@ -458,6 +458,48 @@ def test_model_file_exported_gives_its_frameworks_figures(tmp_path, file, target
 
 
 # ------------------------------------------------------------------------------------------
+# a new layer type exports with nothing added to the exporter
+
+
+def test_a_new_layer_type_exports_through_its_own_constructs(tmp_path):
+    torch = pytest.importorskip("torch")
+    from cnncalc import layers as registry
+    from cnncalc.layers.base import POS_INT, Keras, Layer, Out, Param, Torch
+    from cnncalc.core.model import Counts
+
+    class DemoPointwise(Layer):
+        type = "demo_pointwise"
+        doc = "a 1×1 conv without bias"
+        primary = "filters"
+        params = {"filters": Param(POS_INT, doc="K")}
+
+        def infer(self, ins, p):
+            h, w, c = ins[0]
+            k = p["filters"]
+            return Out((h, w, k), Counts(weights=c * k, macs=h * w * c * k))
+
+        def torch(self, p, ins):
+            return (Torch("Conv2d", (ins[0][-1], p["filters"], 1), {"bias": False}),)
+
+        def keras(self, p, ins):
+            return (Keras("Conv2D", (p["filters"], 1), {"use_bias": False}),)
+
+    registry.register(DemoPointwise)
+    try:
+        spec = tmp_path / "demo.yaml"
+        spec.write_text("input: [5, 5, 3]\nlayers:\n  - demo_pointwise: {name: mix, filters: 4}\n",
+                        encoding="utf-8")
+        path = _export(tmp_path, str(spec), "pytorch")
+        model = _load(path).Demo()
+        assert dict((n, p.numel()) for n, p in model.named_parameters()) == {"mix.weight": 3 * 4}
+        assert tuple(model(torch.zeros(1, 3, 5, 5)).shape) == (1, 4, 5, 5)
+        text = _export(tmp_path, str(spec), "keras").read_text(encoding="utf-8")
+        assert "layers.Conv2D(4, 1, use_bias=False, name='mix')(inputs)" in text
+    finally:
+        registry.unregister("demo_pointwise")
+
+
+# ------------------------------------------------------------------------------------------
 # errors: one line, exit 2
 
 
