@@ -227,7 +227,10 @@ def keras():
 
 @pytest.mark.parametrize("name", sorted(KERAS_OK))
 def test_keras_export_builds_with_cnncalcs_figures(tmp_path, keras, name):
-    size = KERAS_OK[name]
+    _keras_figures(tmp_path, name, KERAS_OK[name])
+
+
+def _keras_figures(tmp_path, name, size):
     path = _export(tmp_path, name, "keras", *(("--input", size) if size else ()))
     assert _imports(path) == {"keras", "math"}
     report = analyze(_graph(name, size))
@@ -253,6 +256,17 @@ def test_keras_export_builds_with_cnncalcs_figures(tmp_path, keras, name):
 def test_keras_export_of_big_specs_is_written(name):
     r = run_cli("export", name, "--to", "keras")
     assert r.code == 0 and "def build_model():" in r.out
+
+
+BIG_SIZES = {"resnet34": "64x64x3", "resnet101": "64x64x3", "resnet152": "64x64x3", "efficientnet_v2_s": "64x64x3",
+             "vgg19": "32x32x3", "convnext_tiny": "64x64x3", "deeplabv3_resnet50": None, "vit_b_16": None}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(KERAS_NOT_RUN))
+def test_keras_export_of_big_specs_builds(tmp_path, keras, name):
+    # `python -m pytest -m slow tests/test_export.py`: seconds of weight initialisation each
+    _keras_figures(tmp_path, name, BIG_SIZES[name])
 
 
 def test_keras_export_names_as_spec(tmp_path, keras):
