@@ -367,8 +367,10 @@ def test_keras_refuses_parameters_it_has_no_construct_for(tmp_path):
 
 
 def test_keras_layers_of_one_construct(tmp_path, keras):
-    # Keras's own figures for small layers: numeric padding (ZeroPadding2D), ceil-mode pooling,
-    # a PyTorch transposed conv's padding (cropped), a grouped conv, instance norm, PReLU
+    # every Keras construct on small layers: numeric padding (ZeroPadding2D), ceil-mode pooling, a
+    # PyTorch transposed conv's padding (cropped), a grouped conv, instance norm, PReLU, Keras's own
+    # same transposed conv, even adaptive pooling, resizing, batchnorm with γ only, an adapted
+    # Normalization (2·C + 1 stored), dense on the last axis …; figures layer by layer
     spec = tmp_path / "small.yaml"
     spec.write_text("input: [13, 13, 4]\nlayers:\n"
                     "  - conv: {filters: 8, kernel: 3, padding: [1, 2, 0, 1], groups: 2, activation: leaky_relu}\n"
@@ -382,16 +384,27 @@ def test_keras_layers_of_one_construct(tmp_path, keras):
                     "  - cropping: [1, 2]\n"
                     "  - layernorm: {}\n"
                     "  - groupnorm: 5\n"
-                    "  - global_avgpool: {keepdims: true}\n", encoding="utf-8")
-    path = _export(tmp_path, str(spec), "keras")
+                    "  - batchnorm: {center: false}\n"
+                    "  - elu: {alpha: 0.5}\n"
+                    "  - zeropad: [1, 0]\n"
+                    "  - conv_transpose: {filters: 4, kernel: 3, stride: 2, padding: same}\n"
+                    "  - adaptive_avgpool: [12, 8]\n"
+                    "  - upsample: {size: [6, 4], mode: bilinear}\n"
+                    "  - rescaling: {scale: 0.5}\n"
+                    "  - normalization: {}\n"
+                    "  - dense: 3\n"
+                    "  - global_maxpool: {keepdims: true}\n"
+                    "  - reshape: [3]\n"
+                    "  - dropout: 0.1\n"
+                    "  - prelu: {shared: true}\n", encoding="utf-8")
+    _keras_figures(tmp_path, str(spec), None)
     report = analyze(load_spec(str(spec)))
-    model = _load(path).build_model()
-    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
-    assert trainable == report.totals.params
-    assert tuple(model.output_shape) == (None,) + tuple(report.output_shape)
-    # by hand: conv (3·3·4/2)·8 + 8 = 152; 13+3 rows, 13+1 columns → 14×12; ceil pool → 7×6 (⌈11/2⌉+1, ⌈9/2⌉+1)
-    assert report.layers[1].params == 152 and report.layers[2].output_shape == (7, 6, 8)
-    assert model.get_layer("maxpool1").output.shape[1:] == (7, 6, 8)
+    # by hand: conv (3·3·4/2)·8 + 8 = 152; 13+3 rows, 13+1 columns → 14×12; ceil pool → 7×6 (⌈11/2⌉+1, ⌈9/2⌉+1);
+    # Keras's same transposed conv doubles 24×16 to 48×32; the Normalization stores mean 4, variance 4, count 1
+    shapes = {r.name: r.output_shape for r in report.layers}
+    assert report.layers[1].params == 152 and shapes["maxpool1"] == (7, 6, 8)
+    assert shapes["conv_transpose2"] == (48, 32, 4) and report.layers[19].non_trainable_params == 9
+    assert report.output_shape == (3,)
 
 
 # ------------------------------------------------------------------------------------------
