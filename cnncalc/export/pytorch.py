@@ -290,6 +290,7 @@ def generate(graph, report, source: str) -> str:
                                                                        | MODULE_ATTRS)[first.name]
     var[first.name] = in_var
     taken_vars = set(attr.values()) | {in_var, "x"}
+    taken_attrs = set(attr.values())
     for i, (spec, ins, cs) in enumerate(made, start=1):
         name = attr[spec.name]
         if name != spec.name:
@@ -314,7 +315,7 @@ def generate(graph, report, source: str) -> str:
         for kind, what in steps:
             if kind == "module":
                 n_modules += 1
-                sub = name if n_modules == 1 else f"{name}_{n_modules}"
+                sub = name if n_modules == 1 else _fresh(f"{name}_{n_modules}", taken_attrs)
                 comment = f"  # {spec.name}" if sub != spec.name else ""
                 init.append(f"        self.{sub} = {w.group(what, '        ')}{comment}")
                 expr = f"self.{sub}({', '.join(cur)})"
@@ -322,7 +323,7 @@ def generate(graph, report, source: str) -> str:
                 expr = _inline(what, cur, ins, len(result.output_shape))
                 if "#" not in expr:  # the layer has no submodule: its name is here
                     expr += f"  # {spec.name}"
-            if spec.type == "split" and kind == "inline":
+            if result.parts and kind == "inline":  # several named outputs (split): NAME.0, NAME.1, …
                 parts = [_fresh(f"{name}_{k}", taken_vars) for k in range(len(result.parts))]
                 for k, pv in enumerate(parts):
                     var[f"{spec.name}.{k}"] = pv
