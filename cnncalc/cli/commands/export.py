@@ -21,7 +21,7 @@ def export_model(spec: str, target, output: Optional[str] = None, input_size: Op
 
     try:
         graph = load_graph(spec, None, input_size)
-        text = export(graph, analyze(graph), target.value, spec)
+        text = export(graph, analyze(graph), target.value, "standard input" if spec == "-" else spec)
         if output is None:
             sys.stdout.write(text)
         else:
