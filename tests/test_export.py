@@ -444,6 +444,33 @@ def test_round_trip_through_onnx(tmp_path, name):
     assert got["totals"]["params"] == sum(p.numel() for p in model.parameters())
 
 
+# spec → export → Keras → a saved .keras file (or the model's JSON config: no weights to write)
+# → cnncalc FILE → the same figures
+KERAS_ROUND_TRIP = {"lenet5": (None, ".keras"), "inception_bottleneck": (None, ".keras"),
+                    "mobilenet_v2": ("64x64x3", ".json"), "resnet18": ("64x64x3", ".json"),
+                    "vgg16": ("32x32x3", ".json")}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_ROUND_TRIP))
+def test_round_trip_through_a_keras_file(tmp_path, keras, name):
+    size, suffix = KERAS_ROUND_TRIP[name]
+    sized = ("--input", size) if size else ()
+    model = _load(_export(tmp_path, name, "keras", *sized)).build_model()
+    saved = tmp_path / f"{name}{suffix}"
+    if suffix == ".keras":
+        model.save(str(saved))
+    else:
+        saved.write_text(model.to_json(), encoding="utf-8")
+    r = run_cli(str(saved), "--format", "json")
+    assert r.code == 0, r.err
+    got = json.loads(r.out)
+    want = json.loads(run_cli(name, *sized, "--format", "json").out)
+    for key in ("params", "weights", "biases", "non_trainable_params", "macs"):
+        assert got["totals"][key] == want["totals"][key], key
+    assert got["layers"][-1]["output_shape"] == want["layers"][-1]["output_shape"]
+    assert got["totals"]["params"] == sum(math.prod(w.shape) for w in model.trainable_weights)
+
+
 # ------------------------------------------------------------------------------------------
 # a model file of another framework, exported: the framework's own figures (tests/models/fixtures.json)
 
