@@ -418,9 +418,12 @@ ROUND_TRIP = {"resnet18": "64x64x3", "mobilenet_v2": "64x64x3", "mobilenet_v3_sm
 
 @pytest.mark.parametrize("name", sorted(ROUND_TRIP))
 def test_round_trip_through_onnx(tmp_path, name):
+    _onnx_round_trip(tmp_path, name, ROUND_TRIP[name])
+
+
+def _onnx_round_trip(tmp_path, name, size):
     torch = pytest.importorskip("torch")
     pytest.importorskip("onnx")
-    size = ROUND_TRIP[name]
     sized = ("--input", size) if size else ()
     path = _export(tmp_path, name, "pytorch", *sized)
     module = _load(path)
@@ -442,6 +445,17 @@ def test_round_trip_through_onnx(tmp_path, name):
     assert got["layers"][-1]["output_shape"] == want["layers"][-1]["output_shape"]
     # and PyTorch's own count of the model that was exported
     assert got["totals"]["params"] == sum(p.numel() for p in model.parameters())
+
+
+# the rest of torchvision's family (seconds each: `python -m pytest -m slow tests/test_export.py`)
+ROUND_TRIP_SLOW = {"mobilenet_v1": None, "resnet34": "64x64x3", "resnet50": "64x64x3", "resnet101": "64x64x3",
+                   "resnet152": "64x64x3", "efficientnet_v2_s": "64x64x3", "deeplabv3_resnet50": None}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(ROUND_TRIP_SLOW))
+def test_round_trip_through_onnx_big(tmp_path, name):
+    _onnx_round_trip(tmp_path, name, ROUND_TRIP_SLOW[name])
 
 
 # spec → export → Keras → a saved .keras file (or the model's JSON config: no weights to write)
