@@ -11,7 +11,7 @@ from ..core.model import Counts
 from .activations import FUSABLE, keras_activation, torch_activation
 from .base import (BOOL, PADDING, PAIR, POS_INT, Keras, Layer, NoForward, Out, Param, ParamError, Torch, Windowed,
                    biased, choice, ew, need_spatial, shape_text)
-from .spatial import conv_pad, keras_pad, keras_strided_dilated, torch_pad, window
+from .spatial import conv_pad, keras_pad, keras_strided_dilated, window
 
 
 def _depth_multiplier(p: dict) -> dict:
