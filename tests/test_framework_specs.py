@@ -59,7 +59,7 @@ def test_keras_spec_equals_keras(name):
 def test_every_figure_file_entry_is_known():
     """A figure recorded for a model that has no spec yet is listed here, so that nothing is
     forgotten silently: the shipped ones are tested above, the others are still to come."""
-    pending: set = set()
+    pending: set = {"swin_v2_t", "maxvit_t"}  # recorded for their attention layers; specs to come
     existing = {"resnet50", "mobilenet_v2", "vgg16"}  # held to REFERENCE.md by test_modern_specs
     assert set(TORCHVISION) | set(KERAS) == set(SHIPPED_TORCHVISION) | set(SHIPPED_KERAS) | pending | existing
     assert not pending & (set(SHIPPED_TORCHVISION) | set(SHIPPED_KERAS))

@@ -439,7 +439,7 @@ def test_every_forward_fills_the_analysed_shape():
                # issue 12's types: no numeric forward yet
                "split", "layernorm", "groupnorm", "instancenorm", "layer_scale", "stochastic_depth", "rescaling",
                "normalization", "to_tokens", "class_token", "select_token", "multihead_attention",
-               "space_to_depth", "pixel_shuffle", "cropping", "window_attention"}
+               "space_to_depth", "pixel_shuffle", "cropping", "window_attention", "partition_attention"}
     assert set(REGISTRY) - covered == without  # every other type has a forward and is exercised here
 
 
