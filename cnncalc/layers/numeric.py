@@ -56,3 +56,107 @@ def need(layer, p, key: str, what: str):
     if v is None:
         raise NoForward(f"{layer.type} needs '{key}:' ({what}) to compute values", key)
     return v
+
+
+def exact_sqrt(x):
+    """√x exactly (an int or a Fraction) when x is the square of a rational, else a float — the
+    convention of the numeric forwards: exact until an irrational value, floats after it.
+
+    >>> exact_sqrt(Fraction(9, 4)), exact_sqrt(16), exact_sqrt(2)
+    (Fraction(3, 2), 4, 1.4142135623730951)
+    """
+    from math import isqrt, sqrt
+
+    if type(x) is float:
+        return sqrt(x)
+    x = Fraction(x)
+    if x >= 0:
+        a, b = isqrt(x.numerator), isqrt(x.denominator)
+        if a * a == x.numerator and b * b == x.denominator:
+            return exact(Fraction(a, b))
+    return sqrt(x)
+
+
+def mean_var(xs) -> tuple:
+    """The mean and the biased variance (divided by n, as LayerNorm, GroupNorm and
+    InstanceNorm use), exactly for exact values.
+
+    >>> mean_var([1, 2, 3, 6])
+    (3, Fraction(7, 2))
+    """
+    ints, den = scaled(xs)
+    n = len(xs)
+    if den is None:
+        m = sum(float(x) for x in xs) / n
+        return m, sum((float(x) - m) ** 2 for x in xs) / n
+    s = sum(ints)
+    # Σ(x − m)² / n over x = i/den: (n·Σi² − (Σi)²) / (n²·den²)
+    var = Fraction(n * sum(i * i for i in ints) - s * s, n * n * den * den)
+    return exact(Fraction(s, n * den)), exact(var)
+
+
+def normalise(xs, eps, gamma=None, beta=None) -> list:
+    """(x − mean)/√(var + ε)·γ + β over one group of values: exact while √(var + ε) is
+    rational, floats otherwise (ε is the exact decimal written in the spec)."""
+    m, var = mean_var(xs)
+    if type(m) is float:
+        d = (var + float(eps)) ** 0.5
+        out = [(float(x) - m) / d for x in xs]
+    else:
+        d = exact_sqrt(var + eps_exact(eps))
+        if type(d) is float:
+            out = [float(x - m) / d for x in xs]
+        else:
+            out = [exact(Fraction(x - m) / d) for x in xs] if d else [float("nan")] * len(xs)  # 0/0
+    if gamma is not None:
+        out = [mul_exact(v, g) for v, g in zip(out, gamma)]
+    if beta is not None:
+        out = [add_exact(v, b) for v, b in zip(out, beta)]
+    return out
+
+
+def eps_exact(eps):
+    """A spec's ε (a float read from YAML such as 1e-05) as the exact decimal it was written as."""
+    if type(eps) is float:
+        return Fraction(repr(eps))
+    return eps
+
+
+def mul_exact(a, b):
+    if type(a) is float or type(b) is float:
+        return float(a) * float(b)
+    return exact(Fraction(a) * b) if type(a) is Fraction or type(b) is Fraction else a * b
+
+
+def add_exact(a, b):
+    if type(a) is float or type(b) is float:
+        return float(a) + float(b)
+    return exact(Fraction(a) + b) if type(a) is Fraction or type(b) is Fraction else a + b
+
+
+def check_values(p, key: str, shape: tuple, what: str) -> None:
+    """Numbers given under ``key`` (values only) must have the shape the layer needs; a
+    ShapeError naming it otherwise. A single number is a list of one."""
+    from ..core.errors import ShapeError
+    from .base import nested_shape, shape_text
+
+    v = p.get(key)
+    if v is None:
+        return
+    got = nested_shape(v)
+    if got != tuple(shape):
+        raise ShapeError(f"{key} must be {what}", received="ragged lists" if got is None else
+                         shape_text(got) + (" numbers" if got else ""))
+
+
+def given(layer, p, key: str, on: bool, what: str, switch: str):
+    """The flat numbers of ``key`` when the layer has them (``on``), None when it has none; a
+    one-line error naming the parameter when they are needed but not given."""
+    from .base import flat
+
+    if not on:
+        return None
+    if p.get(key) is None:
+        raise NoForward(f"{layer.type} needs '{key}:' ({what}) to compute values" + (f", or {switch}" if switch else ""),
+                        key)
+    return flat(p[key])

@@ -52,23 +52,25 @@ class Dense(Layer):
     def elementwise(self, ins, p, out) -> dict:
         return biased(p, out.shape)
 
-    def forward(self, p, ins, out_shape):
+    def forward(self, p, ins, out_shape):  # on H×W×C or tokens L×C: the same map at every position
         from .spatial import bias_values, exact_div, fused
 
-        if len(ins[0][0]) != 1:
-            raise NoForward("dense on the last axis of H×W×C or tokens has no numeric forward yet "
-                            "(cnncalc values computes dense on a vector)")
-        (n_in,), x = ins[0]
-        n_out = out_shape[0]
+        shape, x = ins[0]
+        n_in = shape[-1]
+        n_out = out_shape[-1]
         ws, dw = scaled(flat(need(self, p, "weights", f"{n_out} rows of {n_in} numbers")))
         bias = bias_values(self, p, n_out)
         xs, dx = scaled(x)
-        out = [sum(map(mul, ws[i * n_in:(i + 1) * n_in], xs)) for i in range(n_out)]
-        if dx is None:
-            out = [v + float(bias[i]) if bias else v for i, v in enumerate(out)]
+        rows = [ws[i * n_in:(i + 1) * n_in] for i in range(n_out)]
+        out = []
+        for pos in range(0, len(xs), n_in):
+            v = xs[pos:pos + n_in]
+            out.extend(sum(map(mul, row, v)) for row in rows)
+        if dx is None or dw is None:  # floats (the other side may still be scaled integers: undo that)
+            out = [v / ((dw or 1) * (dx or 1)) + (float(bias[i % n_out]) if bias else 0) for i, v in enumerate(out)]
         else:
             den = dx * dw
-            out = [exact_div(v + bias[i] * den, den) if bias else unscale(v, den) for i, v in enumerate(out)]
+            out = [exact_div(v + bias[i % n_out] * den, den) if bias else unscale(v, den) for i, v in enumerate(out)]
         return fused(p, out, out_shape)
 
     def explain(self, w) -> list:
@@ -321,18 +323,24 @@ class Concat(Layer):
 class PositionBias(Layer):
     type = "position_bias"
     doc = "a separate learnable bias for every output position (AlphaGo's policy network output)"
-    params = {}
+    params = {"biases": Param(NUMBERS, None, "values only: one bias per value, nested in the input's shape "
+                                             "(H×W×C, tokens L×C or N); changes no figure")}
 
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])
+        from .numeric import check_values
+
+        check_values(p, "biases", shape, f"{shape_text(shape)} numbers (one per value)")
         return Out(shape, Counts(biases=fm.elements(shape)))
 
     def elementwise(self, ins, p, out) -> dict:
         return ew(bias=fm.elements(out.shape))
 
     def forward(self, p, ins, out_shape):
-        raise NoForward("position_bias needs a bias for every position, which a spec cannot give: "
-                        "cnncalc values cannot compute it", "biases")
+        from .numeric import add_exact, given
+
+        bias = given(self, p, "biases", True, f"{shape_text(out_shape)} numbers, one per value", "")
+        return [add_exact(v, b) for v, b in zip(ins[0][1], bias)]
 
     def torch(self, p, ins) -> tuple:
         s = tuple(ins[0])

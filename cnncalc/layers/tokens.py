@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from ..core.errors import ShapeError
 from ..core.model import Counts
-from .base import (BOOL, NONNEG_INT, NUMBER, POS_INT, Layer, Out, Param, ParamError, Torch, ew, need_spatial,
+from .base import (BOOL, NONNEG_INT, NUMBER, NUMBERS, POS_INT, Layer, Out, Param, ParamError, Torch, ew, need_spatial,
                    shape_text)
+from .numeric import check_values, given
 from .worked import n
 
 
@@ -42,6 +43,9 @@ class ToTokens(Layer):
         h, w, c = shape
         return Out((h * w, c))
 
+    def forward(self, p, ins, out_shape):
+        return list(ins[0][1])  # H, W, C row-major is already token by token
+
     def torch(self, p, ins) -> tuple:
         return (Torch("to_tokens"),)
 
@@ -50,13 +54,18 @@ class ClassToken(Layer):
     type = "class_token"
     aliases = ("cls_token",)
     doc = "prepend a learnable C-vector to the sequence: L×C → (L+1)×C; C weights"
-    params = {}
+    params = {"weights": Param(NUMBERS, None, "values only: the token, C numbers; changes no figure")}
 
     def infer(self, ins, p) -> Out:
         shape = ins[0]
         need_tokens(self, shape)
         length, c = shape
+        check_values(p, "weights", (c,), f"{c} numbers (the class token)")
         return Out((length + 1, c), Counts(weights=c))
+
+    def forward(self, p, ins, out_shape):
+        c = ins[0][0][-1]
+        return given(self, p, "weights", True, f"the class token, {c} numbers", "") + list(ins[0][1])
 
     def explain(self, w) -> list:
         length, c = w.in_shape
@@ -81,6 +90,10 @@ class SelectToken(Layer):
             raise ShapeError(f"token {p['index']} does not exist: the sequence has {shape[0]} tokens "
                              f"(0 to {shape[0] - 1})", received=shape_text(shape))
         return Out((shape[1],))
+
+    def forward(self, p, ins, out_shape):
+        (_, c), x = ins[0]
+        return list(x[p["index"] * c:(p["index"] + 1) * c])
 
     def torch(self, p, ins) -> tuple:
         return (Torch("select_token", (p["index"],)),)

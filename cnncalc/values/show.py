@@ -113,6 +113,9 @@ def result_text(v, display: Display) -> str:
 
 def channels(lv) -> list:
     """The H×W grids of a spatial tensor, one per channel; a vector is one row."""
+    if len(lv.shape) == 2:  # tokens L×C: one grid, a token a row
+        n, c = lv.shape
+        return [[list(lv.data[i * c:(i + 1) * c]) for i in range(n)]]
     if len(lv.shape) != 3:
         return [[list(lv.data)]]
     h, w, c = lv.shape
@@ -162,6 +165,9 @@ def to_json_number(v):
 def nested(lv) -> list:
     """Values nested in the output shape's order (H, W, C) or a flat list for a vector."""
     data = [to_json_number(v) for v in lv.data]
+    if len(lv.shape) == 2:
+        c = lv.shape[1]
+        return [data[i * c:(i + 1) * c] for i in range(lv.shape[0])]
     if len(lv.shape) != 3:
         return data
     h, w, c = lv.shape
@@ -286,9 +292,11 @@ def _conv_work(p, src, idx, v, display) -> str:
 def _dense_work(p, src, idx, v, display) -> str:
     from ..layers.base import flat
 
-    (i,) = idx
+    i = idx[-1]  # the unit; on H×W×C or tokens, the position is idx[:-1]
     row = flat(p["weights"][i])
-    parts = [f"{_term(wt)}·{_term(x)}" for wt, x in zip(row, src.data)]
+    n_in = src.shape[-1]
+    pos = _flat_index(src.shape[:-1], idx[:-1]) if len(idx) > 1 else 0
+    parts = [f"{_term(wt)}·{_term(x)}" for wt, x in zip(row, src.data[pos * n_in:(pos + 1) * n_in])]
     text = _sum_text(_elide(parts))
     if p.get("bias") and p.get("biases") is not None:
         text = _sum_text([text, exact_text(p["biases"][i])])
@@ -339,13 +347,15 @@ def parse_cell(text: str, values: list) -> tuple:
         from ..render.common import shape_text
 
         raise SpecError(f"--cell: {name} is {shape_text(lv.shape)}; an index is "
-                        + ("[row, column, channel]" if len(lv.shape) == 3 else "[i]")
+                        + ("[row, column, channel]" if len(lv.shape) == 3 else "[token, feature]"
+                           if len(lv.shape) == 2 else "[i]")
                         + " counted from 0 within it", received=text)
     return lv, idx
 
 
 def explain_text(values: list, display: Display, cell: Optional[str] = None) -> str:
     by_name = {lv.name: lv for lv in values}
+    by_name.update((part.name, part) for lv in values for part in lv.parts)  # a split's NAME.i
     if cell is not None:
         lv, idx = parse_cell(cell, values)
         return cell_work(lv, by_name, idx, display) + "\n"
@@ -355,6 +365,8 @@ def explain_text(values: list, display: Display, cell: Optional[str] = None) -> 
         if len(lv.shape) == 3:
             h, w, c = lv.shape
             order = [(r, q, ch) for ch in range(c) for r in range(h) for q in range(w)]
+        elif len(lv.shape) == 2:
+            order = [(i, j) for i in range(lv.shape[0]) for j in range(lv.shape[1])]
         else:
             order = [(i,) for i in range(lv.shape[0])]
         for idx in order:

@@ -1,0 +1,266 @@
+"""Numeric forwards (``cnncalc values``) of issue 12's layer types against PyTorch 2.13 on
+random small inputs with given weights, and by hand where the arithmetic is short: layer,
+group and instance normalisation, layer scale, stochastic depth, Keras's rescaling and
+normalization, split, space_to_depth, pixel_shuffle, cropping, tokens (to_tokens, class_token,
+position_bias, select_token) and dense on the last axis."""
+
+from __future__ import annotations
+
+import json
+import random
+from fractions import Fraction
+
+import pytest
+
+from cnncalc.core.analysis import analyze
+from cnncalc.load import parse_spec
+from cnncalc.values.run import run
+
+from .conftest import has_torch
+
+needs_torch = pytest.mark.skipif(not has_torch(), reason="PyTorch not installed")
+
+
+def values_of(spec: dict) -> dict:
+    return {lv.name: lv for lv in run(analyze(parse_spec(json.dumps(spec), "<test>")))}
+
+
+# ---------------------------------------------------------------------------------------------
+# by hand
+
+
+def test_layernorm_exact_when_the_root_is_rational():
+    # tokens [1, 3] and [0, 4, 8] … : ε = 0. Token 0 of [1, 3]: mean 2, variance 1 → [−1, 1];
+    # token 1 of [2, 10]: mean 6, variance 16 → [−1, 1]; with γ = [2, 1/2], β = [0, 1]: [−2, 3/2]
+    v = values_of({"input": [1, 2, 2], "values": {"input": [[[1, 3], [2, 10]]]},
+                   "layers": [{"layernorm": {"eps": 0, "weights": [2, "1/2"], "biases": [0, 1]}}]})
+    assert v["layernorm1"].data == [-2, Fraction(3, 2), -2, Fraction(3, 2)]
+    assert all(type(x) in (int, Fraction) for x in v["layernorm1"].data)
+    # ε = 1e-5 makes √(1 + 1e-5) irrational: floats, 1/√1.00001
+    v = values_of({"input": [1, 1, 2], "values": {"input": [[[1, 3]]]},
+                   "layers": [{"layernorm": {"affine": False}}]})
+    a, b = v["layernorm1"].data
+    assert isinstance(a, float) and abs(b - 1 / 1.00001 ** 0.5) < 1e-15 and a == -b
+
+
+def test_normalization_exact_for_square_variances():
+    # Keras Normalization(mean, variance): (x − mean)/√variance; variance 9/4 → √ = 3/2
+    v = values_of({"input": [1, 2, 2], "values": {"input": [[[5, 4], [1, "1/2"]]]},
+                   "layers": [{"normalization": {"adapted": False, "mean": [1, 1], "variance": [4, "9/4"]}},
+                              {"normalization": {"mean": [1], "variance": [4], "invert": True}, "from": "input"}]})
+    assert v["normalization1"].data == [2, 2, 0, Fraction(-1, 3)]
+    assert v["normalization2"].data == [11, 9, 3, 2]  # 1 + x·2
+
+
+def test_rescaling_and_layer_scale_are_exact_decimals():
+    v = values_of({"input": [1, 1, 3], "values": {"input": [[[255, 0, 51]]]},
+                   "layers": [{"rescaling": {"scale": 0.2, "offset": -1}}, {"layer_scale": {"init": 0.1}},
+                              {"layer_scale": {"weights": [1, "1/3", -2]}}]})
+    assert v["rescaling1"].data == [50, -1, Fraction(46, 5)]  # 255·0.2 − 1, 0·0.2 − 1, 51·0.2 − 1
+    assert v["layer_scale1"].data == [5, Fraction(-1, 10), Fraction(23, 25)]
+    assert v["layer_scale2"].data == [5, Fraction(-1, 30), Fraction(-46, 25)]
+
+
+def test_split_parts_feed_later_layers_and_cells_explain(cli, tmp_path):
+    spec = {"input": [1, 2, 3], "values": {"input": [[[1, -2, 3], [-4, 5, -6]]]},
+            "layers": [{"name": "s", "split": {"sizes": [1, 2]}}, {"name": "r", "relu": None, "from": "s.1"},
+                       {"name": "c", "concat": None, "from": ["r", "s.0"]}]}
+    v = values_of(spec)
+    assert v["s"].parts[0].data == [1, -4] and v["s"].parts[1].data == [-2, 3, 5, -6]
+    assert v["r"].data == [0, 3, 5, 0]
+    assert v["c"].data == [0, 3, 1, 5, 0, -4]
+    f = tmp_path / "s.yaml"
+    f.write_text(json.dumps(spec))
+    r = cli("values", str(f), "--cell", "r[0,1,1]")
+    assert r.code == 0 and r.out == "r[0,1,1] = max(0, −6) = 0\n", r
+    assert cli("values", str(f), "--explain").code == 0
+
+
+def test_tokens_show_as_rows_and_json_nests_them(cli, tmp_path):
+    f = tmp_path / "t.yaml"
+    f.write_text(json.dumps({"input": [1, 2, 2], "values": {"input": [[[1, 2], [3, 4]]]},
+                             "layers": [{"to_tokens": None}, {"class_token": {"weights": [0, "1/2"]}},
+                                        {"position_bias": {"biases": [[1, 1], [0, 0], [-1, 2]]}},
+                                        {"dense": {"units": 1, "bias": False, "weights": [[2, 2]]}}]}))
+    r = cli("values", str(f), "--format", "json")
+    assert r.code == 0, r
+    layers = {x["name"]: x["values"] for x in json.loads(r.out)["layers"]}
+    assert layers["class_token1"] == [[0, 0.5], [1, 2], [3, 4]]
+    assert layers["position_bias1"] == [[1, 1.5], [1, 2], [2, 6]]
+    assert layers["dense1"] == [[5], [6], [16]]
+    r = cli("values", str(f))
+    assert "position_bias1  position_bias  → 3×2\n    1 1.5\n    1   2\n    2   6\n" in r.out, r.out  # a token a row
+    r = cli("values", str(f), "--cell", "dense1[2,0]")
+    assert r.out == "dense1[2,0] = 2·2 + 2·6 = 16\n", r.out
+
+
+# ---------------------------------------------------------------------------------------------
+# PyTorch as the oracle (float64; exact values compared to 1e-9 relative)
+
+
+def _rand(rng, *shape, lo=-4, hi=4):
+    import torch
+
+    return torch.tensor([rng.randint(lo, hi) for _ in range(_numel(shape))], dtype=torch.float64).reshape(shape)
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _hwc(x):
+    return x[0].permute(1, 2, 0).reshape(-1).tolist()
+
+
+def _close(ours, theirs, tol=1e-9):
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        assert abs(float(a) - b) <= tol * max(1.0, abs(b)), (a, b)
+
+
+def _frac_list(rng, n):
+    """n exact numbers (ints and simple fractions), as a spec writes them and as floats."""
+    vals = [Fraction(rng.randint(-6, 6), rng.choice([1, 2, 4])) for _ in range(n)]
+    return [str(v) if v.denominator != 1 else int(v) for v in vals], [float(v) for v in vals]
+
+
+@needs_torch
+@pytest.mark.parametrize("seed", range(12))
+def test_normalisations_match_torch(seed):
+    import torch
+    import torch.nn.functional as F
+
+    rng = random.Random(31_000 + seed)
+    h, w = rng.randint(1, 5), rng.randint(1, 5)
+    g = rng.randint(1, 3)
+    c = g * rng.randint(1, 3)
+    if h * w * (c // g) == 1:
+        h = 2
+    x = _rand(rng, 1, c, h, w)
+    gamma, gamma_f = _frac_list(rng, c)
+    beta, beta_f = _frac_list(rng, c)
+    eps = rng.choice([0.001, 0.01, 0.5, 0.25])  # (json writes 1e-05, which the YAML reader takes for a string)
+    spec = {"input": [h, w, c], "values": {"input": x[0].permute(1, 2, 0).tolist()}, "layers": [
+        {"name": "ln", "layernorm": {"eps": eps, "weights": gamma, "biases": beta}},
+        {"name": "ln0", "layernorm": {"eps": eps, "affine": False}, "from": "input"},
+        {"name": "gn", "groupnorm": {"groups": g, "eps": eps, "weights": gamma, "biases": beta}, "from": "input"},
+        {"name": "in", "instancenorm": {"eps": eps, "affine": True, "weights": gamma, "biases": beta},
+         "from": "input"},
+        {"name": "in0", "instancenorm": {"eps": eps}, "from": "input"},
+        {"name": "ls", "layer_scale": {"weights": gamma}, "from": "input"},
+        {"name": "sd", "stochastic_depth": 0.5, "from": "input"},
+    ]}
+    if h * w == 1:  # PyTorch refuses instance norm over one value; so does cnncalc
+        spec["layers"] = [x for x in spec["layers"] if x["name"] not in ("in", "in0")]
+    v = values_of(spec)
+    tg, tb = torch.tensor(gamma_f, dtype=torch.float64), torch.tensor(beta_f, dtype=torch.float64)
+    last = x.permute(0, 2, 3, 1)
+    _close(v["ln"].data, F.layer_norm(last, (c,), tg, tb, eps).reshape(-1).tolist())
+    _close(v["ln0"].data, F.layer_norm(last, (c,), None, None, eps).reshape(-1).tolist())
+    _close(v["gn"].data, _hwc(F.group_norm(x, g, tg, tb, eps)))
+    if h * w > 1:
+        _close(v["in"].data, _hwc(F.instance_norm(x, weight=tg, bias=tb, eps=eps)))
+        _close(v["in0"].data, _hwc(F.instance_norm(x, eps=eps)))
+    _close(v["ls"].data, _hwc(x * tg[:, None, None]))
+    assert v["sd"].data == _hwc(x)
+
+
+@needs_torch
+@pytest.mark.parametrize("seed", range(12))
+def test_rearrangements_and_tokens_match_torch(seed):
+    import torch
+    import torch.nn.functional as F
+
+    rng = random.Random(32_000 + seed)
+    b = rng.randint(1, 3)
+    h, w = b * rng.randint(1, 3), b * rng.randint(1, 3)
+    c = b * b * rng.randint(1, 2)
+    x = _rand(rng, 1, c, h, w)
+    t, bt = rng.randint(0, (h - 1) // 2), rng.randint(0, (h - 1) // 2)
+    left, right = rng.randint(0, (w - 1) // 2), rng.randint(0, (w - 1) // 2)
+    cls, cls_f = _frac_list(rng, c)
+    pos, pos_f = _frac_list(rng, (h * w + 1) * c)
+    units = rng.randint(1, 4)
+    wts, wts_f = _frac_list(rng, units * c)
+    bias, bias_f = _frac_list(rng, units)
+    k = rng.randint(1, c)
+    spec = {"input": [h, w, c], "values": {"input": x[0].permute(1, 2, 0).tolist()}, "layers": [
+        {"name": "s2d", "space_to_depth": b},
+        {"name": "ps", "pixel_shuffle": b, "from": "input"},
+        {"name": "crop", "cropping": [t, bt, left, right], "from": "input"},
+        {"name": "sp", "split": {"sizes": [k, c - k] if k < c else [c]}, "from": "input"},
+        {"name": "part", "relu": None, "from": "sp.0"},
+        {"name": "fc", "dense": {"units": units, "weights": [wts[i * c:(i + 1) * c] for i in range(units)],
+                                 "biases": bias}, "from": "input"},
+        {"name": "tok", "to_tokens": None, "from": "input"},
+        {"name": "cls", "class_token": {"weights": cls}},
+        {"name": "pos", "position_bias": {"biases": [pos[i * c:(i + 1) * c] for i in range(h * w + 1)]}},
+        {"name": "sel", "select_token": rng.randint(0, h * w)},
+        {"name": "rs", "rescaling": {"scale": 0.25, "offset": 0.5}, "from": "input"},
+    ]}
+    v = values_of(spec)
+    assert v["s2d"].data == _hwc(F.pixel_unshuffle(x, b))
+    if c % (b * b) == 0:
+        assert v["ps"].data == _hwc(F.pixel_shuffle(x, b))
+    assert v["crop"].data == _hwc(x[:, :, t:h - bt, left:w - right])
+    assert v["part"].data == _hwc(torch.relu(torch.split(x, [k, c - k] if k < c else [c], dim=1)[0]))
+    lin = F.linear(x.permute(0, 2, 3, 1), torch.tensor(wts_f, dtype=torch.float64).reshape(units, c),
+                   torch.tensor(bias_f, dtype=torch.float64))
+    _close(v["fc"].data, lin.reshape(-1).tolist())
+    tokens = x.flatten(2).transpose(1, 2)
+    assert v["tok"].data == tokens.reshape(-1).tolist()
+    with_cls = torch.cat([torch.tensor(cls_f, dtype=torch.float64).reshape(1, 1, c), tokens], dim=1)
+    _close(v["cls"].data, with_cls.reshape(-1).tolist())
+    with_pos = with_cls + torch.tensor(pos_f, dtype=torch.float64).reshape(1, h * w + 1, c)
+    _close(v["pos"].data, with_pos.reshape(-1).tolist())
+    _close(v["sel"].data, with_pos[0, spec["layers"][-2]["select_token"]].tolist())
+    _close(v["rs"].data, _hwc(x * 0.25 + 0.5))
+
+
+@needs_torch
+def test_keras_normalization_and_rescaling_match_keras():
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    import numpy as np
+
+    rng = random.Random(33)
+    x = np.array([[[[rng.randint(-5, 5) for _ in range(3)] for _ in range(2)] for _ in range(2)]], dtype="float32")
+    mean, var = [1.0, -2.0, 0.5], [4.0, 2.0, 0.25]
+    v = values_of({"input": [2, 2, 3], "values": {"input": x[0].tolist()}, "layers": [
+        {"name": "n", "normalization": {"adapted": False, "mean": mean, "variance": var}},
+        {"name": "i", "normalization": {"adapted": False, "mean": mean, "variance": var, "invert": True},
+         "from": "input"},
+        {"name": "r", "rescaling": {"scale": 0.5, "offset": -1}, "from": "input"}]})
+    for name, layer in (("n", keras.layers.Normalization(mean=mean, variance=var)),
+                        ("i", keras.layers.Normalization(mean=mean, variance=var, invert=True)),
+                        ("r", keras.layers.Rescaling(0.5, -1))):
+        ref = np.asarray(keras.ops.convert_to_numpy(layer(x))).reshape(-1).tolist()
+        _close(v[name].data, ref, tol=1e-6)  # Keras computes in float32
+
+
+@needs_torch
+def test_float_inputs_meet_fractional_weights():
+    # a bug found here: after a float (sigmoid), conv and dense multiplied by the weights' integer
+    # numerators and never divided by their common denominator (0.5·0.5 came out 0.5)
+    import torch
+
+    x = torch.tensor([[[[0.0, 1.0], [-1.0, 2.0]]]], dtype=torch.float64)
+    v = values_of({"input": [2, 2, 1], "values": {"input": [[0, 1], [-1, 2]]}, "layers": [
+        {"sigmoid": None},
+        {"name": "c", "conv": {"filters": 1, "kernel": 1, "bias": False, "weights": [[["1/2"]]]}},
+        {"name": "d", "dense": {"units": 1, "bias": True, "weights": [["1/3"]], "biases": ["1/4"]}},
+        {"name": "c2", "conv": {"filters": 1, "kernel": 2, "bias": False, "weights": [[["1/2", "1/3"], [1, "1/5"]]]},
+         "from": "input"},
+        {"name": "t", "tanh": None},
+        {"name": "d2", "dense": {"units": 1, "bias": False, "weights": [["3/7"]]}}]})
+    s = torch.sigmoid(x)
+    _close(v["c"].data, _hwc(s * 0.5))
+    _close(v["d"].data, _hwc(s * 0.5 / 3 + 0.25))
+    c2 = 0 * 0.5 + 1 / 3 - 1 + 2 / 5
+    _close(v["c2"].data, [c2])
+    _close(v["d2"].data, [float(torch.tanh(torch.tensor(c2, dtype=torch.float64))) * 3 / 7])
