@@ -207,8 +207,8 @@ class PartitionAttention(Layer):
                   softmax=heads * n * p2)
 
     def describe(self, p) -> str:
-        s = p.get("size", 7)
-        return f"partition_attention {p.get('partition', 'block')} {s}×{s}"
+        s = p.get("size", 7)  # block_attention, grid_attention: the type's aliases
+        return f"{p.get('partition', 'block')}_attention {s}×{s}"
 
     def explain(self, w) -> list:
         h, wd, c = w.in_shape
