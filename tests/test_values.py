@@ -333,7 +333,8 @@ def test_grids_and_display_modes(cli):
 @pytest.mark.parametrize("layers, message", [
     ([{"conv": {"filters": 2, "kernel": 3, "bias": False}}], "conv needs 'weights:'"),
     ([{"conv": {"filters": 1, "kernel": 3, "weights": [FILTER1]}}], "give 'biases:' (1 numbers)"),
-    ([{"batchnorm": None}], "batchnorm needs its running mean"),
+    ([{"batchnorm": None}], "batchnorm needs 'mean:' (the running mean, 1 numbers) to compute values"),
+    ([{"batchnorm": {"track_running_stats": False}}], "normalises by the batch's own statistics"),
     ([{"layernorm": None}], "layernorm needs 'weights:' (γ, 1 numbers) to compute values, or affine: false"),
     ([{"layernorm": {"weights": [2]}}], "layernorm needs 'biases:' (β, 1 numbers) to compute values, or affine"),
     ([{"instancenorm": {"track_running_stats": True}}], "normalises by its running mean and variance"),
@@ -435,6 +436,7 @@ def _every_type_spec():
                {"layernorm": {"weights": [1, 2], "biases": [0, "1/2"]}, "from": "input"},
                {"groupnorm": {"groups": 2, "affine": False}, "from": "input"},
                {"instancenorm": {"eps": 0}, "from": "input"}, {"layer_scale": {"weights": [2, 3]}},
+               {"batchnorm": {"mean": [0, 1], "variance": [1, 4], "weights": [1, 1], "biases": [0, 0]}},
                {"stochastic_depth": 0.1}, {"rescaling": {"scale": 0.5, "offset": -1}},
                {"normalization": {"mean": [1], "variance": [4, "9/4"]}},
                {"name": "sp", "split": 2}, {"relu": None, "from": "sp.1"},
@@ -457,7 +459,7 @@ def test_every_forward_fills_the_analysed_shape():
         assert lv.shape == tuple(r.output_shape)
         assert len(lv.data) == fm.elements(r.output_shape)
         covered.add(r.type)
-    without = {"batchnorm", "prelu", "depthwise", "separable_conv", "conv_transpose",
+    without = {"prelu", "depthwise", "separable_conv", "conv_transpose",
                "locally_connected",
                # attention: no numeric forward (projection weights a spec does not carry)
                "multihead_attention", "window_attention", "partition_attention"}

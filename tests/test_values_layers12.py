@@ -52,6 +52,16 @@ def test_normalization_exact_for_square_variances():
     assert v["normalization2"].data == [11, 9, 3, 2]  # 1 + x·2
 
 
+def test_batchnorm_by_hand():
+    # (x − running mean)/√(running variance + ε)·γ + β, ε = 0: channel 0 mean 1, variance 4;
+    # channel 1 mean 2, variance 1/4, γ 2, β 1/2: (4 − 2)/(1/2)·2 + 1/2 = 17/2
+    v = values_of({"input": [1, 2, 2], "values": {"input": [[[1, 2], [3, 4]]]}, "layers": [
+        {"batchnorm": {"eps": 0, "mean": [1, 2], "variance": [4, "1/4"], "weights": [1, 2], "biases": [0, "1/2"]}},
+        {"batchnorm": {"center": False, "mean": [0, 0], "variance": [1, 1], "weights": [1, 1]}, "from": "input"}]})
+    assert v["batchnorm1"].data == [0, Fraction(1, 2), 1, Fraction(17, 2)]
+    assert abs(v["batchnorm2"].data[3] - 4 / (1 + 1e-5) ** 0.5) < 1e-12  # ε = 1e-5 by default
+
+
 def test_rescaling_and_layer_scale_are_exact_decimals():
     v = values_of({"input": [1, 1, 3], "values": {"input": [[[255, 0, 51]]]},
                    "layers": [{"rescaling": {"scale": 0.2, "offset": -1}}, {"layer_scale": {"init": 0.1}},
@@ -142,6 +152,8 @@ def test_normalisations_match_torch(seed):
     x = _rand(rng, 1, c, h, w)
     gamma, gamma_f = _frac_list(rng, c)
     beta, beta_f = _frac_list(rng, c)
+    var_f = [rng.choice([0.25, 1, 2, 4, 0.5]) for _ in range(c)]
+    var = [str(Fraction(v)) for v in var_f]
     eps = rng.choice([0.001, 0.01, 0.5, 0.25])  # (json writes 1e-05, which the YAML reader takes for a string)
     spec = {"input": [h, w, c], "values": {"input": x[0].permute(1, 2, 0).tolist()}, "layers": [
         {"name": "ln", "layernorm": {"eps": eps, "weights": gamma, "biases": beta}},
@@ -152,6 +164,9 @@ def test_normalisations_match_torch(seed):
         {"name": "in0", "instancenorm": {"eps": eps}, "from": "input"},
         {"name": "ls", "layer_scale": {"weights": gamma}, "from": "input"},
         {"name": "sd", "stochastic_depth": 0.5, "from": "input"},
+        {"name": "bn", "batchnorm": {"eps": eps, "mean": beta, "variance": var, "weights": gamma, "biases": beta},
+         "from": "input"},
+        {"name": "bn0", "batchnorm": {"eps": eps, "mean": beta, "variance": var, "affine": False}, "from": "input"},
     ]}
     if h * w == 1:  # PyTorch refuses instance norm over one value; so does cnncalc
         spec["layers"] = [x for x in spec["layers"] if x["name"] not in ("in", "in0")]
@@ -166,6 +181,9 @@ def test_normalisations_match_torch(seed):
         _close(v["in0"].data, _hwc(F.instance_norm(x, eps=eps)))
     _close(v["ls"].data, _hwc(x * tg[:, None, None]))
     assert v["sd"].data == _hwc(x)
+    tm, tv = tb, torch.tensor(var_f, dtype=torch.float64)
+    _close(v["bn"].data, _hwc(F.batch_norm(x, tm, tv, tg, tb, training=False, eps=eps)))
+    _close(v["bn0"].data, _hwc(F.batch_norm(x, tm, tv, None, None, training=False, eps=eps)))
 
 
 @needs_torch

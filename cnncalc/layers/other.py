@@ -105,13 +105,32 @@ class BatchNorm(Layer):
         "momentum": Param(NUMBER, 0.1, "running-average momentum"),
         "center": Param(BOOL, True, "Keras: learnable β (false: γ only)"),
         "scale": Param(BOOL, True, "Keras: learnable γ (false: β only)"),
+        "mean": Param(NUMBERS, None, "values only: the running mean, C numbers; changes no figure"),
+        "variance": Param(NUMBERS, None, "values only: the running variance, C numbers; changes no figure"),
+        "weights": Param(NUMBERS, None, "values only: γ, C numbers (where learnable); changes no figure"),
+        "biases": Param(NUMBERS, None, "values only: β, C numbers (where learnable); changes no figure"),
     }
 
+    def configure(self, p):
+        from .norm import _refuse_unused
+
+        _refuse_unused(p, p["affine"] and p["scale"], p["affine"] and p["center"])
+        for key in ("mean", "variance"):
+            if p.get(key) is not None and not p["track_running_stats"]:
+                raise ParamError(f"{key} given but track_running_stats is false (no running statistics)", key)
+        return p
+
     def infer(self, ins, p) -> Out:
+        from .norm import _check_affine
+        from .numeric import check_values
+
         shape = tuple(ins[0])
         c = shape[-1]
         gamma = p["affine"] and p.get("scale", True)
         beta = p["affine"] and p.get("center", True)
+        _check_affine(p, c)
+        for key in ("mean", "variance"):
+            check_values(p, key, (c,), f"{c} numbers (one per channel)")
         return Out(shape, Counts(weights=c if gamma else 0, biases=c if beta else 0,
                                  non_trainable=2 * c if p["track_running_stats"] else 0))
 
@@ -119,8 +138,32 @@ class BatchNorm(Layer):
         return normalised(out)
 
     def forward(self, p, ins, out_shape):
-        raise NoForward("batchnorm needs its running mean, variance, γ and β, which a spec cannot give: "
-                        "cnncalc values cannot compute it", "weights")
+        # inference: (x − running mean)/√(running variance + ε)·γ + β per channel, exact while the
+        # root is rational (cnncalc.layers.numeric)
+        from fractions import Fraction
+
+        from .norm import _affine, _scale_shift
+        from .numeric import eps_exact, exact, exact_sqrt
+
+        if not p["track_running_stats"]:
+            raise NoForward("batchnorm without running statistics normalises by the batch's own statistics: "
+                            "cnncalc values computes it at inference, with track_running_stats: true",
+                            "track_running_stats")
+        shape, x = ins[0]
+        c = shape[-1]
+        mean = _given_stats(self, p, "mean", c)
+        var = _given_stats(self, p, "variance", c)
+        g, b = _affine(self, p, c, p["affine"] and p["scale"], p["affine"] and p["center"],
+                       "affine: false (or Keras's scale/center: false)")
+        sd = [exact_sqrt(v + eps_exact(p["eps"])) for v in var]  # the spec's numbers are exact
+        out = []
+        for i, v in enumerate(x):
+            d, m = sd[i % c], mean[i % c]
+            if type(d) is float or type(v) is float or type(m) is float:
+                out.append((float(v) - float(m)) / float(d))
+            else:
+                out.append(exact((Fraction(v) - m) / d))
+        return _scale_shift(out, c, g, b)
 
     def torch(self, p, ins) -> tuple:
         if not (p.get("scale", True) and p.get("center", True)) and p["affine"]:
@@ -345,6 +388,12 @@ class PositionBias(Layer):
     def torch(self, p, ins) -> tuple:
         s = tuple(ins[0])
         return (Torch("bias", ((s[2], s[0], s[1]) if len(s) == 3 else s,)),)
+
+
+def _given_stats(layer, p, key, c):
+    from .numeric import given
+
+    return given(layer, p, key, True, f"the running {key}, {c} numbers", "")
 
 
 def exact_sum(vs):
