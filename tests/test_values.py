@@ -438,6 +438,7 @@ def _every_type_spec():
                {"instancenorm": {"eps": 0}, "from": "input"}, {"layer_scale": {"weights": [2, 3]}},
                {"batchnorm": {"mean": [0, 1], "variance": [1, 4], "weights": [1, 1], "biases": [0, 0]}},
                {"stochastic_depth": 0.1}, {"rescaling": {"scale": 0.5, "offset": -1}},
+               {"prelu": {"shared": False, "weights": ["1/4", -1]}},
                {"normalization": {"mean": [1], "variance": [4, "9/4"]}},
                {"name": "sp", "split": 2}, {"relu": None, "from": "sp.1"},
                {"cropping": [1, 0, 0, 0], "from": "input"}, {"space_to_depth": 2}, {"pixel_shuffle": 2},
@@ -459,7 +460,7 @@ def test_every_forward_fills_the_analysed_shape():
         assert lv.shape == tuple(r.output_shape)
         assert len(lv.data) == fm.elements(r.output_shape)
         covered.add(r.type)
-    without = {"prelu", "depthwise", "separable_conv", "conv_transpose",
+    without = {"depthwise", "separable_conv", "conv_transpose",
                "locally_connected",
                # attention: no numeric forward (projection weights a spec does not carry)
                "multihead_attention", "window_attention", "partition_attention"}

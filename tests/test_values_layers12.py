@@ -167,6 +167,8 @@ def test_normalisations_match_torch(seed):
         {"name": "bn", "batchnorm": {"eps": eps, "mean": beta, "variance": var, "weights": gamma, "biases": beta},
          "from": "input"},
         {"name": "bn0", "batchnorm": {"eps": eps, "mean": beta, "variance": var, "affine": False}, "from": "input"},
+        {"name": "pr", "prelu": {"shared": False, "weights": gamma}, "from": "input"},
+        {"name": "pr1", "prelu": {"weights": gamma[:1]}, "from": "input"},
     ]}
     if h * w == 1:  # PyTorch refuses instance norm over one value; so does cnncalc
         spec["layers"] = [x for x in spec["layers"] if x["name"] not in ("in", "in0")]
@@ -184,6 +186,8 @@ def test_normalisations_match_torch(seed):
     tm, tv = tb, torch.tensor(var_f, dtype=torch.float64)
     _close(v["bn"].data, _hwc(F.batch_norm(x, tm, tv, tg, tb, training=False, eps=eps)))
     _close(v["bn0"].data, _hwc(F.batch_norm(x, tm, tv, None, None, training=False, eps=eps)))
+    _close(v["pr"].data, _hwc(F.prelu(x, tg)))
+    _close(v["pr1"].data, _hwc(F.prelu(x, tg[:1])))
 
 
 @needs_torch
