@@ -341,6 +341,9 @@ def test_grids_and_display_modes(cli):
     ([{"normalization": None}], "normalization needs 'mean:' (1 or 1 numbers)"),
     ([{"to_tokens": None}, {"class_token": None}], "class_token needs 'weights:' (the class token, 1 numbers)"),
     ([{"position_bias": None}], "position_bias needs 'biases:' (6×6×1 numbers, one per value)"),
+    ([{"to_tokens": None}, {"mha": 1}], "multihead_attention needs 'in_proj_weight:' (3 rows of 1 numbers)"),
+    ([{"to_tokens": None}, {"mha": {"heads": 1, "in_proj_weight": [[1], [1], [1]], "out_proj_weight": [[1]]}}],
+     "multihead_attention needs 'in_proj_bias:' (3 numbers) to compute values, or bias: false"),
     ([{"depthwise": 3}], "depthwise takes no weights"),
     ([{"upsample": {"scale": 2, "mode": "bilinear"}}], "mode: nearest only"),
 ])
@@ -444,7 +447,9 @@ def _every_type_spec():
                {"cropping": [1, 0, 0, 0], "from": "input"}, {"space_to_depth": 2}, {"pixel_shuffle": 2},
                {"dense": {"units": 2, "bias": True, "weights": [[1, -1], [2, 0]], "biases": [1, 0]}},
                {"to_tokens": None}, {"class_token": {"weights": [5, 6]}},
-               {"position_bias": {"biases": [[i % 3, -(i % 2)] for i in range(37)]}}, {"select_token": 1}]
+               {"position_bias": {"biases": [[i % 3, -(i % 2)] for i in range(37)]}}, {"select_token": 1},
+               {"multihead_attention": {"heads": 2, "bias": False, "in_proj_weight": [[1, 0], [0, 1]] * 3,
+                                        "out_proj_weight": [[1, 1], [0, 1]]}, "from": "position_bias1"}]
     return {"input": [7, 6, 2], "values": {"input": [[[r - q, (r * q) % 5] for q in range(6)] for r in range(7)]},
             "layers": layers}
 
@@ -462,8 +467,8 @@ def test_every_forward_fills_the_analysed_shape():
         covered.add(r.type)
     without = {"depthwise", "separable_conv", "conv_transpose",
                "locally_connected",
-               # attention: no numeric forward (projection weights a spec does not carry)
-               "multihead_attention", "window_attention", "partition_attention"}
+               # window attention: no numeric forward (its bias table or position-bias network)
+               "window_attention", "partition_attention"}
     assert set(REGISTRY) - covered == without  # every other type has a forward and is exercised here
 
 

@@ -286,3 +286,35 @@ def test_float_inputs_meet_fractional_weights():
     c2 = 0 * 0.5 + 1 / 3 - 1 + 2 / 5
     _close(v["c2"].data, [c2])
     _close(v["d2"].data, [float(torch.tanh(torch.tensor(c2, dtype=torch.float64))) * 3 / 7])
+
+
+@needs_torch
+@pytest.mark.parametrize("seed", range(6))
+def test_multihead_attention_values_match_torch(seed):
+    import torch
+
+    rng = random.Random(34_000 + seed)
+    heads = rng.randint(1, 3)
+    c = heads * rng.randint(1, 3)
+    length = rng.randint(1, 5)
+    bias = rng.choice([True, False])
+    x = _rand(rng, 1, length, c)
+    w_in, w_in_f = _frac_list(rng, 3 * c * c)
+    w_out, w_out_f = _frac_list(rng, c * c)
+    b_in, b_in_f = _frac_list(rng, 3 * c)
+    b_out, b_out_f = _frac_list(rng, c)
+    p = {"heads": heads, "bias": bias, "in_proj_weight": [w_in[i * c:(i + 1) * c] for i in range(3 * c)],
+         "out_proj_weight": [w_out[i * c:(i + 1) * c] for i in range(c)]}
+    if bias:
+        p.update(in_proj_bias=b_in, out_proj_bias=b_out)
+    v = values_of({"input": [1, length, c], "values": {"input": [x[0].tolist()]}, "layers": [
+        {"to_tokens": None}, {"name": "mha", "multihead_attention": p}]})
+    m = torch.nn.MultiheadAttention(c, heads, bias=bias, batch_first=True, dtype=torch.float64).eval()
+    with torch.no_grad():
+        m.in_proj_weight.copy_(torch.tensor(w_in_f, dtype=torch.float64).reshape(3 * c, c))
+        m.out_proj.weight.copy_(torch.tensor(w_out_f, dtype=torch.float64).reshape(c, c))
+        if bias:
+            m.in_proj_bias.copy_(torch.tensor(b_in_f, dtype=torch.float64))
+            m.out_proj.bias.copy_(torch.tensor(b_out_f, dtype=torch.float64))
+        ref = m(x, x, x, need_weights=False)[0]
+    _close(v["mha"].data, ref.reshape(-1).tolist(), tol=1e-9)

@@ -110,6 +110,11 @@ class MultiheadAttention(Layer):
         "heads": Param(POS_INT, doc="number of heads h (must divide C)"),
         "bias": Param(BOOL, True, "biases of the four projections (4·C)"),
         "dropout": Param(NUMBER, 0.0, "attention dropout (no effect at inference)"),
+        "in_proj_weight": Param(NUMBERS, None, "values only: Q, K, V projections stacked, 3·C rows of C "
+                                               "(PyTorch's in_proj_weight); changes no figure"),
+        "in_proj_bias": Param(NUMBERS, None, "values only: 3·C numbers, where bias is true"),
+        "out_proj_weight": Param(NUMBERS, None, "values only: C rows of C"),
+        "out_proj_bias": Param(NUMBERS, None, "values only: C numbers, where bias is true"),
     }
 
     def infer(self, ins, p) -> Out:
@@ -119,6 +124,11 @@ class MultiheadAttention(Layer):
         if c % p["heads"]:
             raise ShapeError(f"heads={p['heads']} does not divide the {c} features",
                              received=f"input {shape_text(shape)}")
+        for key, want, what in (("in_proj_weight", (3 * c, c), f"{3 * c} rows of {c} numbers"),
+                                ("in_proj_bias", (3 * c,), f"{3 * c} numbers"),
+                                ("out_proj_weight", (c, c), f"{c} rows of {c} numbers"),
+                                ("out_proj_bias", (c,), f"{c} numbers")):
+            check_values(p, key, want, what)
         macs = 4 * length * c * c + 2 * length * length * c
         # every output token attends to every input token: the whole input is in its field
         return Out((length, c), Counts(weights=4 * c * c, biases=4 * c if p["bias"] else 0, macs=macs),
@@ -147,7 +157,55 @@ class MultiheadAttention(Layer):
     def configure(self, p):
         if not 0 <= p["dropout"] < 1:
             raise ParamError("dropout must be at least 0 and less than 1", p["dropout"])
+        for key in ("in_proj_bias", "out_proj_bias"):
+            if p.get(key) is not None and not p["bias"]:
+                raise ParamError(f"{key} given but bias is false", key)
         return p
+
+    def forward(self, p, ins, out_shape):
+        """softmax(Q·Kᵀ/√d)·V per head, then the output projection (PyTorch's MultiheadAttention at
+        inference): the projections exact, everything after the softmax in floats."""
+        import math
+
+        from .numeric import add_exact, mul_exact
+
+        (length, c), x = ins[0]
+        heads = p["heads"]
+        d = c // heads
+        bias = p["bias"]
+        w_in = given(self, p, "in_proj_weight", True, f"{3 * c} rows of {c} numbers", "")
+        b_in = given(self, p, "in_proj_bias", bias, f"{3 * c} numbers", "bias: false")
+        w_out = given(self, p, "out_proj_weight", True, f"{c} rows of {c} numbers", "")
+        b_out = given(self, p, "out_proj_bias", bias, f"{c} numbers", "bias: false")
+
+        def linear(rows, ws, bs, n_out, n_in):
+            out = []
+            for r in rows:
+                for o in range(n_out):
+                    acc = 0
+                    for a, b in zip(ws[o * n_in:(o + 1) * n_in], r):
+                        acc = add_exact(acc, mul_exact(a, b))
+                    out.append(add_exact(acc, bs[o]) if bs else acc)
+            return [out[i * n_out:(i + 1) * n_out] for i in range(len(rows))]
+
+        tokens = [x[i * c:(i + 1) * c] for i in range(length)]
+        qkv = linear(tokens, w_in, b_in, 3 * c, c)
+        scale = 1 / math.sqrt(d)
+        mixed = [[0.0] * c for _ in range(length)]
+        for h in range(heads):
+            lo = h * d
+            q = [[float(t[lo + k]) for k in range(d)] for t in qkv]
+            kk = [[float(t[c + lo + k]) for k in range(d)] for t in qkv]
+            v = [[float(t[2 * c + lo + k]) for k in range(d)] for t in qkv]
+            for i in range(length):
+                scores = [sum(a * b for a, b in zip(q[i], kk[j])) * scale for j in range(length)]
+                m = max(scores)
+                e = [math.exp(s_ - m) for s_ in scores]
+                total = sum(e)
+                for k in range(d):
+                    mixed[i][lo + k] = sum(e[j] * v[j][k] for j in range(length)) / total
+        out = linear(mixed, w_out, b_out, c, c)
+        return [float(v) for row in out for v in row]
 
     def torch(self, p, ins) -> tuple:
         return (Torch("self_attention", (ins[0][-1], p["heads"]), {"bias": p["bias"]}),)
