@@ -231,7 +231,10 @@ class LayerScale(Layer):
     def forward(self, p, ins, out_shape):  # x·γ per channel; a fresh layer's γ is init everywhere
         shape, x = ins[0]
         c = shape[-1]
-        g = given(self, p, "weights", True, f"{c} numbers", "") if p.get("weights") is not None else [exact_init(p["init"])] * c
+        if p.get("weights") is not None:
+            g = given(self, p, "weights", True, f"{c} numbers", "")
+        else:
+            g = [exact_init(p["init"])] * c
         return _scale_shift(list(x), c, g, None)
 
     def explain(self, w) -> list:
@@ -294,6 +297,12 @@ class Normalization(Layer):
         "mean": Param(NUMBERS, None, "values only: the mean, 1 or C numbers; changes no figure"),
         "variance": Param(NUMBERS, None, "values only: the variance, 1 or C numbers; changes no figure"),
     }
+
+    def configure(self, p):
+        from .numeric import refuse_negative
+
+        refuse_negative(p, "variance")
+        return p
 
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])

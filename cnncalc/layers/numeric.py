@@ -99,15 +99,8 @@ def normalise(xs, eps, gamma=None, beta=None) -> list:
     """(x − mean)/√(var + ε)·γ + β over one group of values: exact while √(var + ε) is
     rational, floats otherwise (ε is the exact decimal written in the spec)."""
     m, var = mean_var(xs)
-    if type(m) is float:
-        d = (var + float(eps)) ** 0.5
-        out = [(float(x) - m) / d for x in xs]
-    else:
-        d = exact_sqrt(var + eps_exact(eps))
-        if type(d) is float:
-            out = [float(x - m) / d for x in xs]
-        else:
-            out = [exact(Fraction(x - m) / d) for x in xs] if d else [float("nan")] * len(xs)  # 0/0
+    d = root_of(var + (float(eps) if type(m) is float else eps_exact(eps)))
+    out = [div(x - m if type(m) is not float else float(x) - m, d) for x in xs]
     if gamma is not None:
         out = [mul_exact(v, g) for v, g in zip(out, gamma)]
     if beta is not None:
@@ -157,6 +150,31 @@ def given(layer, p, key: str, on: bool, what: str, switch: str):
     if not on:
         return None
     if p.get(key) is None:
-        raise NoForward(f"{layer.type} needs '{key}:' ({what}) to compute values" + (f", or {switch}" if switch else ""),
-                        key)
+        raise NoForward(f"{layer.type} needs '{key}:' ({what}) to compute values"
+                        + (f", or {switch}" if switch else ""), key)
     return flat(p[key])
+
+
+def refuse_negative(p, key: str) -> None:
+    """A variance given under ``key`` must not be negative (its square root is taken)."""
+    from .base import ParamError, flat
+
+    if p.get(key) is not None and any(v < 0 for v in flat(p[key])):
+        raise ParamError(f"{key} must not be negative (a variance)", next(v for v in flat(p[key]) if v < 0))
+
+
+def root_of(v):
+    """√(variance + ε), the divisor of a normalisation, when it is a positive number; a one-line
+    error otherwise (PyTorch would print inf or nan, which no grid or answer sheet can hold)."""
+    if not v > 0:
+        raise NoForward(f"variance + ε = {float(v):g} in a normalised group: the normalisation would divide by "
+                        f"{'zero' if v == 0 else 'the square root of a negative number'} (PyTorch: inf or nan); "
+                        "cnncalc values computes it with variance + ε > 0", "eps")
+    return exact_sqrt(v)
+
+
+def div(a, d):
+    """a/d: exact for exact values, floats otherwise (d ≠ 0)."""
+    if type(a) is float or type(d) is float:
+        return float(a) / float(d)
+    return exact(Fraction(a) / d)

@@ -114,7 +114,10 @@ class BatchNorm(Layer):
     def configure(self, p):
         from .norm import _refuse_unused
 
+        from .numeric import refuse_negative
+
         _refuse_unused(p, p["affine"] and p["scale"], p["affine"] and p["center"])
+        refuse_negative(p, "variance")
         for key in ("mean", "variance"):
             if p.get(key) is not None and not p["track_running_stats"]:
                 raise ParamError(f"{key} given but track_running_stats is false (no running statistics)", key)
@@ -143,7 +146,7 @@ class BatchNorm(Layer):
         from fractions import Fraction
 
         from .norm import _affine, _scale_shift
-        from .numeric import eps_exact, exact, exact_sqrt
+        from .numeric import div, eps_exact, root_of
 
         if not p["track_running_stats"]:
             raise NoForward("batchnorm without running statistics normalises by the batch's own statistics: "
@@ -155,14 +158,9 @@ class BatchNorm(Layer):
         var = _given_stats(self, p, "variance", c)
         g, b = _affine(self, p, c, p["affine"] and p["scale"], p["affine"] and p["center"],
                        "affine: false (or Keras's scale/center: false)")
-        sd = [exact_sqrt(v + eps_exact(p["eps"])) for v in var]  # the spec's numbers are exact
-        out = []
-        for i, v in enumerate(x):
-            d, m = sd[i % c], mean[i % c]
-            if type(d) is float or type(v) is float or type(m) is float:
-                out.append((float(v) - float(m)) / float(d))
-            else:
-                out.append(exact((Fraction(v) - m) / d))
+        sd = [root_of(v + eps_exact(p["eps"])) for v in var]  # the spec's numbers are exact
+        out = [div(float(v) - float(mean[i % c]) if type(v) is float else Fraction(v) - mean[i % c], sd[i % c])
+               for i, v in enumerate(x)]
         return _scale_shift(out, c, g, b)
 
     def torch(self, p, ins) -> tuple:
