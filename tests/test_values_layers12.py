@@ -43,6 +43,20 @@ def test_layernorm_exact_when_the_root_is_rational():
     assert isinstance(a, float) and abs(b - 1 / 1.00001 ** 0.5) < 1e-15 and a == -b
 
 
+def test_normalisation_cells_explained(cli, tmp_path):
+    f = tmp_path / "n.yaml"
+    f.write_text(json.dumps({"input": [1, 2, 2], "values": {"input": [[[1, 3], [2, 10]]]}, "layers": [
+        {"layernorm": {"eps": 0, "weights": [2, "1/2"], "biases": [0, 1]}},
+        {"batchnorm": {"mean": [1, 2], "variance": [4, "1/4"], "weights": [1, 2], "biases": [0, "1/2"]},
+         "from": "input"}]}))
+    r = cli("values", str(f), "--cell", "layernorm1[0,1,1]")
+    assert r.out == ("layernorm1[0,1,1] = (10 − 6)/√(16 + 0)·0.5 + 1 = 1.5  (mean 6, variance 16, over the 2 "
+                     "values at this position)\n"), r.out
+    r = cli("values", str(f), "--cell", "batchnorm1[0,0,0]")
+    assert r.out.startswith("batchnorm1[0,0,0] = (1 − 1)/√(4 + 1e−05)·1 + 0 = 0  (mean 1, variance 4, running "
+                            "statistics of channel 0)"), r.out
+
+
 def test_normalization_exact_for_square_variances():
     # Keras Normalization(mean, variance): (x − mean)/√variance; variance 9/4 → √ = 3/2
     v = values_of({"input": [1, 2, 2], "values": {"input": [[[5, 4], [1, "1/2"]]]},

@@ -174,7 +174,9 @@ def root_of(v):
 
 
 def div(a, d):
-    """a/d: exact for exact values, floats otherwise (d ≠ 0)."""
+    """a/d: exact for exact values, floats otherwise (d ≠ 0); an exact 0 stays exact."""
+    if type(a) is not float and a == 0:
+        return 0
     if type(a) is float or type(d) is float:
         return float(a) / float(d)
     return exact(Fraction(a) / d)

@@ -236,6 +236,8 @@ def cell_work(lv, by_name: dict, idx: tuple, display: Display) -> str:
         if t == "global_maxpool":
             return head + f" = max over channel {idx[0]} of {src.name} ({h}×{w} values) = {result_text(v, display)}"
         return head + f" = ({_sum_text(_elide([exact_text(x) for x in vals]))})/{h * w} = {result_text(v, display)}"
+    if t in ("layernorm", "groupnorm", "instancenorm", "batchnorm"):
+        return head + " = " + _norm_work(t, p, ins[0], idx, v, display)
     if t == "relu":
         x = ins[0].data[_flat_index(lv.shape, idx)]
         return head + f" = max(0, {exact_text(x)}) = {result_text(v, display)}"
@@ -301,6 +303,42 @@ def _dense_work(p, src, idx, v, display) -> str:
     if p.get("bias") and p.get("biases") is not None:
         text = _sum_text([text, exact_text(p["biases"][i])])
     return _fused(p, text, v, display)
+
+
+def _norm_work(t, p, src, idx, v, display) -> str:
+    """``(3 − 2)/√(1 + 0.00001)·2 + 1/2 = …`` with where the mean and the variance come from."""
+    from ..layers.base import flat
+    from ..layers.numeric import eps_exact, mean_var
+
+    shape, data = src.shape, src.data
+    c = shape[-1]
+    k = _flat_index(shape, idx)
+    x, ch = data[k], idx[-1]
+    if t == "batchnorm":
+        m, var = flat(p["mean"])[ch], flat(p["variance"])[ch]
+        where = f"running statistics of channel {ch}"
+    else:
+        if t == "layernorm":
+            group = list(range(k - ch, k - ch + c))
+            where = "over the " + (f"{c} values at this position" if len(shape) > 1 else f"{c} values")
+        elif t == "instancenorm":
+            group = list(range(ch, len(data), c))
+            where = f"over the {len(group)} values of channel {ch}"
+        else:
+            per = c // p["groups"]
+            g = ch // per
+            group = [i for i in range(len(data)) if (i % c) // per == g]
+            where = f"over the {len(group)} values of group {g} (channels {g * per}–{g * per + per - 1})"
+        m, var = mean_var([data[i] for i in group])
+    eps = p["eps"] if isinstance(p["eps"], float) and eps_exact(p["eps"]).denominator > 10**4 else eps_exact(p["eps"])
+    text = f"({exact_text(x)} − {_term(m)})/√({exact_text(var)} + {exact_text(eps)})"  # ε as written: 1e-05
+    weights = p.get("weights") if t != "batchnorm" or p["affine"] and p["scale"] else None
+    biases = p.get("biases") if t != "batchnorm" or p["affine"] and p["center"] else None
+    if weights is not None:
+        text += f"·{_term(flat(weights)[ch])}"
+    if biases is not None:
+        text = _sum_text([text, exact_text(flat(biases)[ch])])
+    return f"{text} = {result_text(v, display)}  (mean {exact_text(m)}, variance {exact_text(var)}, {where})"
 
 
 def _pool_work(t, p, src, out_shape, idx, v, display) -> str:
