@@ -332,3 +332,73 @@ def test_multihead_attention_values_match_torch(seed):
             m.out_proj.bias.copy_(torch.tensor(b_out_f, dtype=torch.float64))
         ref = m(x, x, x, need_weights=False)[0]
     _close(v["mha"].data, ref.reshape(-1).tolist(), tol=1e-9)
+
+
+@needs_torch
+@pytest.mark.parametrize("seed", range(14))
+def test_window_and_partition_attention_values_match_the_torch_references(seed):
+    """Against the reference modules of tests/torch_oracle.py (written after torchvision and equal
+    to its own modules: docs/reference/attention_oracle_check.py), float64, same weights."""
+    import torch
+
+    from .torch_oracle import PartitionAttention, WindowAttention
+
+    rng = random.Random(35_000 + seed)
+    heads = rng.randint(1, 2)
+    c = heads * rng.randint(1, 2)
+    swin = seed % 2 == 0
+    if swin:  # mostly shifted windows on padded maps: the roll, the mask, the shift dropped on a short axis
+        win = rng.randint(1, 3) if seed < 2 else rng.randint(2, 3)
+        h, w = rng.randint(1, 8), rng.randint(1, 8)
+        shift = rng.randint(0, win - 1) if seed < 2 else rng.randint(1, win - 1)
+    else:
+        win = rng.randint(1, 3)
+        h, w = win * rng.randint(1, 3), win * rng.randint(1, 3)
+        partition = rng.choice(["block", "grid"])
+    qkv_bias, proj_bias = rng.choice([True, False]), rng.choice([True, False])
+    x = _rand(rng, 1, c, h, w)
+    w_in, w_in_f = _frac_list(rng, 3 * c * c)
+    w_out, w_out_f = _frac_list(rng, c * c)
+    b_in, b_in_f = _frac_list(rng, 3 * c)
+    b_out, b_out_f = _frac_list(rng, c)
+    rel = (2 * win - 1) ** 2
+    table, table_f = _frac_list(rng, rel * heads)
+    p = {"heads": heads, "qkv_bias": qkv_bias, "proj_bias": proj_bias,
+         "in_proj_weight": [w_in[i * c:(i + 1) * c] for i in range(3 * c)],
+         "out_proj_weight": [w_out[i * c:(i + 1) * c] for i in range(c)],
+         "table": [table[i * heads:(i + 1) * heads] for i in range(rel)]}
+    if qkv_bias:
+        p["in_proj_bias"] = b_in
+    if proj_bias:
+        p["out_proj_bias"] = b_out
+    if swin:
+        p.update(window=win, shift=shift)
+        layer = {"name": "a", "window_attention": p}
+        m = WindowAttention(c, heads, win, shift, qkv_bias=qkv_bias, proj_bias=proj_bias)
+        lin_in, lin_out = m.qkv, m.proj
+    else:
+        p.update(size=win, partition=partition)
+        layer = {"name": "a", "partition_attention": p}
+        m = PartitionAttention(c, heads, win, partition, qkv_bias=qkv_bias, proj_bias=proj_bias)
+        lin_in, lin_out = m.to_qkv, m.merge
+    m = m.double().eval()
+    f64 = torch.float64
+    with torch.no_grad():
+        lin_in.weight.copy_(torch.tensor(w_in_f, dtype=f64).reshape(3 * c, c))
+        lin_out.weight.copy_(torch.tensor(w_out_f, dtype=f64).reshape(c, c))
+        if qkv_bias:
+            lin_in.bias.copy_(torch.tensor(b_in_f, dtype=f64))
+        if proj_bias:
+            lin_out.bias.copy_(torch.tensor(b_out_f, dtype=f64))
+        m.relative_position_bias_table.copy_(torch.tensor(table_f, dtype=f64).reshape(rel, heads))
+        ref = m(x)
+    v = values_of({"input": [h, w, c], "values": {"input": x[0].permute(1, 2, 0).tolist()}, "layers": [layer]})
+    _close(v["a"].data, _hwc(ref), tol=1e-9)
+
+
+def test_window_attention_v2_values_refused_in_one_line(cli, tmp_path):
+    f = tmp_path / "a.yaml"
+    f.write_text("input: [2, 2, 2]\nvalues: {input: [[[1, 2], [3, 4]], [[5, 6], [7, 8]]]}\n"
+                 "layers:\n  - window_attention: {heads: 1, window: 2, version: 2}\n")
+    r = cli("values", str(f))
+    assert r.code == 2 and r.err.count("\n") == 1 and "version 2 has no numeric forward" in r.err, r.err

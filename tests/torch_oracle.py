@@ -185,10 +185,30 @@ class BatchNormParts(nn.Module):
         return x
 
 
+def shift_mask(attn, x, hp, wp, win, sh, sw, heads):
+    """torchvision's mask of shifted windows: −100 between tokens of a window that come from
+    regions that were not neighbours before the roll (nothing without a shift)."""
+    if not (sh or sw):
+        return attn
+    mask = x.new_zeros((hp, wp))
+    count = 0
+    for hs in ((0, -win), (-win, -sh), (-sh, None)):
+        for ws in ((0, -win), (-win, -sw), (-sw, None)):
+            mask[hs[0]:hs[1], ws[0]:ws[1]] = count
+            count += 1
+    mask = mask.view(hp // win, win, wp // win, win).permute(0, 2, 1, 3).reshape(-1, win * win)
+    mask = mask.unsqueeze(1) - mask.unsqueeze(2)
+    mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
+    windows = mask.shape[0]
+    attn = attn.view(-1, windows, heads, win * win, win * win) + mask.unsqueeze(1).unsqueeze(0)
+    return attn.view(-1, heads, win * win, win * win)
+
+
 class WindowAttention(nn.Module):
     """Swin V1's shifted window attention written after torchvision's shifted_window_attention:
-    pad H and W to a multiple of the window, (shift,) partition into w×w windows, Q, K, V by one
-    linear map, softmax(Q·Kᵀ·scale + relative-position bias)·V per head, output projection."""
+    pad H and W to a multiple of the window, (shift, dropped along an axis the window covers,)
+    partition into w×w windows, Q, K, V by one linear map, softmax(Q·Kᵀ·scale + relative-position
+    bias + the shifted windows' mask)·V per head, output projection."""
 
     def __init__(self, c, heads, window, shift, qkv_bias=True, proj_bias=True):
         super().__init__()
@@ -207,19 +227,21 @@ class WindowAttention(nn.Module):
         pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
         x = nn.functional.pad(x, (0, 0, 0, pad_r, 0, pad_b))
         hp, wp = h + pad_b, w + pad_r
-        if self.shift:
-            x = torch.roll(x, shifts=(-self.shift, -self.shift), dims=(1, 2))
+        sh, sw = (0 if win >= hp else self.shift), (0 if win >= wp else self.shift)  # as torchvision
+        if sh or sw:
+            x = torch.roll(x, shifts=(-sh, -sw), dims=(1, 2))
         x = x.view(b, hp // win, win, wp // win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, win * win, c)
         qkv = self.qkv(x).reshape(x.shape[0], win * win, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
         attn = (q * (c // self.heads) ** -0.5).matmul(k.transpose(-2, -1))
         bias = self.relative_position_bias_table[self.relative_position_index].view(win * win, win * win, -1)
-        attn = (attn + bias.permute(2, 0, 1).unsqueeze(0)).softmax(dim=-1)
+        attn = shift_mask(attn + bias.permute(2, 0, 1).unsqueeze(0), x, hp, wp, win, sh, sw, self.heads)
+        attn = attn.softmax(dim=-1)
         x = attn.matmul(v).transpose(1, 2).reshape(x.shape[0], win * win, c)
         x = self.proj(x)
         x = x.view(b, hp // win, wp // win, win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
-        if self.shift:
-            x = torch.roll(x, shifts=(self.shift, self.shift), dims=(1, 2))
+        if sh or sw:
+            x = torch.roll(x, shifts=(sh, sw), dims=(1, 2))
         return x[:, :h, :w, :].permute(0, 3, 1, 2)
 
 
@@ -271,19 +293,7 @@ class WindowAttentionV2(nn.Module):
         table = self.cpb_mlp(self.relative_coords_table).view(-1, heads)
         rpb = table[self.relative_position_index].view(win * win, win * win, -1).permute(2, 0, 1)
         attn = attn + 16 * torch.sigmoid(rpb).unsqueeze(0)
-        if sh or sw:  # the shifted windows' mask: −100 between regions that were not neighbours
-            mask = x.new_zeros((hp, wp))
-            count = 0
-            for hs in ((0, -win), (-win, -sh), (-sh, None)):
-                for ws in ((0, -win), (-win, -sw), (-sw, None)):
-                    mask[hs[0]:hs[1], ws[0]:ws[1]] = count
-                    count += 1
-            mask = mask.view(hp // win, win, wp // win, win).permute(0, 2, 1, 3).reshape(-1, win * win)
-            mask = mask.unsqueeze(1) - mask.unsqueeze(2)
-            mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
-            windows = mask.shape[0]
-            attn = attn.view(-1, windows, heads, win * win, win * win) + mask.unsqueeze(1).unsqueeze(0)
-            attn = attn.view(-1, heads, win * win, win * win)
+        attn = shift_mask(attn, x, hp, wp, win, sh, sw, heads)
         attn = attn.softmax(dim=-1)
         x = attn.matmul(v).transpose(1, 2).reshape(x.shape[0], win * win, c)
         x = self.proj(x)

@@ -34,8 +34,9 @@ from __future__ import annotations
 
 from ..core.errors import ShapeError
 from ..core.model import Counts
-from .base import BOOL, NONNEG_INT, POS_INT, Kind, Layer, Out, Param, ParamError, Torch, choice, ew, need_spatial, \
-    shape_text
+from .base import (BOOL, NONNEG_INT, NUMBERS, POS_INT, Kind, Layer, NoForward, Out, Param, ParamError, Torch, choice,
+                   ew, need_spatial, shape_text)
+from .numeric import check_values
 from .worked import n
 
 
@@ -64,6 +65,70 @@ def _heads_divide(layer, shape, heads):
                          received=f"input {shape_text(shape)}")
 
 
+# the numbers a spec may give for ``cnncalc values`` (they change no figure)
+VALUE_PARAMS = {
+    "in_proj_weight": Param(NUMBERS, None, "values only: the Q, K, V projection, 3·C rows of C (torchvision's "
+                                           "qkv.weight / to_qkv.weight)"),
+    "in_proj_bias": Param(NUMBERS, None, "values only: 3·C numbers, where qkv_bias is true"),
+    "out_proj_weight": Param(NUMBERS, None, "values only: the output projection, C rows of C"),
+    "out_proj_bias": Param(NUMBERS, None, "values only: C numbers, where proj_bias is true"),
+    "table": Param(NUMBERS, None, "values only: the relative-position bias table, (2w − 1)² rows of heads"),
+}
+
+
+def _refuse_biases(p):
+    for key, switch in (("in_proj_bias", "qkv_bias"), ("out_proj_bias", "proj_bias")):
+        if p.get(key) is not None and not p[switch]:
+            raise ParamError(f"{key} given but {switch} is false", key)
+    if p.get("table") is not None and p.get("version", 1) == 2:
+        raise ParamError("table given but version 2 has no table (its position-bias network makes it)", "table")
+    return p
+
+
+def _check_value_params(p, c: int, heads: int, win: int) -> None:
+    rel = (2 * win - 1) ** 2
+    for key, want, what in (("in_proj_weight", (3 * c, c), f"{3 * c} rows of {c} numbers"),
+                            ("in_proj_bias", (3 * c,), f"{3 * c} numbers"),
+                            ("out_proj_weight", (c, c), f"{c} rows of {c} numbers"),
+                            ("out_proj_bias", (c,), f"{c} numbers"),
+                            ("table", (rel, heads), f"{rel} rows of {heads} numbers ((2w − 1)² × heads)")):
+        check_values(p, key, want, what)
+
+
+def _grouped_attention(layer, p, x, shape, win: int, scale: float, groups) -> list:
+    """Self-attention inside groups of w×w tokens, each group a list of (row, column) positions of
+    the (padded) map and, for Swin's shifted windows, each token's mask region (−100 between
+    regions). The table bias of tokens (i₁, j₁), (i₂, j₂) of a group is row
+    (i₁ − i₂ + w − 1)·(2w − 1) + (j₁ − j₂ + w − 1) of the table. Positions outside H×W read zeros
+    (the padding) and are cropped from the output."""
+    from .numeric import attend, given, linear_rows
+
+    h, w, c = shape
+    heads = p["heads"]
+    w_in = given(layer, p, "in_proj_weight", True, f"{3 * c} rows of {c} numbers", "")
+    b_in = given(layer, p, "in_proj_bias", p["qkv_bias"], f"{3 * c} numbers", "qkv_bias: false")
+    w_out = given(layer, p, "out_proj_weight", True, f"{c} rows of {c} numbers", "")
+    b_out = given(layer, p, "out_proj_bias", p["proj_bias"], f"{c} numbers", "proj_bias: false")
+    table = given(layer, p, "table", True, f"{(2 * win - 1) ** 2} rows of {heads} numbers", "")
+    n = win * win
+    rel = [[((a // win - b // win + win - 1) * (2 * win - 1) + (a % win - b % win + win - 1)) for b in range(n)]
+           for a in range(n)]
+    bias = [[[float(table[rel[a][b] * heads + hd]) for b in range(n)] for a in range(n)] for hd in range(heads)]
+    zero = [0] * c
+    out = [0.0] * (h * w * c)
+    for cells, regions in groups:
+        tokens = [x[(r * w + q) * c:(r * w + q + 1) * c] if r < h and q < w else zero for r, q in cells]
+        b = bias
+        if regions is not None and len(set(regions)) > 1:
+            b = [[[bias[hd][i][j] + (0.0 if regions[i] == regions[j] else -100.0) for j in range(n)]
+                  for i in range(n)] for hd in range(heads)]
+        mixed = attend(linear_rows(tokens, w_in, b_in, 3 * c, c), c, heads, scale, b)
+        for (r, q), row in zip(cells, linear_rows(mixed, w_out, b_out, c, c)):
+            if r < h and q < w:
+                out[(r * w + q) * c:(r * w + q + 1) * c] = [float(v) for v in row]
+    return out
+
+
 class WindowAttention(Layer):
     type = "window_attention"
     aliases = ("shifted_window_attention", "swin_attention")
@@ -80,6 +145,7 @@ class WindowAttention(Layer):
         "version": Param(VERSION, 1, "1: Swin (bias table); 2: Swin V2 (cosine attention, logit scale, "
                                      "position-bias MLP)"),
         "cpb_hidden": Param(POS_INT, 512, "Swin V2: hidden units of the position-bias MLP (2 → hidden → heads)"),
+        **VALUE_PARAMS,
     }
 
     def infer(self, ins, p) -> Out:
@@ -88,6 +154,7 @@ class WindowAttention(Layer):
         h, w, c = shape
         heads, win = p["heads"], p["window"]
         _heads_divide(self, shape, heads)
+        _check_value_params(p, c, heads, win)
         hp, wp = -(-h // win) * win, -(-w // win) * win
         positions = hp * wp
         rel = (2 * win - 1) ** 2  # relative offsets in a window
@@ -156,6 +223,32 @@ class WindowAttention(Layer):
                      f"2·{n(npos)}·{win}²·{c} = {n(r.macs)} (softmax not counted)"),
         ]
 
+    def configure(self, p):
+        return _refuse_biases(p)
+
+    def forward(self, p, ins, out_shape):
+        """torchvision's shifted_window_attention at inference: pad, roll by the shift (dropped along
+        an axis the window covers), windows, softmax(Q·Kᵀ/√d + table bias + shift mask)·V, output
+        projection, roll back, crop. Projections exact, the rest in floats."""
+        if p["version"] == 2:
+            raise NoForward("window_attention version 2 has no numeric forward (its position-bias network): "
+                            "cnncalc values computes version 1", "version")
+        (h, w, c), x = ins[0]
+        win, heads, shift = p["window"], p["heads"], p["shift"]
+        hp, wp = -(-h // win) * win, -(-w // win) * win
+        sh, sw = (0 if win >= hp else shift), (0 if win >= wp else shift)
+
+        def region(r, size, s):  # torchvision's mask regions of the rolled map along one axis
+            return 0 if not s else 0 if r < size - win else 1 if r < size - s else 2
+
+        groups = []
+        for wy in range(hp // win):
+            for wx in range(wp // win):
+                cells = [(wy * win + i, wx * win + j) for i in range(win) for j in range(win)]  # rolled map
+                groups.append(([((r + sh) % hp, (q + sw) % wp) for r, q in cells],
+                               [(region(r, hp, sh), region(q, wp, sw)) for r, q in cells]))
+        return _grouped_attention(self, p, x, (h, w, c), win, (c // heads) ** -0.5, groups)
+
     def torch(self, p, ins) -> tuple:
         if p["version"] == 2:
             return (Torch("window_attention_v2", (ins[0][-1], p["heads"], p["window"], p["shift"]),
@@ -178,13 +271,18 @@ class PartitionAttention(Layer):
         "size": Param(POS_INT, 7, "partition size P (tokens per side of a group)"),
         "qkv_bias": Param(BOOL, True, "biases of the Q, K, V projection (3·C)"),
         "proj_bias": Param(BOOL, True, "bias of the output projection (C)"),
+        **VALUE_PARAMS,
     }
+
+    def configure(self, p):
+        return _refuse_biases(p)
 
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])
         need_spatial(self, shape)
         h, w, c = shape
         heads, size = p["heads"], p["size"]
+        _check_value_params(p, c, heads, size)
         _heads_divide(self, shape, heads)
         if h % size or w % size:
             raise ShapeError(f"partition size {size} does not divide {h}×{w} (MaxViT does not pad)",
@@ -223,6 +321,22 @@ class PartitionAttention(Layer):
             ("macs", f"MACs = 4·N·C² + 2·N·P²·C with N = {h}·{wd} = {n(npos)}, groups of {grid}: "
                      f"4·{n(npos)}·{c}² + 2·{n(npos)}·{size}²·{c} = {n(r.macs)} (softmax not counted)"),
         ]
+
+    def forward(self, p, ins, out_shape):
+        """torchvision's PartitionAttentionLayer's attention at inference: P×P groups (block or grid),
+        softmax(Q·Kᵀ/√C + table bias)·V (MaxViT scales by the whole width C), the merge projection."""
+        (h, w, c), x = ins[0]
+        s = p["size"]
+        gh, gw = h // s, w // s
+        groups = []
+        for a in range(gh):
+            for b in range(gw):
+                if p["partition"] == "block":
+                    cells = [(a * s + i, b * s + j) for i in range(s) for j in range(s)]
+                else:
+                    cells = [(i * gh + a, j * gw + b) for i in range(s) for j in range(s)]
+                groups.append((cells, None))
+        return _grouped_attention(self, p, x, (h, w, c), s, c ** -0.5, groups)
 
     def torch(self, p, ins) -> tuple:
         return (Torch("partition_attention", (ins[0][-1], p["heads"], p["size"], p["partition"]),

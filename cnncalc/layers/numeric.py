@@ -180,3 +180,43 @@ def div(a, d):
     if type(a) is float or type(d) is float:
         return float(a) / float(d)
     return exact(Fraction(a) / d)
+
+
+def linear_rows(rows, ws, bs, n_out: int, n_in: int) -> list:
+    """Each row (n_in values) times the n_out × n_in weights ``ws`` (flat), plus ``bs`` when given:
+    exact for exact values (a Linear applied to tokens)."""
+    out = []
+    for r in rows:
+        vals = []
+        for o in range(n_out):
+            acc = 0
+            for a, b in zip(ws[o * n_in:(o + 1) * n_in], r):
+                acc = add_exact(acc, mul_exact(a, b))
+            vals.append(add_exact(acc, bs[o]) if bs else acc)
+        out.append(vals)
+    return out
+
+
+def attend(qkv: list, c: int, heads: int, scale: float, bias=None) -> list:
+    """Multi-head self-attention over one group of tokens, in floats: ``qkv`` holds each token's
+    Q, K, V (3·C values); softmax(Q·Kᵀ·scale + bias[h][i][j])·V per head; the heads' outputs
+    side by side (C values per token)."""
+    import math
+
+    n = len(qkv)
+    d = c // heads
+    out = [[0.0] * c for _ in range(n)]
+    for h in range(heads):
+        lo = h * d
+        q = [[float(t[lo + k]) for k in range(d)] for t in qkv]
+        kk = [[float(t[c + lo + k]) for k in range(d)] for t in qkv]
+        v = [[float(t[2 * c + lo + k]) for k in range(d)] for t in qkv]
+        for i in range(n):
+            scores = [sum(a * b for a, b in zip(q[i], kk[j])) * scale + (bias[h][i][j] if bias else 0.0)
+                      for j in range(n)]
+            m = max(scores)
+            e = [math.exp(s - m) for s in scores]
+            total = sum(e)
+            for k in range(d):
+                out[i][lo + k] = sum(e[j] * v[j][k] for j in range(n)) / total
+    return out

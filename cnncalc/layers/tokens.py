@@ -167,7 +167,7 @@ class MultiheadAttention(Layer):
         inference): the projections exact, everything after the softmax in floats."""
         import math
 
-        from .numeric import add_exact, mul_exact
+        from .numeric import attend, linear_rows
 
         (length, c), x = ins[0]
         heads = p["heads"]
@@ -178,33 +178,10 @@ class MultiheadAttention(Layer):
         w_out = given(self, p, "out_proj_weight", True, f"{c} rows of {c} numbers", "")
         b_out = given(self, p, "out_proj_bias", bias, f"{c} numbers", "bias: false")
 
-        def linear(rows, ws, bs, n_out, n_in):
-            out = []
-            for r in rows:
-                for o in range(n_out):
-                    acc = 0
-                    for a, b in zip(ws[o * n_in:(o + 1) * n_in], r):
-                        acc = add_exact(acc, mul_exact(a, b))
-                    out.append(add_exact(acc, bs[o]) if bs else acc)
-            return [out[i * n_out:(i + 1) * n_out] for i in range(len(rows))]
-
         tokens = [x[i * c:(i + 1) * c] for i in range(length)]
-        qkv = linear(tokens, w_in, b_in, 3 * c, c)
-        scale = 1 / math.sqrt(d)
-        mixed = [[0.0] * c for _ in range(length)]
-        for h in range(heads):
-            lo = h * d
-            q = [[float(t[lo + k]) for k in range(d)] for t in qkv]
-            kk = [[float(t[c + lo + k]) for k in range(d)] for t in qkv]
-            v = [[float(t[2 * c + lo + k]) for k in range(d)] for t in qkv]
-            for i in range(length):
-                scores = [sum(a * b for a, b in zip(q[i], kk[j])) * scale for j in range(length)]
-                m = max(scores)
-                e = [math.exp(s_ - m) for s_ in scores]
-                total = sum(e)
-                for k in range(d):
-                    mixed[i][lo + k] = sum(e[j] * v[j][k] for j in range(length)) / total
-        out = linear(mixed, w_out, b_out, c, c)
+        qkv = linear_rows(tokens, w_in, b_in, 3 * c, c)
+        mixed = attend(qkv, c, heads, 1 / math.sqrt(d))
+        out = linear_rows(mixed, w_out, b_out, c, c)
         return [float(v) for row in out for v in row]
 
     def torch(self, p, ins) -> tuple:
