@@ -396,9 +396,70 @@ def test_window_and_partition_attention_values_match_the_torch_references(seed):
     _close(v["a"].data, _hwc(ref), tol=1e-9)
 
 
-def test_window_attention_v2_values_refused_in_one_line(cli, tmp_path):
+def test_window_attention_v2_values_without_numbers_or_with_window_1_refused_in_one_line(cli, tmp_path):
     f = tmp_path / "a.yaml"
-    f.write_text("input: [2, 2, 2]\nvalues: {input: [[[1, 2], [3, 4]], [[5, 6], [7, 8]]]}\n"
-                 "layers:\n  - window_attention: {heads: 1, window: 2, version: 2}\n")
-    r = cli("values", str(f))
-    assert r.code == 2 and r.err.count("\n") == 1 and "version 2 has no numeric forward" in r.err, r.err
+    head = "input: [2, 2, 2]\nvalues: {input: [[[1, 2], [3, 4]], [[5, 6], [7, 8]]]}\nlayers:\n"
+    weights = ("in_proj_weight: [[1, 0], [0, 1], [1, 0], [0, 1], [1, 0], [0, 1]], qkv_bias: false, "
+               "proj_bias: false, out_proj_weight: [[1, 0], [0, 1]], cpb_hidden: 1, cpb_weight1: [[1, 1]], "
+               "cpb_bias1: [0], cpb_weight2: [[1]], logit_scale: [1]")
+    for layer, words in (("{heads: 1, window: 2, version: 2}", "window_attention needs 'cpb_weight1:'"),
+                         (f"{{heads: 1, window: 1, version: 2, {weights}}}", "window 1: Swin V2's coordinate "
+                                                                              "table divides by w − 1 = 0"),
+                         (f"{{heads: 1, window: 2, {weights}}}", "cpb_weight1 given but only version 2")):
+        f.write_text(head + f"  - window_attention: {layer}\n")
+        r = cli("values", str(f))
+        assert r.code == 2 and r.err.count("\n") == 1 and words in r.err, r.err
+
+
+@needs_torch
+@pytest.mark.parametrize("seed", range(8))
+def test_window_attention_v2_values_match_the_torch_reference(seed):
+    import torch
+
+    from .torch_oracle import WindowAttentionV2
+
+    rng = random.Random(36_000 + seed)
+    heads = rng.randint(1, 2)
+    c = heads * rng.randint(1, 2)
+    win = rng.randint(2, 3)
+    h, w = rng.randint(1, 7), rng.randint(1, 7)
+    shift = rng.randint(0, win - 1)
+    hid = rng.randint(1, 4)
+    qkv_bias, proj_bias = rng.choice([True, False]), rng.choice([True, False])
+    x = _rand(rng, 1, c, h, w)
+    w_in, w_in_f = _frac_list(rng, 3 * c * c)
+    w_out, w_out_f = _frac_list(rng, c * c)
+    b_in, b_in_f = _frac_list(rng, 3 * c)
+    b_out, b_out_f = _frac_list(rng, c)
+    w1, w1_f = _frac_list(rng, hid * 2)
+    b1, b1_f = _frac_list(rng, hid)
+    w2, w2_f = _frac_list(rng, heads * hid)
+    ls, ls_f = _frac_list(rng, heads)
+    if seed % 2:  # above ln 100: clamped
+        ls[0], ls_f[0] = 5, 5.0
+    p = {"heads": heads, "window": win, "shift": shift, "version": 2, "cpb_hidden": hid, "qkv_bias": qkv_bias,
+         "proj_bias": proj_bias, "in_proj_weight": [w_in[i * c:(i + 1) * c] for i in range(3 * c)],
+         "out_proj_weight": [w_out[i * c:(i + 1) * c] for i in range(c)],
+         "cpb_weight1": [w1[2 * i:2 * i + 2] for i in range(hid)], "cpb_bias1": b1,
+         "cpb_weight2": [w2[i * hid:(i + 1) * hid] for i in range(heads)], "logit_scale": ls}
+    if qkv_bias:
+        p["in_proj_bias"] = b_in
+    if proj_bias:
+        p["out_proj_bias"] = b_out
+    m = WindowAttentionV2(c, heads, win, shift, qkv_bias=qkv_bias, proj_bias=proj_bias, hidden=hid).double().eval()
+    f64 = torch.float64
+    with torch.no_grad():
+        m.qkv.weight.copy_(torch.tensor(w_in_f, dtype=f64).reshape(3 * c, c))
+        m.proj.weight.copy_(torch.tensor(w_out_f, dtype=f64).reshape(c, c))
+        if qkv_bias:
+            m.qkv.bias.copy_(torch.tensor(b_in_f, dtype=f64))  # its K third is zeroed in the forward
+        if proj_bias:
+            m.proj.bias.copy_(torch.tensor(b_out_f, dtype=f64))
+        m.cpb_mlp[0].weight.copy_(torch.tensor(w1_f, dtype=f64).reshape(hid, 2))
+        m.cpb_mlp[0].bias.copy_(torch.tensor(b1_f, dtype=f64))
+        m.cpb_mlp[2].weight.copy_(torch.tensor(w2_f, dtype=f64).reshape(heads, hid))
+        m.logit_scale.copy_(torch.tensor(ls_f, dtype=f64).reshape(heads, 1, 1))
+        ref = m(x)
+    v = values_of({"input": [h, w, c], "values": {"input": x[0].permute(1, 2, 0).tolist()},
+                   "layers": [{"name": "a", "window_attention": p}]})
+    _close(v["a"].data, _hwc(ref), tol=1e-6)  # torchvision makes its coordinate table in float32

@@ -74,6 +74,15 @@ VALUE_PARAMS = {
     "out_proj_bias": Param(NUMBERS, None, "values only: C numbers, where proj_bias is true"),
     "table": Param(NUMBERS, None, "values only: the relative-position bias table, (2w − 1)² rows of heads"),
 }
+# Swin V2's instead of the table: its position-bias network and logit scale (torchvision's cpb_mlp.0.weight,
+# cpb_mlp.0.bias, cpb_mlp.2.weight, logit_scale)
+V2_VALUE_PARAMS = {
+    "cpb_weight1": Param(NUMBERS, None, "values only (version 2): cpb_mlp's first Linear, hidden rows of 2"),
+    "cpb_bias1": Param(NUMBERS, None, "values only (version 2): its bias, hidden numbers"),
+    "cpb_weight2": Param(NUMBERS, None, "values only (version 2): cpb_mlp's second Linear, heads rows of hidden"),
+    "logit_scale": Param(NUMBERS, None, "values only (version 2): the logit scale, heads numbers (ln 10 "
+                                        "when trained from scratch)"),
+}
 
 
 def _refuse_biases(p):
@@ -82,6 +91,9 @@ def _refuse_biases(p):
             raise ParamError(f"{key} given but {switch} is false", key)
     if p.get("table") is not None and p.get("version", 1) == 2:
         raise ParamError("table given but version 2 has no table (its position-bias network makes it)", "table")
+    for key in V2_VALUE_PARAMS:
+        if p.get(key) is not None and p.get("version", 1) != 2:
+            raise ParamError(f"{key} given but only version 2 has a position-bias network and a logit scale", key)
     return p
 
 
@@ -93,9 +105,47 @@ def _check_value_params(p, c: int, heads: int, win: int) -> None:
                             ("out_proj_bias", (c,), f"{c} numbers"),
                             ("table", (rel, heads), f"{rel} rows of {heads} numbers ((2w − 1)² × heads)")):
         check_values(p, key, want, what)
+    hid = p.get("cpb_hidden", 512)
+    for key, want, what in (("cpb_weight1", (hid, 2), f"{hid} rows of 2 numbers"),
+                            ("cpb_bias1", (hid,), f"{hid} numbers"),
+                            ("cpb_weight2", (heads, hid), f"{heads} rows of {hid} numbers"),
+                            ("logit_scale", (heads,), f"{heads} numbers")):
+        check_values(p, key, want, what)
 
 
-def _grouped_attention(layer, p, x, shape, win: int, scale: float, groups) -> list:
+def _v2_table(layer, p, win: int, heads: int) -> tuple:
+    """Swin V2's bias table and per-head scales, as torchvision computes them: the relative
+    coordinates (Δy, Δx)/(w − 1)·8, log-spaced as sign(t)·log2(|t| + 1)/3, through cpb_mlp
+    (Linear, ReLU, Linear without bias), 16·sigmoid; the logit scale clamped at ln 100, then exp."""
+    import math
+
+    from .numeric import given
+
+    hid = p["cpb_hidden"]
+    w1 = [float(v) for v in given(layer, p, "cpb_weight1", True, f"{hid} rows of 2 numbers", "")]
+    b1 = [float(v) for v in given(layer, p, "cpb_bias1", True, f"{hid} numbers", "")]
+    w2 = [float(v) for v in given(layer, p, "cpb_weight2", True, f"{heads} rows of {hid} numbers", "")]
+    ls = [float(v) for v in given(layer, p, "logit_scale", True, f"{heads} numbers", "")]
+    if win == 1:
+        raise NoForward("window 1: Swin V2's coordinate table divides by w − 1 = 0 (torchvision gives nan): "
+                        "cnncalc values computes version 2 with window ≥ 2", "window")
+
+    def coord(t):
+        t = t / (win - 1) * 8
+        return math.copysign(math.log2(abs(t) + 1.0) / 3.0, t) if t else 0.0
+
+    table = []
+    for dy in range(-(win - 1), win):
+        for dx in range(-(win - 1), win):
+            a, b = coord(dy), coord(dx)
+            hidden = [max(0.0, w1[2 * k] * a + w1[2 * k + 1] * b + b1[k]) for k in range(hid)]
+            for hd in range(heads):
+                z = sum(w2[hd * hid + k] * hidden[k] for k in range(hid))
+                table.append(16 / (1 + math.exp(-z)) if z >= 0 else 16 * math.exp(z) / (1 + math.exp(z)))
+    return table, [math.exp(min(v, math.log(100.0))) for v in ls]
+
+
+def _grouped_attention(layer, p, x, shape, win: int, scale, groups, table=None, cosine=False) -> list:
     """Self-attention inside groups of w×w tokens, each group a list of (row, column) positions of
     the (padded) map and, for Swin's shifted windows, each token's mask region (−100 between
     regions). The table bias of tokens (i₁, j₁), (i₂, j₂) of a group is row
@@ -109,7 +159,10 @@ def _grouped_attention(layer, p, x, shape, win: int, scale: float, groups) -> li
     b_in = given(layer, p, "in_proj_bias", p["qkv_bias"], f"{3 * c} numbers", "qkv_bias: false")
     w_out = given(layer, p, "out_proj_weight", True, f"{c} rows of {c} numbers", "")
     b_out = given(layer, p, "out_proj_bias", p["proj_bias"], f"{c} numbers", "proj_bias: false")
-    table = given(layer, p, "table", True, f"{(2 * win - 1) ** 2} rows of {heads} numbers", "")
+    if table is None:
+        table = given(layer, p, "table", True, f"{(2 * win - 1) ** 2} rows of {heads} numbers", "")
+    if cosine and b_in:  # Swin V2 zeroes the K third of the QKV bias in its forward
+        b_in = b_in[:c] + [0] * c + b_in[2 * c:]
     n = win * win
     rel = [[((a // win - b // win + win - 1) * (2 * win - 1) + (a % win - b % win + win - 1)) for b in range(n)]
            for a in range(n)]
@@ -122,7 +175,7 @@ def _grouped_attention(layer, p, x, shape, win: int, scale: float, groups) -> li
         if regions is not None and len(set(regions)) > 1:
             b = [[[bias[hd][i][j] + (0.0 if regions[i] == regions[j] else -100.0) for j in range(n)]
                   for i in range(n)] for hd in range(heads)]
-        mixed = attend(linear_rows(tokens, w_in, b_in, 3 * c, c), c, heads, scale, b)
+        mixed = attend(linear_rows(tokens, w_in, b_in, 3 * c, c), c, heads, scale, b, cosine)
         for (r, q), row in zip(cells, linear_rows(mixed, w_out, b_out, c, c)):
             if r < h and q < w:
                 out[(r * w + q) * c:(r * w + q + 1) * c] = [float(v) for v in row]
@@ -146,6 +199,7 @@ class WindowAttention(Layer):
                                      "position-bias MLP)"),
         "cpb_hidden": Param(POS_INT, 512, "Swin V2: hidden units of the position-bias MLP (2 → hidden → heads)"),
         **VALUE_PARAMS,
+        **V2_VALUE_PARAMS,
     }
 
     def infer(self, ins, p) -> Out:
@@ -229,10 +283,8 @@ class WindowAttention(Layer):
     def forward(self, p, ins, out_shape):
         """torchvision's shifted_window_attention at inference: pad, roll by the shift (dropped along
         an axis the window covers), windows, softmax(Q·Kᵀ/√d + table bias + shift mask)·V, output
-        projection, roll back, crop. Projections exact, the rest in floats."""
-        if p["version"] == 2:
-            raise NoForward("window_attention version 2 has no numeric forward (its position-bias network): "
-                            "cnncalc values computes version 1", "version")
+        projection, roll back, crop (V2: cosine attention scaled per head, the table from cpb_mlp).
+        Projections exact, the rest in floats."""
         (h, w, c), x = ins[0]
         win, heads, shift = p["window"], p["heads"], p["shift"]
         hp, wp = -(-h // win) * win, -(-w // win) * win
@@ -247,6 +299,9 @@ class WindowAttention(Layer):
                 cells = [(wy * win + i, wx * win + j) for i in range(win) for j in range(win)]  # rolled map
                 groups.append(([((r + sh) % hp, (q + sw) % wp) for r, q in cells],
                                [(region(r, hp, sh), region(q, wp, sw)) for r, q in cells]))
+        if p["version"] == 2:  # cosine attention, a scale per head, the table from cpb_mlp
+            table, scales = _v2_table(self, p, win, heads)
+            return _grouped_attention(self, p, x, (h, w, c), win, scales, groups, table, cosine=True)
         return _grouped_attention(self, p, x, (h, w, c), win, (c // heads) ** -0.5, groups)
 
     def torch(self, p, ins) -> tuple:

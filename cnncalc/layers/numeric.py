@@ -197,22 +197,30 @@ def linear_rows(rows, ws, bs, n_out: int, n_in: int) -> list:
     return out
 
 
-def attend(qkv: list, c: int, heads: int, scale: float, bias=None) -> list:
+def attend(qkv: list, c: int, heads: int, scale, bias=None, cosine: bool = False) -> list:
     """Multi-head self-attention over one group of tokens, in floats: ``qkv`` holds each token's
     Q, K, V (3·C values); softmax(Q·Kᵀ·scale + bias[h][i][j])·V per head; the heads' outputs
-    side by side (C values per token)."""
+    side by side (C values per token). ``cosine`` (Swin V2): Q and K rows scaled to length 1
+    first (PyTorch's F.normalize, ε 1e-12) and ``scale`` one factor per head."""
     import math
 
     n = len(qkv)
     d = c // heads
     out = [[0.0] * c for _ in range(n)]
+
+    def unit(rows):
+        return [[a / max(math.sqrt(sum(b * b for b in r)), 1e-12) for a in r] for r in rows]
+
     for h in range(heads):
         lo = h * d
         q = [[float(t[lo + k]) for k in range(d)] for t in qkv]
         kk = [[float(t[c + lo + k]) for k in range(d)] for t in qkv]
         v = [[float(t[2 * c + lo + k]) for k in range(d)] for t in qkv]
+        f = scale[h] if cosine else scale
+        if cosine:
+            q, kk = unit(q), unit(kk)
         for i in range(n):
-            scores = [sum(a * b for a, b in zip(q[i], kk[j])) * scale + (bias[h][i][j] if bias else 0.0)
+            scores = [sum(a * b for a, b in zip(q[i], kk[j])) * f + (bias[h][i][j] if bias else 0.0)
                       for j in range(n)]
             m = max(scores)
             e = [math.exp(s - m) for s in scores]
