@@ -347,7 +347,7 @@ def test_grids_and_display_modes(cli):
     ([{"to_tokens": None}, {"mha": 1}], "multihead_attention needs 'in_proj_weight:' (3 rows of 1 numbers)"),
     ([{"to_tokens": None}, {"mha": {"heads": 1, "in_proj_weight": [[1], [1], [1]], "out_proj_weight": [[1]]}}],
      "multihead_attention needs 'in_proj_bias:' (3 numbers) to compute values, or bias: false"),
-    ([{"depthwise": 3}], "depthwise takes no weights"),
+    ([{"depthwise": 3}], "depthwise needs 'weights:' (1 filters of 3×3) to compute values"),
     ([{"upsample": {"scale": 2, "mode": "bilinear"}}], "mode: nearest only"),
 ])
 def test_layers_without_numbers_are_one_line_errors(cli, tmp_path, layers, message):
@@ -445,6 +445,7 @@ def _every_type_spec():
                {"batchnorm": {"mean": [0, 1], "variance": [1, 4], "weights": [1, 1], "biases": [0, 0]}},
                {"stochastic_depth": 0.1}, {"rescaling": {"scale": 0.5, "offset": -1}},
                {"prelu": {"shared": False, "weights": ["1/4", -1]}},
+
                {"normalization": {"mean": [1], "variance": [4, "9/4"]}},
                {"name": "sp", "split": 2}, {"relu": None, "from": "sp.1"},
                {"cropping": [1, 0, 0, 0], "from": "input"}, {"space_to_depth": 2}, {"pixel_shuffle": 2},
@@ -459,7 +460,10 @@ def _every_type_spec():
                {"partition_attention": {"heads": 2, "size": 3, "partition": "grid", "qkv_bias": False,
                                         "proj_bias": False, "in_proj_weight": [[1, 0], [0, 1]] * 3,
                                         "out_proj_weight": [[1, 0], [0, 1]], "table": [[1, -1]] * 25},
-                "from": "cropping1"}]
+                "from": "cropping1"},
+               {"depthwise": {"kernel": 2, "multiplier": 2, "bias": False,
+                              "weights": [[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[1, 1], [1, 1]], [[2, 0], [0, 0]]]},
+                "from": "input"}]
     return {"input": [7, 6, 2], "values": {"input": [[[r - q, (r * q) % 5] for q in range(6)] for r in range(7)]},
             "layers": layers}
 
@@ -476,7 +480,7 @@ def test_every_forward_fills_the_analysed_shape():
         assert len(lv.data) == fm.elements(r.output_shape)
         covered.add(r.type)
     # no numeric forward: written as convs with weights instead (README, Values)
-    without = {"depthwise", "separable_conv", "conv_transpose", "locally_connected"}
+    without = {"separable_conv", "conv_transpose", "locally_connected"}
     assert set(REGISTRY) - covered == without  # every other type has a forward and is exercised here
 
 

@@ -463,3 +463,33 @@ def test_window_attention_v2_values_match_the_torch_reference(seed):
     v = values_of({"input": [h, w, c], "values": {"input": x[0].permute(1, 2, 0).tolist()},
                    "layers": [{"name": "a", "window_attention": p}]})
     _close(v["a"].data, _hwc(ref), tol=1e-6)  # torchvision makes its coordinate table in float32
+
+
+@needs_torch
+@pytest.mark.parametrize("seed", range(8))
+def test_depthwise_values_match_torch(seed):
+    import torch
+    import torch.nn.functional as F
+
+    rng = random.Random(37_000 + seed)
+    c, m = rng.randint(1, 3), rng.randint(1, 2)
+    h, w = rng.randint(3, 6), rng.randint(3, 6)
+    k = rng.choice([1, 2, 3])
+    stride, pad, dil = rng.randint(1, 2), rng.randint(0, 1), rng.choice([1, 1, 2])
+    bias = rng.choice([True, False])
+    x = _rand(rng, 1, c, h, w)
+    wts, wts_f = _frac_list(rng, c * m * k * k)
+    b, b_f = _frac_list(rng, c * m)
+    p = {"kernel": k, "stride": stride, "padding": pad, "dilation": dil, "depth_multiplier": m, "bias": bias,
+         "weights": [[wts[(i * k + r) * k:(i * k + r + 1) * k] for r in range(k)] for i in range(c * m)]}
+    if bias:
+        p["biases"] = b
+    try:
+        ref = F.conv2d(x, torch.tensor(wts_f, dtype=torch.float64).reshape(c * m, 1, k, k),
+                       torch.tensor(b_f, dtype=torch.float64) if bias else None, stride, pad, dil, c)
+    except RuntimeError:  # the kernel does not fit: no values to compare
+        return
+    v = values_of({"input": [h, w, c], "values": {"input": x[0].permute(1, 2, 0).tolist()},
+                   "layers": [{"name": "dw", "depthwise_conv": p}]})
+    _close(v["dw"].data, _hwc(ref))
+    assert all(type(a) in (int, Fraction) for a in v["dw"].data)  # exact

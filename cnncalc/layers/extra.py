@@ -9,8 +9,8 @@ from ..core import formulas as fm
 from ..core.errors import ShapeError
 from ..core.model import Counts
 from .activations import FUSABLE, torch_activation
-from .base import (BOOL, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed, biased,
-                   choice, ew, need_spatial, shape_text)
+from .base import (BOOL, NUMBERS, PADDING, PAIR, POS_INT, Layer, NoForward, Out, Param, ParamError, Torch, Windowed,
+                   biased, choice, ew, need_spatial, shape_text)
 from .spatial import torch_pad, window
 
 
@@ -41,15 +41,25 @@ class Depthwise(Windowed):
         "depth_multiplier": Param(POS_INT, None, "Keras's name for multiplier"),
         "bias": Param(BOOL, True, "learnable bias per output channel"),
         "activation": Param(choice(*FUSABLE), None, "activation fused into this layer (adds no row)"),
+        "weights": Param(NUMBERS, None, "values only: C·m filters of F_h×F_w, PyTorch's order (filter i reads "
+                                        "input channel i // m); changes no figure"),
+        "biases": Param(NUMBERS, None, "values only: C·m numbers, where bias is true"),
     }
 
     def configure(self, p):
+        if p.get("biases") is not None and not p["bias"]:
+            raise ParamError("biases given but bias is false", "biases")
         return _depth_multiplier(p)
 
     def infer(self, ins, p) -> Out:
         shape = ins[0]
         need_spatial(self, shape)
         c, m = shape[2], p["multiplier"]
+        from .numeric import check_values
+
+        kh, kw = p["kernel"]
+        check_values(p, "weights", (c * m, kh, kw), f"{c * m} filters of {kh}×{kw} numbers (C·m)")
+        check_values(p, "biases", (c * m,), f"{c * m} numbers (one per output channel)")
         work: dict = {}
         oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"], work=work)
         fh, fw = p["kernel"]
@@ -81,9 +91,17 @@ class Depthwise(Windowed):
                   {"stride": tuple(p["stride"]), "padding": 0, "dilation": tuple(p["dilation"]), "groups": c,
                    "bias": p["bias"]}),) + torch_activation(p.get("activation"))
 
-    def forward(self, p, ins, out_shape):
-        raise NoForward("depthwise takes no weights: write it as a conv with groups: C_in and 'weights:' "
-                        "to compute values", "weights")
+    def forward(self, p, ins, out_shape):  # the conv with groups = C_in it is (one home: Conv.forward)
+        from . import REGISTRY
+        from .numeric import need
+        from .spatial import bias_values
+
+        c, m = ins[0][0][2], p["multiplier"]
+        kh, kw = p["kernel"]
+        need(self, p, "weights", f"{c * m} filters of {kh}×{kw}")
+        bias_values(self, p, c * m)
+        conv = dict(p, filters=c * m, groups=c, reduce="sum")
+        return REGISTRY["conv"].forward(conv, ins, out_shape)
 
 
 class SeparableConv(Windowed):
