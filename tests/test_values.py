@@ -348,6 +348,8 @@ def test_grids_and_display_modes(cli):
     ([{"to_tokens": None}, {"mha": {"heads": 1, "in_proj_weight": [[1], [1], [1]], "out_proj_weight": [[1]]}}],
      "multihead_attention needs 'in_proj_bias:' (3 numbers) to compute values, or bias: false"),
     ([{"depthwise": 3}], "depthwise needs 'weights:' (1 filters of 3×3) to compute values"),
+    ([{"conv_transpose": {"filters": 1, "kernel": 2, "bias": False}}],
+     "conv_transpose needs 'weights:' (1 filters of 2×2) to compute values"),
     ([{"upsample": {"scale": 2, "mode": "bilinear"}}], "mode: nearest only"),
 ])
 def test_layers_without_numbers_are_one_line_errors(cli, tmp_path, layers, message):
@@ -463,7 +465,9 @@ def _every_type_spec():
                 "from": "cropping1"},
                {"depthwise": {"kernel": 2, "multiplier": 2, "bias": False,
                               "weights": [[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[1, 1], [1, 1]], [[2, 0], [0, 0]]]},
-                "from": "input"}]
+                "from": "input"},
+               {"conv_transpose": {"filters": 1, "kernel": 2, "stride": 2, "padding": "same", "biases": ["1/2"],
+                                   "weights": [[[[1, 0], [0, 1]], [[1, 1], [-1, 0]]]]}, "from": "input"}]
     return {"input": [7, 6, 2], "values": {"input": [[[r - q, (r * q) % 5] for q in range(6)] for r in range(7)]},
             "layers": layers}
 
@@ -480,7 +484,7 @@ def test_every_forward_fills_the_analysed_shape():
         assert len(lv.data) == fm.elements(r.output_shape)
         covered.add(r.type)
     # no numeric forward: written as convs with weights instead (README, Values)
-    without = {"separable_conv", "conv_transpose", "locally_connected"}
+    without = {"separable_conv", "locally_connected"}
     assert set(REGISTRY) - covered == without  # every other type has a forward and is exercised here
 
 

@@ -493,3 +493,85 @@ def test_depthwise_values_match_torch(seed):
                    "layers": [{"name": "dw", "depthwise_conv": p}]})
     _close(v["dw"].data, _hwc(ref))
     assert all(type(a) in (int, Fraction) for a in v["dw"].data)  # exact
+
+
+def _tconv_case(rng, pad_choices):
+    g = rng.choice([1, 1, 2])
+    c, k = g * rng.randint(1, 2), g * rng.randint(1, 2)
+    h, w = rng.randint(1, 4), rng.randint(1, 4)
+    fh, fw = rng.randint(1, 3), rng.randint(1, 3)
+    s = rng.randint(1, 3)
+    d = 1 if s > 1 else rng.choice([1, 2])
+    pad = rng.choice(pad_choices)
+    bias = rng.choice([True, False])
+    cg = c // g
+    wts, wts_f = _frac_list(rng, k * fh * fw * cg)
+    b, b_f = _frac_list(rng, k)
+    nested = [[[wts[((kk * fh + i) * fw + j) * cg:((kk * fh + i) * fw + j + 1) * cg] if cg > 1
+                else wts[(kk * fh + i) * fw + j] for j in range(fw)] for i in range(fh)] for kk in range(k)]
+    p = {"filters": k, "kernel": [fh, fw], "stride": s, "dilation": d, "groups": g, "bias": bias, "padding": pad,
+         "weights": nested}
+    if bias:
+        p["biases"] = b
+    return (g, c, k, h, w, fh, fw, s, d, pad, bias, cg), wts_f, b_f, p
+
+
+@needs_torch
+@pytest.mark.parametrize("seed", range(12))
+def test_conv_transpose_values_match_torch(seed):
+    import torch
+    import torch.nn.functional as F
+
+    rng = random.Random(38_000 + seed)
+    (g, c, k, h, w, fh, fw, s, d, pad, bias, cg), wts_f, b_f, p = _tconv_case(rng, [0, 0, 1])
+    op = rng.randint(0, max(s, d) - 1)
+    p["output_padding"] = op
+    x = _rand(rng, 1, c, h, w)
+    # the spec's filter kk, tap (i, j), channel ci of its group → PyTorch's weight[group·cg + ci, kk mod K/g, i, j]
+    wt = torch.zeros(c, k // g, fh, fw, dtype=torch.float64)
+    for kk in range(k):
+        for i in range(fh):
+            for j in range(fw):
+                for ci in range(cg):
+                    wt[(kk // (k // g)) * cg + ci, kk % (k // g), i, j] = wts_f[((kk * fh + i) * fw + j) * cg + ci]
+    try:
+        ref = F.conv_transpose2d(x, wt, torch.tensor(b_f, dtype=torch.float64) if bias else None, s, pad, op, g, d)
+    except RuntimeError:
+        return
+    if min(ref.shape[2:]) < 1:
+        return
+    v = values_of({"input": [h, w, c], "values": {"input": x[0].permute(1, 2, 0).tolist()},
+                   "layers": [{"name": "t", "conv_transpose": p}]})
+    _close(v["t"].data, _hwc(ref))
+    assert all(type(a) in (int, Fraction) for a in v["t"].data)
+
+
+@needs_torch
+@pytest.mark.parametrize("seed", range(8))
+def test_conv_transpose_same_and_valid_values_match_keras(seed):
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    import numpy as np
+
+    rng = random.Random(39_000 + seed)
+    while True:
+        (g, c, k, h, w, fh, fw, s, d, pad, bias, cg), wts_f, b_f, p = _tconv_case(rng, ["same", "valid"])
+        if g == 1:
+            break
+    x = np.array([[[[rng.randint(-4, 4) for _ in range(c)] for _ in range(w)] for _ in range(h)]], dtype="float32")
+    layer = keras.layers.Conv2DTranspose(k, (fh, fw), strides=s, padding=pad, dilation_rate=d, use_bias=bias)
+    layer.build((1, h, w, c))
+    kernel = np.zeros((fh, fw, k, c), dtype="float32")  # Keras: (F_h, F_w, K, C_in)
+    for kk in range(k):
+        for i in range(fh):
+            for j in range(fw):
+                for ci in range(c):
+                    kernel[i, j, kk, ci] = wts_f[((kk * fh + i) * fw + j) * c + ci]
+    layer.set_weights([kernel] + ([np.array(b_f, dtype="float32")] if bias else []))
+    ref = np.asarray(keras.ops.convert_to_numpy(layer(x)))
+    v = values_of({"input": [h, w, c], "values": {"input": x[0].tolist()},
+                   "layers": [{"name": "t", "conv_transpose": p}]})
+    assert tuple(v["t"].shape) == ref.shape[1:]
+    _close(v["t"].data, ref.reshape(-1).tolist(), tol=1e-5)  # Keras computes in float32
