@@ -547,7 +547,7 @@ def test_conv_transpose_values_match_torch(seed):
 
 
 @needs_torch
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(16))
 def test_conv_transpose_same_and_valid_values_match_keras(seed):
     import os
 
