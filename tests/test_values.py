@@ -350,7 +350,6 @@ def test_grids_and_display_modes(cli):
     ([{"depthwise": 3}], "depthwise needs 'weights:' (1 filters of 3×3) to compute values"),
     ([{"conv_transpose": {"filters": 1, "kernel": 2, "bias": False}}],
      "conv_transpose needs 'weights:' (1 filters of 2×2) to compute values"),
-    ([{"upsample": {"scale": 2, "mode": "bilinear"}}], "mode: nearest only"),
 ])
 def test_layers_without_numbers_are_one_line_errors(cli, tmp_path, layers, message):
     f = tmp_path / "s.yaml"

@@ -76,6 +76,16 @@ def test_batchnorm_by_hand():
     assert abs(v["batchnorm2"].data[3] - 4 / (1 + 1e-5) ** 0.5) < 1e-12  # ε = 1e-5 by default
 
 
+def test_bilinear_by_hand():
+    # 1×2 → 1×4, align_corners false: sources (o + ½)·2/4 − ½ = 0 (clamped), ¼, ¾, 1¼ (→ the last)
+    v = values_of({"input": [1, 2, 1], "values": {"input": [[0, 4]]},
+                   "layers": [{"upsample": {"size": [1, 4], "mode": "bilinear"}},
+                              {"upsample": {"size": [1, 4], "mode": "bilinear", "align_corners": True},
+                               "from": "input"}]})
+    assert v["upsample1"].data == [0, 1, 3, 4]
+    assert v["upsample2"].data == [0, Fraction(4, 3), Fraction(8, 3), 4]  # o·(2 − 1)/(4 − 1)
+
+
 def test_rescaling_and_layer_scale_are_exact_decimals():
     v = values_of({"input": [1, 1, 3], "values": {"input": [[[255, 0, 51]]]},
                    "layers": [{"rescaling": {"scale": 0.2, "offset": -1}}, {"layer_scale": {"init": 0.1}},
@@ -579,3 +589,26 @@ def test_conv_transpose_same_and_valid_values_match_keras(seed):
                    "layers": [{"name": "t", "conv_transpose": p}]})
     assert tuple(v["t"].shape) == ref.shape[1:]
     _close(v["t"].data, ref.reshape(-1).tolist(), tol=1e-5)  # Keras computes in float32
+
+
+@needs_torch
+@pytest.mark.parametrize("seed", range(10))
+def test_bilinear_upsample_values_match_torch(seed):
+    import torch.nn.functional as F
+
+    rng = random.Random(40_000 + seed)
+    h, w, c = rng.randint(1, 4), rng.randint(1, 4), rng.randint(1, 2)
+    align = rng.choice([True, False])
+    x = _rand(rng, 1, c, h, w)
+    if seed % 2:
+        size = [rng.randint(1, 7), rng.randint(1, 7)]
+        layer = {"upsample": {"size": size, "mode": "bilinear", "align_corners": align}}
+        ref = F.interpolate(x, size=size, mode="bilinear", align_corners=align)
+    else:
+        sc = rng.randint(1, 3)
+        layer = {"upsample": {"scale": sc, "mode": "bilinear", "align_corners": align}}
+        ref = F.interpolate(x, scale_factor=sc, mode="bilinear", align_corners=align)
+    layer["name"] = "u"
+    v = values_of({"input": [h, w, c], "values": {"input": x[0].permute(1, 2, 0).tolist()}, "layers": [layer]})
+    _close(v["u"].data, _hwc(ref))
+    assert all(type(a) in (int, Fraction) for a in v["u"].data)  # exact

@@ -202,8 +202,8 @@ class Upsample(Layer):
         return Out((oh, ow, c), Counts(), [], (1, 1, Fraction(h, oh), Fraction(w, ow)))
 
     def forward(self, p, ins, out_shape):
-        if p["mode"] != "nearest":
-            raise NoForward("upsample computes values in mode: nearest only", "mode")
+        if p["mode"] == "bilinear":
+            return _bilinear(p, ins[0], out_shape)
         (h, w, c), x = ins[0]
         oh, ow, _ = out_shape
         out = []
@@ -221,6 +221,41 @@ class Upsample(Layer):
         if p["scale"] is not None:
             return (Torch("Upsample", kwargs={"scale_factor": tuple(float(x) for x in p["scale"]), **kw}),)
         return (Torch("Upsample", kwargs={"size": tuple(p["size"]), **kw}),)
+
+
+def _taps(n: int, m: int, align: bool) -> list:
+    """Per output index along an axis of n → m: (i0, i1, λ) with the value (1 − λ)·x[i0] + λ·x[i1],
+    as PyTorch's bilinear interpolation maps it (align_corners: o·(n − 1)/(m − 1); else
+    (o + ½)·n/m − ½, at least 0), in exact fractions."""
+    taps = []
+    for o in range(m):
+        if align:
+            src = Fraction(o * (n - 1), m - 1) if m > 1 else Fraction(0)
+        else:
+            src = max((o + Fraction(1, 2)) * n / m - Fraction(1, 2), Fraction(0))
+        i0 = min(int(src), n - 1)
+        taps.append((i0, min(i0 + 1, n - 1), src - i0))
+    return taps
+
+
+def _bilinear(p, src, out_shape) -> list:
+    from .numeric import add_exact, mul_exact
+
+    (h, w, c), x = src
+    oh, ow, _ = out_shape
+    ty, tx = _taps(h, oh, p["align_corners"]), _taps(w, ow, p["align_corners"])
+    out = []
+    for y0, y1, ly in ty:
+        for x0, x1, lx in tx:
+            corners = (((y0, x0), (1 - ly) * (1 - lx)), ((y0, x1), (1 - ly) * lx),
+                       ((y1, x0), ly * (1 - lx)), ((y1, x1), ly * lx))
+            for ch in range(c):
+                v = 0
+                for (r, q), f in corners:
+                    if f:
+                        v = add_exact(v, mul_exact(x[(r * w + q) * c + ch], f))
+                out.append(v.numerator if type(v) is Fraction and v.denominator == 1 else v)
+    return out
 
 
 def broadcast(shapes) -> tuple:
