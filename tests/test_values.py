@@ -350,6 +350,9 @@ def test_grids_and_display_modes(cli):
     ([{"depthwise": 3}], "depthwise needs 'weights:' (1 filters of 3×3) to compute values"),
     ([{"conv_transpose": {"filters": 1, "kernel": 2, "bias": False}}],
      "conv_transpose needs 'weights:' (1 filters of 2×2) to compute values"),
+    ([{"separable_conv": {"filters": 2, "kernel": 3}}],
+     "separable_conv needs 'depthwise_weights:' (1 filters of 3×3) to compute values"),
+    ([{"locally_connected": {"filters": 1, "kernel": 3}}], "locally_connected takes no weights"),
 ])
 def test_layers_without_numbers_are_one_line_errors(cli, tmp_path, layers, message):
     f = tmp_path / "s.yaml"
@@ -466,7 +469,9 @@ def _every_type_spec():
                               "weights": [[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[1, 1], [1, 1]], [[2, 0], [0, 0]]]},
                 "from": "input"},
                {"conv_transpose": {"filters": 1, "kernel": 2, "stride": 2, "padding": "same", "biases": ["1/2"],
-                                   "weights": [[[[1, 0], [0, 1]], [[1, 1], [-1, 0]]]]}, "from": "input"}]
+                                   "weights": [[[[1, 0], [0, 1]], [[1, 1], [-1, 0]]]]}, "from": "input"},
+               {"separable_conv": {"filters": 1, "kernel": 1, "bias": False, "depthwise_weights": [[[2]], [[3]]],
+                                   "pointwise_weights": [[1, -1]]}, "from": "input"}]
     return {"input": [7, 6, 2], "values": {"input": [[[r - q, (r * q) % 5] for q in range(6)] for r in range(7)]},
             "layers": layers}
 
@@ -483,7 +488,7 @@ def test_every_forward_fills_the_analysed_shape():
         assert len(lv.data) == fm.elements(r.output_shape)
         covered.add(r.type)
     # no numeric forward: written as convs with weights instead (README, Values)
-    without = {"separable_conv", "locally_connected"}
+    without = {"locally_connected"}
     assert set(REGISTRY) - covered == without  # every other type has a forward and is exercised here
 
 

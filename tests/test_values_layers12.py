@@ -612,3 +612,39 @@ def test_bilinear_upsample_values_match_torch(seed):
     v = values_of({"input": [h, w, c], "values": {"input": x[0].permute(1, 2, 0).tolist()}, "layers": [layer]})
     _close(v["u"].data, _hwc(ref))
     assert all(type(a) in (int, Fraction) for a in v["u"].data)  # exact
+
+
+@needs_torch
+@pytest.mark.parametrize("seed", range(8))
+def test_separable_conv_values_match_torch(seed):
+    import torch
+    import torch.nn.functional as F
+
+    rng = random.Random(41_000 + seed)
+    c, m, k = rng.randint(1, 3), rng.randint(1, 2), rng.randint(1, 3)
+    h, w = rng.randint(3, 6), rng.randint(3, 6)
+    f = rng.choice([1, 2, 3])
+    stride, pad = rng.randint(1, 2), rng.randint(0, 1)
+    bias = rng.choice([True, False])
+    act = rng.choice([None, "relu"])
+    x = _rand(rng, 1, c, h, w)
+    dw, dw_f = _frac_list(rng, c * m * f * f)
+    pw, pw_f = _frac_list(rng, k * c * m)
+    b, b_f = _frac_list(rng, k)
+    p = {"filters": k, "kernel": f, "stride": stride, "padding": pad, "multiplier": m, "bias": bias,
+         "depthwise_weights": [[dw[(i * f + r) * f:(i * f + r + 1) * f] for r in range(f)] for i in range(c * m)],
+         "pointwise_weights": [pw[i * c * m:(i + 1) * c * m] for i in range(k)]}
+    if bias:
+        p["biases"] = b
+    if act:
+        p["activation"] = act
+    f64 = torch.float64
+    mid = F.conv2d(x, torch.tensor(dw_f, dtype=f64).reshape(c * m, 1, f, f), None, stride, pad, 1, c)
+    ref = F.conv2d(mid, torch.tensor(pw_f, dtype=f64).reshape(k, c * m, 1, 1),
+                   torch.tensor(b_f, dtype=f64) if bias else None)
+    if act:
+        ref = torch.relu(ref)
+    v = values_of({"input": [h, w, c], "values": {"input": x[0].permute(1, 2, 0).tolist()},
+                   "layers": [{"name": "s", "separable_conv": p}]})
+    _close(v["s"].data, _hwc(ref))
+    assert all(type(a) in (int, Fraction) for a in v["s"].data)

@@ -123,15 +123,27 @@ class SeparableConv(Windowed):
         "depth_multiplier": Param(POS_INT, None, "Keras's name for multiplier"),
         "bias": Param(BOOL, True, "bias of the pointwise conv (the depthwise conv has none, as in Keras)"),
         "activation": Param(choice(*FUSABLE), None, "activation fused into this layer (adds no row)"),
+        "depthwise_weights": Param(NUMBERS, None, "values only: C·m filters of F_h×F_w (filter i reads input "
+                                                  "channel i // m); changes no figure"),
+        "pointwise_weights": Param(NUMBERS, None, "values only: K rows of C·m numbers"),
+        "biases": Param(NUMBERS, None, "values only: K numbers, where bias is true"),
     }
 
     def configure(self, p):
+        if p.get("biases") is not None and not p["bias"]:
+            raise ParamError("biases given but bias is false", "biases")
         return _depth_multiplier(p)
 
     def infer(self, ins, p) -> Out:
         shape = ins[0]
         need_spatial(self, shape)
         c, m, k = shape[2], p["multiplier"], p["filters"]
+        from .numeric import check_values
+
+        kh, kw = p["kernel"]
+        check_values(p, "depthwise_weights", (c * m, kh, kw), f"{c * m} filters of {kh}×{kw} numbers (C·m)")
+        check_values(p, "pointwise_weights", (k, c * m), f"{k} rows of {c * m} numbers (K × C·m)")
+        check_values(p, "biases", (k,), f"{k} numbers (one per filter)")
         work: dict = {}
         oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"], work=work)
         fh, fw = p["kernel"]
@@ -166,9 +178,25 @@ class SeparableConv(Windowed):
                    "bias": False}),
             Torch("Conv2d", (c * m, p["filters"], 1), {"bias": p["bias"]})) + torch_activation(p.get("activation"))
 
-    def forward(self, p, ins, out_shape):
-        raise NoForward("separable_conv takes no weights: write it as a conv with groups: C_in then a 1×1 conv, "
-                        "each with 'weights:', to compute values", "weights")
+    def forward(self, p, ins, out_shape):  # the depthwise conv, then the 1×1 conv (one home: Conv.forward)
+        from . import REGISTRY
+        from .numeric import need
+        from .spatial import bias_values
+
+        (h, w, c), _ = ins[0]
+        m, k = p["multiplier"], p["filters"]
+        kh, kw = p["kernel"]
+        oh, ow, _ = out_shape
+        dw = need(self, p, "depthwise_weights", f"{c * m} filters of {kh}×{kw}")
+        pw = need(self, p, "pointwise_weights", f"{k} rows of {c * m} numbers")
+        bias_values(self, p, k)
+        conv = REGISTRY["conv"]
+        mid = conv.forward(dict(p, filters=c * m, groups=c, reduce="sum", weights=dw, bias=False, biases=None,
+                                activation=None), ins, (oh, ow, c * m))
+        return conv.forward({"kernel": (1, 1), "stride": (1, 1), "dilation": (1, 1), "padding": (0, 0, 0, 0),
+                             "groups": 1, "filters": k, "reduce": "sum", "weights": pw, "bias": p["bias"],
+                             "biases": p.get("biases"), "activation": p.get("activation")},
+                            [((oh, ow, c * m), mid)], out_shape)
 
 
 class Upsample(Layer):
