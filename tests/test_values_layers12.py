@@ -86,6 +86,16 @@ def test_bilinear_by_hand():
     assert v["upsample2"].data == [0, Fraction(4, 3), Fraction(8, 3), 4]  # o·(2 − 1)/(4 − 1)
 
 
+def test_depthwise_cell_explained(cli, tmp_path):
+    f = tmp_path / "d.yaml"
+    f.write_text("input: [3, 3, 2]\nvalues: {input: [[[1, 2], [3, 4], [5, 6]], [[1, 0], [0, 1], [2, 2]], "
+                 "[[0, 0], [1, 1], [3, -3]]]}\nlayers:\n  - depthwise: {kernel: 2, weights: [[[1, 0], [0, 1]], "
+                 "[[1, 1], [1, 1]]], biases: [0, '1/2']}\n")
+    # channel 1 reads only input channel 1: 2, 4, 0, 1 under the all-ones filter, plus 1/2
+    r = cli("values", str(f), "--cell", "depthwise1[0,0,1]")
+    assert r.out == "depthwise1[0,0,1] = 2·1 + 4·1 + 0·1 + 1·1 + 0.5 = 7.5\n", r.out
+
+
 def test_rescaling_and_layer_scale_are_exact_decimals():
     v = values_of({"input": [1, 1, 3], "values": {"input": [[[255, 0, 51]]]},
                    "layers": [{"rescaling": {"scale": 0.2, "offset": -1}}, {"layer_scale": {"init": 0.1}},

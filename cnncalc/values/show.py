@@ -225,6 +225,8 @@ def cell_work(lv, by_name: dict, idx: tuple, display: Display) -> str:
     t = lv.type
     if t == "conv" and p.get("weights") is not None:
         return head + " = " + _conv_work(p, ins[0], idx, v, display)
+    if t == "depthwise" and p.get("weights") is not None:  # the conv with groups = C_in it is
+        return head + " = " + _conv_work(dict(p, groups=ins[0].shape[2], reduce="sum"), ins[0], idx, v, display)
     if t == "dense" and p.get("weights") is not None:
         return head + " = " + _dense_work(p, ins[0], idx, v, display)
     if t in ("maxpool", "avgpool"):
