@@ -492,3 +492,54 @@ def test_attention_errors_are_one_line(tmp_path, text, words):
     assert res.code == 2, res
     assert words in res.err and "x.yaml:3:" in res.err, res.err
     assert len(res.err.strip().splitlines()) == 1
+
+
+def _v2_and_maxvit_configs():
+    rnd = random.Random(18)
+    out = []
+    for _ in range(4):
+        heads = rnd.choice([1, 2, 3])
+        c = heads * rnd.choice([2, 4])
+        win = rnd.choice([2, 3, 4])
+        out.append(((rnd.randint(2, 12), rnd.randint(2, 12), c),
+                    {"window_attention": {"heads": heads, "window": win, "shift": rnd.choice([0, win // 2]),
+                                          "version": 2, "cpb_hidden": rnd.choice([8, 512]),
+                                          "qkv_bias": rnd.random() < 0.7, "proj_bias": rnd.random() < 0.7}}))
+        size = rnd.choice([1, 2, 3])
+        out.append(((size * rnd.randint(1, 4), size * rnd.randint(1, 4), c),
+                    {"partition_attention": {"heads": heads, "size": size, "partition": rnd.choice(["block", "grid"]),
+                                             "qkv_bias": rnd.random() < 0.7, "proj_bias": rnd.random() < 0.7}}))
+    return out
+
+
+@pytest.mark.parametrize("shape,layer", _v2_and_maxvit_configs())
+def test_v2_and_maxvit_elementwise_match_pytorch_ops(shape, layer):
+    """Element-wise counts as PyTorch runs the reference modules: bias adds are the output
+    elements of addmm and add (the projections' and cpb_mlp's biases, the position bias on the
+    scores), act those of relu and sigmoid (cpb_mlp), softmax those of softmax."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from .test_conventions import _last, _params
+    from .torch_oracle import builder_of
+
+    kind = next(iter(layer))
+    got = _last(shape, layer)
+    module = builder_of(kind)(_params(shape, layer), shape, [shape]).to("meta").eval()
+    seen = {"bias": 0, "act": 0, "softmax": 0}
+
+    class Ops(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            name = str(func.overloadpacket).split(".")[-1]
+            if name in ("addmm", "add"):
+                seen["bias"] += out.numel()
+            elif name in ("relu", "sigmoid"):
+                seen["act"] += out.numel()
+            elif name in ("_softmax", "_safe_softmax", "softmax"):
+                seen["softmax"] += out.numel()
+            return out
+
+    x = torch.zeros((1, shape[2], shape[0], shape[1]), device="meta")
+    with torch.no_grad(), Ops():
+        module(x)
+    assert got == {k: v for k, v in seen.items() if v}

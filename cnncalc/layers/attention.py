@@ -233,13 +233,14 @@ class WindowAttention(Layer):
         (hp, wp), c, w2, heads = out.work["padded"], out.shape[2], p["window"] ** 2, p["heads"]
         # projection biases at every padded position, the position bias added to each of the
         # heads·N·w² scores, and the softmax over them; V2 also: cpb_mlp's bias and ReLU on its
-        # hidden units and the sigmoid on its output, at each of the (2w − 1)² offsets
+        # hidden units at each of the (2w − 1)² offsets, and the sigmoid on the gathered bias,
+        # w²·w²·heads values (torchvision takes it after the lookup)
         kinds = ew(bias=hp * wp * ((3 * c if p["qkv_bias"] else 0) + (c if p["proj_bias"] else 0) + heads * w2),
                    softmax=heads * hp * wp * w2)
         if p["version"] == 2:
             rel, hid = out.work["rel"], p["cpb_hidden"]
             kinds["bias"] = kinds.get("bias", 0) + rel * hid
-            kinds["act"] = rel * (hid + heads)
+            kinds["act"] = rel * hid + w2 * w2 * heads
         return kinds
 
     def describe(self, p) -> str:
