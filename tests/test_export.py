@@ -215,8 +215,21 @@ KERAS_NOT_RUN = {"resnet34", "resnet101", "resnet152", "efficientnet_v2_s", "dee
                  "convnext_tiny", "vit_b_16"}
 
 
+# the shipped specs with a layer Keras has no construct for, and the first such layer
+KERAS_REFUSED = {"swin_v2_t": ("stage1.even.attn", "window_attention", True),  # Swin V2's version 2
+                 "maxvit_t": ("block1.0.window.attn", "partition_attention", False)}
+
+
 def test_every_shipped_spec_has_a_keras_verdict():
-    assert set(KERAS_OK) | KERAS_NOT_RUN == set(builtin_names())
+    assert set(KERAS_OK) | KERAS_NOT_RUN | set(KERAS_REFUSED) == set(builtin_names())
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_REFUSED))
+def test_keras_export_refuses_shipped_specs_it_cannot_write(name):
+    r = run_cli("export", name, "--to", "keras")
+    m = ERROR.match(r.err.rstrip("\n"))
+    assert r.code == 2 and r.out == "" and m, r.err
+    assert (Path(m["file"]).name, m["layer"], m["type"], bool(m["params"])) == (f"{name}.yaml",) + KERAS_REFUSED[name]
 
 
 @pytest.fixture(scope="module")

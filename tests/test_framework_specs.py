@@ -23,7 +23,8 @@ KERAS = json.loads((REFERENCE / "keras_figures.json").read_text())
 
 # spec name → entry of torchvision_figures.json
 SHIPPED_TORCHVISION = ["mobilenet_v3_small", "efficientnet_b0", "regnet_y_400mf", "shufflenet_v2_x1_0", "convnext_tiny",
-                       "vit_b_16", "efficientnet_v2_s", "deeplabv3_resnet50", "swin_t"]
+                       "vit_b_16", "efficientnet_v2_s", "deeplabv3_resnet50", "swin_t", "swin_v2_t",
+                       "maxvit_t"]
 SHIPPED_KERAS = ["keras_efficientnet_b0", "keras_convnext_tiny"]
 
 
@@ -91,3 +92,19 @@ def test_keras_efficientnet_layer_by_layer():
     mine = [(r.params, r.non_trainable_params, tuple(r.output_shape))
             for r in analyze(load_spec("keras_efficientnet_b0")).layers if r.params or r.non_trainable_params]
     assert mine == ref
+
+
+@pytest.mark.parametrize("name, count", [("swin_t", 12), ("swin_v2_t", 12), ("maxvit_t", 22)])
+def test_attention_layers_one_for_one(name, count):
+    """torchvision's attention modules (docs/reference: each one's input, parameters, float buffers
+    and MACs; MaxViT's partition type) against the spec's attention layers, in order."""
+    ref = [(tuple(a["input"]), a.get("partition"), a["params"], a["non_trainable"], a["macs"])
+           for a in TORCHVISION[name]["attention"]]
+    report = analyze(load_spec(name))
+    by_name = {r.name: r for r in report.layers}
+    kind = {"block": "window", "grid": "grid"}  # torchvision calls MaxViT's block attention "window"
+    mine = [(tuple(by_name[r.inputs[0]].output_shape),
+             kind[r.spec.params["partition"]] if r.type == "partition_attention" else None,
+             r.params, r.non_trainable_params, r.macs)
+            for r in report.layers if r.type in ("window_attention", "partition_attention")]
+    assert len(ref) == count and mine == ref

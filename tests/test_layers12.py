@@ -391,3 +391,155 @@ def test_keras_adapted_normalization_counts_mean_variance_and_count():
     r = analyze(spec("input: [3, 3, 5]\nlayers:\n  - normalization\n")).layers[-1]
     assert r.non_trainable_params == layer.count_params() == 2 * 5 + 1
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Swin V2 window attention and MaxViT's block / grid attention
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_window_attention_v2_matches_pytorch(seed):
+    rng = random.Random(16_000 + seed)
+    heads = rng.randint(1, 4)
+    c = heads * rng.randint(1, 6)
+    h, w = rng.randint(1, 14), rng.randint(1, 14)
+    window = rng.randint(1, 8)
+    shift = rng.randint(0, window - 1)
+    qkv, proj = rng.choice(["true", "false"]), rng.choice(["true", "false"])
+    hidden = rng.choice([512, 512, rng.randint(1, 40)])
+    compare(spec(f"input: [{h}, {w}, {c}]\nlayers:\n  - window_attention: {{heads: {heads}, window: {window}, "
+                 f"shift: {shift}, qkv_bias: {qkv}, proj_bias: {proj}, version: 2, cpb_hidden: {hidden}}}\n"))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_partition_attention_matches_pytorch(seed):
+    rng = random.Random(17_000 + seed)
+    heads = rng.randint(1, 4)
+    c = heads * rng.randint(1, 6)
+    size = rng.randint(1, 5)
+    h, w = size * rng.randint(1, 4), size * rng.randint(1, 4)
+    part = rng.choice(["block", "grid"])
+    qkv, proj = rng.choice(["true", "false"]), rng.choice(["true", "false"])
+    compare(spec(f"input: [{h}, {w}, {c}]\nlayers:\n  - partition_attention: {{heads: {heads}, size: {size}, "
+                 f"partition: {part}, qkv_bias: {qkv}, proj_bias: {proj}}}\n"
+                 f"  - partition_attention: {{heads: {heads}, size: {size}, "
+                 f"partition: {'grid' if part == 'block' else 'block'}}}\n"))
+
+
+def _torchvision_attention(model: str, module: str) -> dict:
+    import json
+
+    from .conftest import ROOT
+
+    ref = json.loads((ROOT / "docs" / "reference" / "torchvision_figures.json").read_text())[model]
+    return next(a for a in ref["attention"] if a["module"] == module)
+
+
+def test_swin_v2_window_attention_by_hand_and_torchvision():
+    # swin_v2_t stage 1: 64×64×96 (256×256 input, patches of 4), window 8, 3 heads.
+    # qkv 96·288 + 288 (the K third of the bias included), proj 96·96 + 96, logit scale 3,
+    # cpb_mlp Linear(2, 512) 1024 + 512, Linear(512, 3) no bias 1536; coordinate table 15²·2.
+    r = analyze(spec("input: [64, 64, 96]\nlayers:\n  - window_attention: {heads: 3, window: 8, version: 2}\n"))
+    a = r.layers[-1]
+    assert a.weights == 96 * 288 + 96 * 96 + 3 + 2 * 512 + 512 * 3
+    assert a.biases == 288 + 96 + 512
+    assert a.non_trainable_params == 15 * 15 * 2
+    assert a.macs == 4 * 4096 * 96 * 96 + 2 * 4096 * 64 * 96 + 225 * (2 * 512 + 512 * 3) == 201_902_592
+    ref = _torchvision_attention("swin_v2_t", "features.1.0.attn")  # torchvision 0.29.1, meta device
+    assert tuple(ref["input"]) == (64, 64, 96)
+    assert (a.params, a.non_trainable_params, a.macs) == (ref["params"], ref["non_trainable"], ref["macs"])
+    # the last stage: 8×8×768, 24 heads, window 8 (the shift is dropped, the counts stay)
+    r = analyze(spec("input: [8, 8, 768]\nlayers:\n  - window_attention: {heads: 24, window: 8, shift: 4, "
+                     "version: 2}\n"))
+    ref = _torchvision_attention("swin_v2_t", "features.7.1.attn")
+    assert tuple(ref["input"]) == (8, 8, 768)
+    a = r.layers[-1]
+    assert (a.params, a.non_trainable_params, a.macs) == (ref["params"], ref["non_trainable"], ref["macs"])
+
+
+def test_maxvit_partition_attention_by_hand_and_torchvision():
+    # maxvit_t stage 1: 56×56×64, partition 7, head dim 32 → 2 heads: to_qkv 64·192 + 192, merge
+    # 64·64 + 64, table 13²·2; MACs 4·3136·64² + 2·3136·49·64, block and grid alike
+    for part, module in (("block", "blocks.0.layers.0.layers.window_attention"),
+                         ("grid", "blocks.0.layers.0.layers.grid_attention")):
+        r = analyze(spec(f"input: [56, 56, 64]\nlayers:\n  - partition_attention: {{heads: 2, size: 7, "
+                         f"partition: {part}}}\n"))
+        a = r.layers[-1]
+        assert a.weights == 64 * 192 + 64 * 64 + 13 * 13 * 2 and a.biases == 192 + 64
+        assert a.macs == 4 * 3136 * 64 * 64 + 2 * 3136 * 49 * 64 == 71_049_216
+        ref = _torchvision_attention("maxvit_t", module)
+        assert tuple(ref["input"]) == (56, 56, 64) and ref["partition"] == ("window" if part == "block" else "grid")
+        assert (a.params, a.non_trainable_params, a.macs) == (ref["params"], ref["non_trainable"], ref["macs"])
+    r = analyze(spec("input: [7, 7, 512]\nlayers:\n  - partition_attention: {heads: 16, size: 7, partition: grid}\n"))
+    ref = _torchvision_attention("maxvit_t", "blocks.3.layers.1.layers.grid_attention")
+    a = r.layers[-1]
+    assert (a.params, a.non_trainable_params, a.macs) == (ref["params"], ref["non_trainable"], ref["macs"])
+    assert a.macs == 4 * 49 * 512 ** 2 + 2 * 49 * 49 * 512
+
+
+@pytest.mark.parametrize("text, words", [
+    ("input: [10, 14, 8]\nlayers:\n  - partition_attention: {heads: 2, size: 7}\n",
+     "partition size 7 does not divide 10×14 (MaxViT does not pad)"),
+    ("input: [14, 14, 6]\nlayers:\n  - partition_attention: {heads: 4, size: 7}\n", "heads=4 does not divide the 6"),
+    ("input: [8, 8, 6]\nlayers:\n  - window_attention: {heads: 2, version: 3}\n", "version must be 1 (Swin) or 2"),
+    ("input: [8, 8, 6]\nlayers:\n  - partition_attention: {heads: 2, partition: window}\n",
+     "must be one of block, grid"),
+])
+def test_attention_errors_are_one_line(tmp_path, text, words):
+    f = tmp_path / "x.yaml"
+    f.write_text(text)
+    res = run_cli(str(f))
+    assert res.code == 2, res
+    assert words in res.err and "x.yaml:3:" in res.err, res.err
+    assert len(res.err.strip().splitlines()) == 1
+
+
+def _v2_and_maxvit_configs():
+    rnd = random.Random(18)
+    out = []
+    for _ in range(4):
+        heads = rnd.choice([1, 2, 3])
+        c = heads * rnd.choice([2, 4])
+        win = rnd.choice([2, 3, 4])
+        out.append(((rnd.randint(2, 12), rnd.randint(2, 12), c),
+                    {"window_attention": {"heads": heads, "window": win, "shift": rnd.choice([0, win // 2]),
+                                          "version": 2, "cpb_hidden": rnd.choice([8, 512]),
+                                          "qkv_bias": rnd.random() < 0.7, "proj_bias": rnd.random() < 0.7}}))
+        size = rnd.choice([1, 2, 3])
+        out.append(((size * rnd.randint(1, 4), size * rnd.randint(1, 4), c),
+                    {"partition_attention": {"heads": heads, "size": size, "partition": rnd.choice(["block", "grid"]),
+                                             "qkv_bias": rnd.random() < 0.7, "proj_bias": rnd.random() < 0.7}}))
+    return out
+
+
+@pytest.mark.parametrize("shape,layer", _v2_and_maxvit_configs())
+def test_v2_and_maxvit_elementwise_match_pytorch_ops(shape, layer):
+    """Element-wise counts as PyTorch runs the reference modules: bias adds are the output
+    elements of addmm and add (the projections' and cpb_mlp's biases, the position bias on the
+    scores), act those of relu and sigmoid (cpb_mlp), softmax those of softmax."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from .test_conventions import _last, _params
+    from .torch_oracle import builder_of
+
+    kind = next(iter(layer))
+    got = _last(shape, layer)
+    module = builder_of(kind)(_params(shape, layer), shape, [shape]).to("meta").eval()
+    seen = {"bias": 0, "act": 0, "softmax": 0}
+
+    class Ops(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            name = str(func.overloadpacket).split(".")[-1]
+            if name in ("addmm", "add"):
+                seen["bias"] += out.numel()
+            elif name in ("relu", "sigmoid"):
+                seen["act"] += out.numel()
+            elif name in ("_softmax", "_safe_softmax", "softmax"):
+                seen["softmax"] += out.numel()
+            return out
+
+    x = torch.zeros((1, shape[2], shape[0], shape[1]), device="meta")
+    with torch.no_grad(), Ops():
+        module(x)
+    assert got == {k: v for k, v in seen.items() if v}

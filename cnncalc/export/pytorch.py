@@ -185,6 +185,107 @@ class WindowAttention(nn.Module):
             x = torch.roll(x, shifts=(self.shift, self.shift), dims=(1, 2))
         return x[:, :h, :w, :].permute(0, 3, 1, 2)
 ''',
+    "WindowAttentionV2": '''
+class WindowAttentionV2(nn.Module):
+    """Swin V2's shifted window attention written after torchvision's ShiftedWindowAttentionV2
+    (Liu et al., "Swin Transformer V2", CVPR 2022): as V1, but cosine attention scaled by a
+    learnable logit scale per head (clamped at log 100), and the relative-position bias made by
+    a small network (cpb_mlp: Linear(2, hidden) with bias, ReLU, Linear(hidden, heads) without
+    bias) from the log-spaced relative coordinates (a float buffer), squashed by 16·sigmoid. The
+    QKV bias is a full 3·C Linear bias whose K third is zeroed in the forward. (torchvision also
+    masks across the shifted borders; the mask has no parameters and is left out here.)"""
+
+    def __init__(self, c, heads, window, shift, qkv_bias=True, proj_bias=True, hidden=512):
+        super().__init__()
+        self.heads, self.window, self.shift = heads, window, shift
+        self.qkv = nn.Linear(c, 3 * c, bias=qkv_bias)
+        self.proj = nn.Linear(c, c, bias=proj_bias)
+        self.logit_scale = nn.Parameter(torch.log(10 * torch.ones((heads, 1, 1))))
+        self.cpb_mlp = nn.Sequential(nn.Linear(2, hidden, bias=True), nn.ReLU(),
+                                     nn.Linear(hidden, heads, bias=False))
+        r = torch.arange(-(window - 1), window, dtype=torch.float32)
+        table = torch.stack(torch.meshgrid([r, r], indexing="ij")).permute(1, 2, 0).unsqueeze(0)
+        table = table / max(window - 1, 1) * 8
+        table = torch.sign(table) * torch.log2(table.abs() + 1.0) / 3.0
+        self.register_buffer("relative_coords_table", table)
+        coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window - 1)
+        self.register_buffer("relative_position_index", (rel[..., 0] * (2 * window - 1) + rel[..., 1]).flatten())
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)  # N×H×W×C
+        b, h, w, c = x.shape
+        win, heads = self.window, self.heads
+        pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
+        x = nn.functional.pad(x, (0, 0, 0, pad_r, 0, pad_b))
+        hp, wp = h + pad_b, w + pad_r
+        sh, sw = (0 if win >= hp else self.shift), (0 if win >= wp else self.shift)  # as torchvision
+        if sh or sw:
+            x = torch.roll(x, shifts=(-sh, -sw), dims=(1, 2))
+        x = x.view(b, hp // win, win, wp // win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, win * win, c)
+        bias = None
+        if self.qkv.bias is not None:
+            bias = self.qkv.bias.clone()
+            bias[c:2 * c] = 0
+        qkv = nn.functional.linear(x, self.qkv.weight, bias)
+        qkv = qkv.reshape(x.shape[0], win * win, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = nn.functional.normalize(q, dim=-1) @ nn.functional.normalize(k, dim=-1).transpose(-2, -1)
+        attn = attn * torch.clamp(self.logit_scale, max=4.605170185988092)  # ln 100.exp()
+        table = self.cpb_mlp(self.relative_coords_table).view(-1, heads)
+        rpb = table[self.relative_position_index].view(win * win, win * win, -1).permute(2, 0, 1)
+        attn = attn + 16 * torch.sigmoid(rpb).unsqueeze(0)
+        attn = attn.softmax(dim=-1)
+        x = attn.matmul(v).transpose(1, 2).reshape(x.shape[0], win * win, c)
+        x = self.proj(x)
+        x = x.view(b, hp // win, wp // win, win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
+        if sh or sw:
+            x = torch.roll(x, shifts=(sh, sw), dims=(1, 2))
+        return x[:, :h, :w, :].permute(0, 3, 1, 2)
+''',
+    "PartitionAttention": '''
+class PartitionAttention(nn.Module):
+    """MaxViT's block or grid attention written after torchvision's PartitionAttentionLayer and
+    RelativePositionalMultiHeadAttention (Tu et al., "MaxViT", ECCV 2022): the map is cut into
+    groups of P×P tokens — P×P neighbours (block) or a P×P grid of stride H/P, W/P (grid) —
+    and each group attends within itself: QKV Linear(C, 3C), softmax(Q·Kᵀ/√C + relative-position
+    bias from a (2P − 1)²×heads table)·V, merge Linear(C, C). Only the attention itself (no
+    LayerNorm, MLP or residual: those are their own layers)."""
+
+    def __init__(self, c, heads, size, partition, qkv_bias=True, proj_bias=True):
+        super().__init__()
+        self.heads, self.size, self.partition = heads, size, partition
+        self.to_qkv = nn.Linear(c, 3 * c, bias=qkv_bias)
+        self.merge = nn.Linear(c, c, bias=proj_bias)
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * size - 1) ** 2, heads))
+        coords = torch.stack(torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")).flatten(1)
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (size - 1)
+        self.register_buffer("relative_position_index", (rel[..., 0] * (2 * size - 1) + rel[..., 1]).flatten())
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        s = self.size
+        if self.partition == "block":  # B, C, H/P, P, W/P, P → B, groups, P·P, C
+            g = x.reshape(b, c, h // s, s, w // s, s).permute(0, 2, 4, 3, 5, 1).reshape(b, -1, s * s, c)
+        else:  # B, C, P, H/P, P, W/P: the token index runs over the P×P grid
+            g = x.reshape(b, c, s, h // s, s, w // s).permute(0, 3, 5, 2, 4, 1).reshape(b, -1, s * s, c)
+        heads, d = self.heads, c // self.heads
+        q, k, v = torch.chunk(self.to_qkv(g), 3, dim=-1)
+        q, k, v = (t.reshape(b, -1, s * s, heads, d).permute(0, 1, 3, 2, 4) for t in (q, k, v))
+        # torchvision writes both products as einsum; with a head of one feature einsum turns
+        # Q·Kᵀ into a broadcast multiply that FlopCounterMode does not see, so matmul here (the
+        # same products; equal counts for every head size above 1)
+        dot = q.matmul((k * c ** -0.5).transpose(-2, -1))
+        bias = self.relative_position_bias_table[self.relative_position_index].view(s * s, s * s, -1)
+        dot = (dot + bias.permute(2, 0, 1)).softmax(dim=-1)
+        out = dot.matmul(v).permute(0, 1, 3, 2, 4).reshape(b, -1, s * s, c)
+        out = self.merge(out)
+        if self.partition == "block":
+            out = out.reshape(b, h // s, w // s, s, s, c).permute(0, 5, 1, 3, 2, 4)
+        else:
+            out = out.reshape(b, h // s, w // s, s, s, c).permute(0, 5, 3, 1, 4, 2)
+        return out.reshape(b, c, h, w)
+''',
 }
 
 # functional constructs (cnncalc.layers.base.Torch) that are modules: the helper class of each
@@ -192,6 +293,7 @@ AS_HELPER = {
     "TFSamePad2d": "TFSamePad2d", "bias": "PositionBias", "last_axis": "LastAxis", "layer_scale": "LayerScale",
     "class_token": "ClassToken", "self_attention": "SelfAttention", "normalization": "KerasNormalization",
     "batchnorm_parts": "BatchNormParts", "window_attention": "WindowAttention",
+    "window_attention_v2": "WindowAttentionV2", "partition_attention": "PartitionAttention",
 }
 
 

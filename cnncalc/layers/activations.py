@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.model import Counts
-from .base import BOOL, NUMBER, Keras, Layer, NoForward, Out, Param, Torch, activation_ops, choice
+from .base import BOOL, NUMBER, NUMBERS, Keras, Layer, NoForward, Out, Param, Torch, activation_ops, choice
 
 # Activations that may be fused into a conv or dense layer with ``activation:``.
 FUSABLE = ("relu", "relu6", "leaky_relu", "sigmoid", "tanh", "softmax", "gelu", "silu", "elu",
@@ -145,17 +145,29 @@ def _make(name: str, doc: str, params=None, aliases=(), onnx=(), keras=(), caffe
 class PReLU(_Activation):
     type = "prelu"
     doc = "parametric ReLU: one learnable slope, or one per channel"
-    params = {"shared": Param(BOOL, True, "one slope for all channels (PyTorch default) or one per channel")}
+    params = {"shared": Param(BOOL, True, "one slope for all channels (PyTorch default) or one per channel"),
+              "weights": Param(NUMBERS, None, "values only: the slopes, 1 number (shared) or C; changes no figure")}
 
     imports = {"onnx": ("PRelu",), "keras": ("PReLU",), "caffe": ("PReLU",)}
 
     def infer(self, ins, p) -> Out:
-        shape = tuple(ins[0])
-        return Out(shape, Counts(weights=1 if p["shared"] else shape[-1]))
+        from .numeric import check_values
 
-    def forward(self, p, ins, out_shape):
-        raise NoForward("prelu needs its learned slopes, which a spec cannot give: cnncalc values cannot "
-                        "compute it", "weights")
+        shape = tuple(ins[0])
+        k = 1 if p["shared"] else shape[-1]
+        check_values(p, "weights", (k,), f"{k} number{'s' if k > 1 else ''} (the slope"
+                     + (")" if k == 1 else "s, one per channel)"))
+        return Out(shape, Counts(weights=k))
+
+    def forward(self, p, ins, out_shape):  # x if x > 0 else a·x, a per channel (exact)
+        from .numeric import given, mul_exact
+
+        shape, x = ins[0]
+        c = shape[-1]
+        a = given(self, p, "weights", True, "the slope, 1 number" if p["shared"] else f"the slopes, {c} numbers", "")
+        if len(a) == 1:
+            return [v if v > 0 else mul_exact(v, a[0]) for v in x]
+        return [v if v > 0 else mul_exact(v, a[i % c]) for i, v in enumerate(x)]
 
     def torch(self, p, ins) -> tuple:
         return (Torch("PReLU", kwargs={"num_parameters": 1 if p["shared"] else ins[0][-1]}),)

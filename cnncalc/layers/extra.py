@@ -9,8 +9,8 @@ from ..core import formulas as fm
 from ..core.errors import ShapeError
 from ..core.model import Counts
 from .activations import FUSABLE, keras_activation, torch_activation
-from .base import (BOOL, PADDING, PAIR, POS_INT, Keras, Layer, NoForward, Out, Param, ParamError, Torch, Windowed,
-                   biased, choice, ew, need_spatial, shape_text)
+from .base import (BOOL, NUMBERS, PADDING, PAIR, POS_INT, Keras, Layer, NoForward, Out, Param, ParamError, Torch,
+                   Windowed, biased, choice, ew, need_spatial, shape_text)
 from .spatial import conv_pad, keras_pad, keras_strided_dilated, window
 
 
@@ -52,15 +52,25 @@ class Depthwise(Windowed):
         "depth_multiplier": Param(POS_INT, None, "Keras's name for multiplier"),
         "bias": Param(BOOL, True, "learnable bias per output channel"),
         "activation": Param(choice(*FUSABLE), None, "activation fused into this layer (adds no row)"),
+        "weights": Param(NUMBERS, None, "values only: C·m filters of F_h×F_w, PyTorch's order (filter i reads "
+                                        "input channel i // m); changes no figure"),
+        "biases": Param(NUMBERS, None, "values only: C·m numbers, where bias is true"),
     }
 
     def configure(self, p):
+        if p.get("biases") is not None and not p["bias"]:
+            raise ParamError("biases given but bias is false", "biases")
         return _depth_multiplier(p)
 
     def infer(self, ins, p) -> Out:
         shape = ins[0]
         need_spatial(self, shape)
         c, m = shape[2], p["multiplier"]
+        from .numeric import check_values
+
+        kh, kw = p["kernel"]
+        check_values(p, "weights", (c * m, kh, kw), f"{c * m} filters of {kh}×{kw} numbers (C·m)")
+        check_values(p, "biases", (c * m,), f"{c * m} numbers (one per output channel)")
         work: dict = {}
         oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"], work=work)
         fh, fw = p["kernel"]
@@ -96,9 +106,17 @@ class Depthwise(Windowed):
     def keras(self, p, ins):
         return keras_separable("DepthwiseConv2D", (tuple(p["kernel"]),), p)
 
-    def forward(self, p, ins, out_shape):
-        raise NoForward("depthwise takes no weights: write it as a conv with groups: C_in and 'weights:' "
-                        "to compute values", "weights")
+    def forward(self, p, ins, out_shape):  # the conv with groups = C_in it is (one home: Conv.forward)
+        from . import REGISTRY
+        from .numeric import need
+        from .spatial import bias_values
+
+        c, m = ins[0][0][2], p["multiplier"]
+        kh, kw = p["kernel"]
+        need(self, p, "weights", f"{c * m} filters of {kh}×{kw}")
+        bias_values(self, p, c * m)
+        conv = dict(p, filters=c * m, groups=c, reduce="sum")
+        return REGISTRY["conv"].forward(conv, ins, out_shape)
 
 
 class SeparableConv(Windowed):
@@ -120,15 +138,27 @@ class SeparableConv(Windowed):
         "depth_multiplier": Param(POS_INT, None, "Keras's name for multiplier"),
         "bias": Param(BOOL, True, "bias of the pointwise conv (the depthwise conv has none, as in Keras)"),
         "activation": Param(choice(*FUSABLE), None, "activation fused into this layer (adds no row)"),
+        "depthwise_weights": Param(NUMBERS, None, "values only: C·m filters of F_h×F_w (filter i reads input "
+                                                  "channel i // m); changes no figure"),
+        "pointwise_weights": Param(NUMBERS, None, "values only: K rows of C·m numbers"),
+        "biases": Param(NUMBERS, None, "values only: K numbers, where bias is true"),
     }
 
     def configure(self, p):
+        if p.get("biases") is not None and not p["bias"]:
+            raise ParamError("biases given but bias is false", "biases")
         return _depth_multiplier(p)
 
     def infer(self, ins, p) -> Out:
         shape = ins[0]
         need_spatial(self, shape)
         c, m, k = shape[2], p["multiplier"], p["filters"]
+        from .numeric import check_values
+
+        kh, kw = p["kernel"]
+        check_values(p, "depthwise_weights", (c * m, kh, kw), f"{c * m} filters of {kh}×{kw} numbers (C·m)")
+        check_values(p, "pointwise_weights", (k, c * m), f"{k} rows of {c * m} numbers (K × C·m)")
+        check_values(p, "biases", (k,), f"{k} numbers (one per filter)")
         work: dict = {}
         oh, ow, pads, warns = window(self, shape, p["kernel"], p["stride"], p["padding"], p["dilation"], work=work)
         fh, fw = p["kernel"]
@@ -167,9 +197,25 @@ class SeparableConv(Windowed):
     def keras(self, p, ins):
         return keras_separable("SeparableConv2D", (p["filters"], tuple(p["kernel"])), p)
 
-    def forward(self, p, ins, out_shape):
-        raise NoForward("separable_conv takes no weights: write it as a conv with groups: C_in then a 1×1 conv, "
-                        "each with 'weights:', to compute values", "weights")
+    def forward(self, p, ins, out_shape):  # the depthwise conv, then the 1×1 conv (one home: Conv.forward)
+        from . import REGISTRY
+        from .numeric import need
+        from .spatial import bias_values
+
+        (h, w, c), _ = ins[0]
+        m, k = p["multiplier"], p["filters"]
+        kh, kw = p["kernel"]
+        oh, ow, _ = out_shape
+        dw = need(self, p, "depthwise_weights", f"{c * m} filters of {kh}×{kw}")
+        pw = need(self, p, "pointwise_weights", f"{k} rows of {c * m} numbers")
+        bias_values(self, p, k)
+        conv = REGISTRY["conv"]
+        mid = conv.forward(dict(p, filters=c * m, groups=c, reduce="sum", weights=dw, bias=False, biases=None,
+                                activation=None), ins, (oh, ow, c * m))
+        return conv.forward({"kernel": (1, 1), "stride": (1, 1), "dilation": (1, 1), "padding": (0, 0, 0, 0),
+                             "groups": 1, "filters": k, "reduce": "sum", "weights": pw, "bias": p["bias"],
+                             "biases": p.get("biases"), "activation": p.get("activation")},
+                            [((oh, ow, c * m), mid)], out_shape)
 
 
 class Upsample(Layer):
@@ -203,8 +249,8 @@ class Upsample(Layer):
         return Out((oh, ow, c), Counts(), [], (1, 1, Fraction(h, oh), Fraction(w, ow)))
 
     def forward(self, p, ins, out_shape):
-        if p["mode"] != "nearest":
-            raise NoForward("upsample computes values in mode: nearest only", "mode")
+        if p["mode"] == "bilinear":
+            return _bilinear(p, ins[0], out_shape)
         (h, w, c), x = ins[0]
         oh, ow, _ = out_shape
         out = []
@@ -227,6 +273,41 @@ class Upsample(Layer):
         if p["scale"] is not None:
             return (Keras("UpSampling2D", kwargs={"size": tuple(p["scale"]), "interpolation": p["mode"]}),)
         return (Keras("Resizing", tuple(p["size"]), {"interpolation": p["mode"]}),)
+
+
+def _taps(n: int, m: int, align: bool) -> list:
+    """Per output index along an axis of n → m: (i0, i1, λ) with the value (1 − λ)·x[i0] + λ·x[i1],
+    as PyTorch's bilinear interpolation maps it (align_corners: o·(n − 1)/(m − 1); else
+    (o + ½)·n/m − ½, at least 0), in exact fractions."""
+    taps = []
+    for o in range(m):
+        if align:
+            src = Fraction(o * (n - 1), m - 1) if m > 1 else Fraction(0)
+        else:
+            src = max((o + Fraction(1, 2)) * n / m - Fraction(1, 2), Fraction(0))
+        i0 = min(int(src), n - 1)
+        taps.append((i0, min(i0 + 1, n - 1), src - i0))
+    return taps
+
+
+def _bilinear(p, src, out_shape) -> list:
+    from .numeric import add_exact, mul_exact
+
+    (h, w, c), x = src
+    oh, ow, _ = out_shape
+    ty, tx = _taps(h, oh, p["align_corners"]), _taps(w, ow, p["align_corners"])
+    out = []
+    for y0, y1, ly in ty:
+        for x0, x1, lx in tx:
+            corners = (((y0, x0), (1 - ly) * (1 - lx)), ((y0, x1), (1 - ly) * lx),
+                       ((y1, x0), ly * (1 - lx)), ((y1, x1), ly * lx))
+            for ch in range(c):
+                v = 0
+                for (r, q), f in corners:
+                    if f:
+                        v = add_exact(v, mul_exact(x[(r * w + q) * c + ch], f))
+                out.append(v.numerator if type(v) is Fraction and v.denominator == 1 else v)
+    return out
 
 
 def broadcast(shapes) -> tuple:

@@ -14,8 +14,30 @@ from typing import Optional
 from ..core.errors import ShapeError
 from ..core.formulas import elements
 from ..core.model import Counts
-from .base import BOOL, NUMBER, POS_INT, RATE, Keras, Layer, Out, Param, Torch, ew, need_spatial, normalised, shape_text
+from .base import (BOOL, NUMBER, NUMBERS, POS_INT, RATE, Keras, Layer, NoForward, Out, Param, ParamError, Torch, ew,
+                   need_spatial, normalised, shape_text)
+from .numeric import add_exact, check_values, exact_sqrt, given, mul_exact, normalise
 from .worked import n
+
+GAMMA = Param(NUMBERS, None, "values only: γ, C numbers (where learnable); changes no figure")
+BETA = Param(NUMBERS, None, "values only: β, C numbers (where learnable); changes no figure")
+
+
+def _affine(layer, p, c: int, gamma: bool, beta: bool, switch: str) -> tuple:
+    return (given(layer, p, "weights", gamma, f"γ, {c} numbers", switch),
+            given(layer, p, "biases", beta, f"β, {c} numbers", switch))
+
+
+def _refuse_unused(p, gamma: bool, beta: bool) -> None:
+    if p.get("weights") is not None and not gamma:
+        raise ParamError("weights (γ) given but this layer has no learnable γ", "weights")
+    if p.get("biases") is not None and not beta:
+        raise ParamError("biases (β) given but this layer has no learnable β", "biases")
+
+
+def _check_affine(p, c: int) -> None:
+    check_values(p, "weights", (c,), f"{c} numbers (γ, one per channel)")
+    check_values(p, "biases", (c,), f"{c} numbers (β, one per channel)")
 
 
 def last_axis(shape, *constructs) -> tuple:
@@ -39,17 +61,34 @@ class LayerNorm(Layer):
         "bias": Param(BOOL, True, "learnable β (PyTorch bias=False: γ only)"),
         "center": Param(BOOL, True, "Keras: learnable β"),
         "scale": Param(BOOL, True, "Keras: learnable γ"),
+        "weights": GAMMA,
+        "biases": BETA,
     }
+
+    def configure(self, p):
+        _refuse_unused(p, p["affine"] and p["scale"], p["affine"] and p["bias"] and p["center"])
+        return p
 
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])
         c = shape[-1]
         gamma = p["affine"] and p["scale"]
         beta = p["affine"] and p["bias"] and p["center"]
+        _check_affine(p, c)
         return Out(shape, Counts(weights=c if gamma else 0, biases=c if beta else 0))
 
     def elementwise(self, ins, p, out) -> dict:
         return normalised(out)
+
+    def forward(self, p, ins, out_shape):  # over the last axis at every position
+        shape, x = ins[0]
+        c = shape[-1]
+        g, b = _affine(self, p, c, p["affine"] and p["scale"], p["affine"] and p["bias"] and p["center"],
+                       "affine: false")
+        out = []
+        for i in range(0, len(x), c):
+            out.extend(normalise(x[i:i + c], p["eps"], g, b))
+        return out
 
     def explain(self, w) -> list:
         c, r = w.in_shape[-1], w.r
@@ -85,12 +124,30 @@ class GroupNorm(Layer):
         "groups": Param(POS_INT, doc="groups g (must divide C)"),
         "eps": Param(NUMBER, 1e-5, "ε"),
         "affine": Param(BOOL, True, "learnable γ (weights) and β (biases)"),
+        "weights": GAMMA,
+        "biases": BETA,
     }
+
+    def configure(self, p):
+        _refuse_unused(p, p["affine"], p["affine"])
+        return p
+
+    def forward(self, p, ins, out_shape):  # each group: C/g channels × H × W values
+        (h, w, c), x = ins[0]
+        g, b = _affine(self, p, c, p["affine"], p["affine"], "affine: false")
+        per = c // p["groups"]
+        out = [None] * len(x)
+        for gi in range(p["groups"]):
+            idx = [pos * c + ch for pos in range(h * w) for ch in range(gi * per, (gi + 1) * per)]
+            for i, v in zip(idx, normalise([x[i] for i in idx], p["eps"])):
+                out[i] = v
+        return _scale_shift(out, c, g, b)
 
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])
         need_spatial(self, shape)
         c = shape[-1]
+        _check_affine(p, c)
         if c % p["groups"]:
             raise ShapeError(f"groups={p['groups']} does not divide the {c} channels",
                              received=f"input {shape_text(shape)}")
@@ -124,12 +181,32 @@ class InstanceNorm(Layer):
         "track_running_stats": Param(BOOL, False, "running mean and variance, 2·C non-trainable (default: off)"),
         "eps": Param(NUMBER, 1e-5, "ε"),
         "momentum": Param(NUMBER, 0.1, "running-average momentum"),
+        "weights": GAMMA,
+        "biases": BETA,
     }
+
+    def configure(self, p):
+        _refuse_unused(p, p["affine"], p["affine"])
+        return p
+
+    def forward(self, p, ins, out_shape):  # each channel over H × W
+        if p["track_running_stats"]:
+            raise NoForward("instancenorm with track_running_stats: true normalises by its running mean and "
+                            "variance at inference, which a spec cannot give: cnncalc values cannot compute it",
+                            "track_running_stats")
+        (h, w, c), x = ins[0]
+        g, b = _affine(self, p, c, p["affine"], p["affine"], "affine: false")
+        out = [None] * len(x)
+        for ch in range(c):
+            for i, v in zip(range(ch, len(x), c), normalise(x[ch::c], p["eps"])):
+                out[i] = v
+        return _scale_shift(out, c, g, b)
 
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])
         need_spatial(self, shape)
         c = shape[-1]
+        _check_affine(p, c)
         if shape[0] * shape[1] == 1 and not p["track_running_stats"]:
             raise ShapeError("H×W is 1×1: one value per channel, nothing to normalise (PyTorch refuses it "
                              "unless it keeps running statistics)", received=f"input {shape_text(shape)}")
@@ -155,14 +232,26 @@ class LayerScale(Layer):
     type = "layer_scale"
     aliases = ("layerscale",)
     doc = "a learnable scale per channel, C weights (ConvNeXt's γ, CaiT's LayerScale)"
-    params = {"init": Param(NUMBER, 1e-6, "initial value of the scales (no effect on the counts)")}
+    params = {"init": Param(NUMBER, 1e-6, "initial value of the scales (no effect on the counts; values: γ "
+                                          "when no weights are given)"),
+              "weights": Param(NUMBERS, None, "values only: γ, C numbers; changes no figure")}
 
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])
+        check_values(p, "weights", (shape[-1],), f"{shape[-1]} numbers (γ, one per channel)")
         return Out(shape, Counts(weights=shape[-1]))
 
     def elementwise(self, ins, p, out) -> dict:
         return ew(merge=elements(out.shape))  # one product per element
+
+    def forward(self, p, ins, out_shape):  # x·γ per channel; a fresh layer's γ is init everywhere
+        shape, x = ins[0]
+        c = shape[-1]
+        if p.get("weights") is not None:
+            g = given(self, p, "weights", True, f"{c} numbers", "")
+        else:
+            g = [exact_init(p["init"])] * c
+        return _scale_shift(list(x), c, g, None)
 
     def explain(self, w) -> list:
         return [("params", f"params = C = {n(w.r.weights)} scales (one per channel)"),
@@ -186,6 +275,9 @@ class StochasticDepth(Layer):
     def infer(self, ins, p) -> Out:
         return Out(tuple(ins[0]))
 
+    def forward(self, p, ins, out_shape):
+        return list(ins[0][1])  # inference: the identity
+
     def torch(self, p, ins) -> tuple:
         return (Torch("Identity"),)
 
@@ -207,6 +299,10 @@ class Rescaling(Layer):
     def infer(self, ins, p) -> Out:
         return Out(tuple(ins[0]))
 
+    def forward(self, p, ins, out_shape):  # x·scale + offset, exactly (the decimals as written)
+        scale, offset = exact_init(p["scale"]), exact_init(p["offset"])
+        return [add_exact(mul_exact(v, scale), offset) for v in ins[0][1]]
+
     def torch(self, p, ins) -> tuple:
         return (Torch("rescale", (p["scale"], p["offset"])),)  # x·scale + offset: no module, no parameters
 
@@ -223,14 +319,42 @@ class Normalization(Layer):
     params = {
         "adapted": Param(BOOL, True, "statistics learned by adapt() (stored) rather than given as mean=, variance="),
         "invert": Param(BOOL, False, "Keras invert=True: x·√variance + mean (no effect on the counts)"),
+        "mean": Param(NUMBERS, None, "values only: the mean, 1 or C numbers; changes no figure"),
+        "variance": Param(NUMBERS, None, "values only: the variance, 1 or C numbers; changes no figure"),
     }
+
+    def configure(self, p):
+        from .numeric import refuse_negative
+
+        refuse_negative(p, "variance")
+        return p
 
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])
+        c = shape[-1]
+        for key in ("mean", "variance"):
+            if p.get(key) is not None and len(p[key]) == 1:
+                continue
+            check_values(p, key, (c,), f"1 or {c} numbers (one per channel)")
         return Out(shape, Counts(non_trainable=2 * shape[-1] + 1 if p["adapted"] else 0))
 
     def elementwise(self, ins, p, out) -> dict:
         return normalised(out)
+
+    def forward(self, p, ins, out_shape):
+        # Keras: (x − mean) / max(√variance, ε) with ε = 1e-7 (invert: mean + x·max(√variance, ε))
+        from fractions import Fraction
+
+        shape, x = ins[0]
+        c = shape[-1]
+        mean = given(self, p, "mean", True, f"1 or {c} numbers", "")
+        var = given(self, p, "variance", True, f"1 or {c} numbers", "")
+        mean, var = (v * c if len(v) == 1 else v for v in (mean, var))
+        eps = Fraction(1, 10**7)
+        sd = [_at_least(exact_sqrt(v), eps) for v in var]
+        if p["invert"]:
+            return [add_exact(mean[i % c], mul_exact(v, sd[i % c])) for i, v in enumerate(x)]
+        return [_div(add_exact(v, mul_exact(mean[i % c], -1)), sd[i % c]) for i, v in enumerate(x)]
 
     def explain(self, w) -> list:
         if w.r.non_trainable_params:
@@ -249,6 +373,38 @@ class Normalization(Layer):
         if p["adapted"]:  # mean, variance and count are stored (set by adapt())
             return (Keras("Normalization", kwargs={"axis": -1, **kw}),)
         return (Keras("Normalization", kwargs={"axis": -1, "mean": 0.0, "variance": 1.0, **kw}),)  # constants
+
+
+def exact_init(v):
+    """A spec's number (a float read from YAML such as 0.1) as the exact decimal written."""
+    from .base import exact_number
+
+    return exact_number(v)
+
+
+def _scale_shift(out: list, c: int, gamma, beta) -> list:
+    """γ and β per channel (the last axis) applied to normalised values."""
+    if gamma is not None:
+        out = [mul_exact(v, gamma[i % c]) for i, v in enumerate(out)]
+    if beta is not None:
+        out = [add_exact(v, beta[i % c]) for i, v in enumerate(out)]
+    return out
+
+
+def _at_least(v, lo):
+    if type(v) is float:
+        return max(v, float(lo))
+    return v if v >= lo else lo
+
+
+def _div(a, b):
+    from fractions import Fraction
+
+    from .numeric import exact
+
+    if type(a) is float or type(b) is float:
+        return float(a) / float(b)
+    return exact(Fraction(a) / b)
 
 
 LAYERS = (LayerNorm, GroupNorm, InstanceNorm, LayerScale, StochasticDepth, Rescaling, Normalization)

@@ -52,23 +52,25 @@ class Dense(Layer):
     def elementwise(self, ins, p, out) -> dict:
         return biased(p, out.shape)
 
-    def forward(self, p, ins, out_shape):
+    def forward(self, p, ins, out_shape):  # on H×W×C or tokens L×C: the same map at every position
         from .spatial import bias_values, exact_div, fused
 
-        if len(ins[0][0]) != 1:
-            raise NoForward("dense on the last axis of H×W×C or tokens has no numeric forward yet "
-                            "(cnncalc values computes dense on a vector)")
-        (n_in,), x = ins[0]
-        n_out = out_shape[0]
+        shape, x = ins[0]
+        n_in = shape[-1]
+        n_out = out_shape[-1]
         ws, dw = scaled(flat(need(self, p, "weights", f"{n_out} rows of {n_in} numbers")))
         bias = bias_values(self, p, n_out)
         xs, dx = scaled(x)
-        out = [sum(map(mul, ws[i * n_in:(i + 1) * n_in], xs)) for i in range(n_out)]
-        if dx is None:
-            out = [v + float(bias[i]) if bias else v for i, v in enumerate(out)]
+        rows = [ws[i * n_in:(i + 1) * n_in] for i in range(n_out)]
+        out = []
+        for pos in range(0, len(xs), n_in):
+            v = xs[pos:pos + n_in]
+            out.extend(sum(map(mul, row, v)) for row in rows)
+        if dx is None or dw is None:  # floats (the other side may still be scaled integers: undo that)
+            out = [v / ((dw or 1) * (dx or 1)) + (float(bias[i % n_out]) if bias else 0) for i, v in enumerate(out)]
         else:
             den = dx * dw
-            out = [exact_div(v + bias[i] * den, den) if bias else unscale(v, den) for i, v in enumerate(out)]
+            out = [exact_div(v + bias[i % n_out] * den, den) if bias else unscale(v, den) for i, v in enumerate(out)]
         return fused(p, out, out_shape)
 
     def explain(self, w) -> list:
@@ -107,13 +109,35 @@ class BatchNorm(Layer):
         "momentum": Param(NUMBER, 0.1, "running-average momentum"),
         "center": Param(BOOL, True, "Keras: learnable β (false: γ only)"),
         "scale": Param(BOOL, True, "Keras: learnable γ (false: β only)"),
+        "mean": Param(NUMBERS, None, "values only: the running mean, C numbers; changes no figure"),
+        "variance": Param(NUMBERS, None, "values only: the running variance, C numbers; changes no figure"),
+        "weights": Param(NUMBERS, None, "values only: γ, C numbers (where learnable); changes no figure"),
+        "biases": Param(NUMBERS, None, "values only: β, C numbers (where learnable); changes no figure"),
     }
 
+    def configure(self, p):
+        from .norm import _refuse_unused
+
+        from .numeric import refuse_negative
+
+        _refuse_unused(p, p["affine"] and p["scale"], p["affine"] and p["center"])
+        refuse_negative(p, "variance")
+        for key in ("mean", "variance"):
+            if p.get(key) is not None and not p["track_running_stats"]:
+                raise ParamError(f"{key} given but track_running_stats is false (no running statistics)", key)
+        return p
+
     def infer(self, ins, p) -> Out:
+        from .norm import _check_affine
+        from .numeric import check_values
+
         shape = tuple(ins[0])
         c = shape[-1]
         gamma = p["affine"] and p.get("scale", True)
         beta = p["affine"] and p.get("center", True)
+        _check_affine(p, c)
+        for key in ("mean", "variance"):
+            check_values(p, key, (c,), f"{c} numbers (one per channel)")
         return Out(shape, Counts(weights=c if gamma else 0, biases=c if beta else 0,
                                  non_trainable=2 * c if p["track_running_stats"] else 0))
 
@@ -121,8 +145,27 @@ class BatchNorm(Layer):
         return normalised(out)
 
     def forward(self, p, ins, out_shape):
-        raise NoForward("batchnorm needs its running mean, variance, γ and β, which a spec cannot give: "
-                        "cnncalc values cannot compute it", "weights")
+        # inference: (x − running mean)/√(running variance + ε)·γ + β per channel, exact while the
+        # root is rational (cnncalc.layers.numeric)
+        from fractions import Fraction
+
+        from .norm import _affine, _scale_shift
+        from .numeric import div, eps_exact, root_of
+
+        if not p["track_running_stats"]:
+            raise NoForward("batchnorm without running statistics normalises by the batch's own statistics: "
+                            "cnncalc values computes it at inference, with track_running_stats: true",
+                            "track_running_stats")
+        shape, x = ins[0]
+        c = shape[-1]
+        mean = _given_stats(self, p, "mean", c)
+        var = _given_stats(self, p, "variance", c)
+        g, b = _affine(self, p, c, p["affine"] and p["scale"], p["affine"] and p["center"],
+                       "affine: false (or Keras's scale/center: false)")
+        sd = [root_of(v + eps_exact(p["eps"])) for v in var]  # the spec's numbers are exact
+        out = [div(float(v) - float(mean[i % c]) if type(v) is float else Fraction(v) - mean[i % c], sd[i % c])
+               for i, v in enumerate(x)]
+        return _scale_shift(out, c, g, b)
 
     def torch(self, p, ins) -> tuple:
         if not (p.get("scale", True) and p.get("center", True)) and p["affine"]:
@@ -355,18 +398,24 @@ class Concat(Layer):
 class PositionBias(Layer):
     type = "position_bias"
     doc = "a separate learnable bias for every output position (AlphaGo's policy network output)"
-    params = {}
+    params = {"biases": Param(NUMBERS, None, "values only: one bias per value, nested in the input's shape "
+                                             "(H×W×C, tokens L×C or N); changes no figure")}
 
     def infer(self, ins, p) -> Out:
         shape = tuple(ins[0])
+        from .numeric import check_values
+
+        check_values(p, "biases", shape, f"{shape_text(shape)} numbers (one per value)")
         return Out(shape, Counts(biases=fm.elements(shape)))
 
     def elementwise(self, ins, p, out) -> dict:
         return ew(bias=fm.elements(out.shape))
 
     def forward(self, p, ins, out_shape):
-        raise NoForward("position_bias needs a bias for every position, which a spec cannot give: "
-                        "cnncalc values cannot compute it", "biases")
+        from .numeric import add_exact, given
+
+        bias = given(self, p, "biases", True, f"{shape_text(out_shape)} numbers, one per value", "")
+        return [add_exact(v, b) for v, b in zip(ins[0][1], bias)]
 
     def torch(self, p, ins) -> tuple:
         s = tuple(ins[0])
@@ -374,6 +423,12 @@ class PositionBias(Layer):
 
     def keras(self, p, ins) -> tuple:
         return (Keras("PositionBias"),)  # the exporter's own layer (Keras has none)
+
+
+def _given_stats(layer, p, key, c):
+    from .numeric import given
+
+    return given(layer, p, key, True, f"the running {key}, {c} numbers", "")
 
 
 def exact_sum(vs):

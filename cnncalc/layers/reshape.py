@@ -78,6 +78,20 @@ class Split(Layer):
                  + f" = {w.r.output_shape[-1]} channels: "
                  + ", ".join(f"{w.r.name}.{i} {'×'.join(map(str, s))}" for i, s in enumerate(w.r.parts)))]
 
+    def forward(self, p, ins, out_shape):
+        return list(ins[0][1])  # reading NAME alone reads the whole input; the parts: forward_parts
+
+    def forward_parts(self, p, ins, parts) -> list:
+        """The data of each named output NAME.i: its channels at every position."""
+        shape, x = ins[0]
+        c = shape[-1]
+        out, lo = [], 0
+        for part in parts:
+            k = part[-1]
+            out.append([v for pos in range(0, len(x), c) for v in x[pos + lo:pos + lo + k]])
+            lo += k
+        return out
+
     def torch(self, p, ins) -> tuple:
         c = ins[0][-1]
         sizes = list(p["sizes"]) if p["sizes"] is not None else [c // p["parts"]] * p["parts"]
@@ -110,6 +124,19 @@ class SpaceToDepth(Layer):
     def describe(self, p) -> str:
         return f"space_to_depth {p.get('block', 2)}"
 
+    def forward(self, p, ins, out_shape):  # PyTorch PixelUnshuffle: out[y, x, c·b² + i·b + j] = in[y·b + i, x·b + j, c]
+        (h, w, c), x = ins[0]
+        b = p["block"]
+        oh, ow, oc = out_shape
+        out = [0] * len(x)
+        for y in range(h):
+            for q in range(w):
+                base = (y * w + q) * c
+                o = ((y // b) * ow + q // b) * oc + (y % b) * b + q % b
+                for ch in range(c):
+                    out[o + ch * b * b] = x[base + ch]
+        return out
+
     def torch(self, p, ins) -> tuple:
         return (Torch("PixelUnshuffle", (p["block"],)),)
 
@@ -137,6 +164,19 @@ class PixelShuffle(Layer):
 
     def describe(self, p) -> str:
         return f"pixel_shuffle {p.get('block', 2)}"
+
+    def forward(self, p, ins, out_shape):  # PyTorch PixelShuffle: out[y·b + i, x·b + j, c] = in[y, x, c·b² + i·b + j]
+        (h, w, c), x = ins[0]
+        b = p["block"]
+        oh, ow, oc = out_shape
+        out = [0] * len(x)
+        for y in range(oh):
+            for q in range(ow):
+                src = ((y // b) * w + q // b) * c + (y % b) * b + q % b
+                o = (y * ow + q) * oc
+                for ch in range(oc):
+                    out[o + ch] = x[src + ch * b * b]
+        return out
 
     def torch(self, p, ins) -> tuple:
         return (Torch("PixelShuffle", (p["block"],)),)
@@ -168,6 +208,16 @@ class Cropping(Layer):
                              received=f"input {shape_text(shape)}")
         # a 1×1 window on the cropped grid: position 0 is input position t (padding −t, as zeropad's +t)
         return Out((h - t - b, w - left - right, c), rf=(1, 1, 1, 1, -t, -left))
+
+    def forward(self, p, ins, out_shape):
+        (h, w, c), x = ins[0]
+        t, _b, left, _r = p["crop"]
+        oh, ow, _ = out_shape
+        out = []
+        for y in range(t, t + oh):
+            s0 = (y * w + left) * c
+            out.extend(x[s0:s0 + ow * c])
+        return out
 
     def torch(self, p, ins) -> tuple:
         return (Torch("crop", tuple(p["crop"])),)

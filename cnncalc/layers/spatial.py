@@ -241,8 +241,8 @@ class Conv(Windowed):
                             patch.extend(xp[s0:s0 + cg])
                     for kk in range(gi * kg, (gi + 1) * kg):
                         out[base + kk] = sum(map(mul, per[kk], patch))
-        if den is None:  # floats
-            div = n if p["reduce"] == "mean" else 1
+        if den is None:  # floats (the other side may still be scaled integers: undo that scale)
+            div = (n if p["reduce"] == "mean" else 1) * (dwt or 1) * (dx or 1)
             out = [v / div for v in out]
             if bias:
                 out = [v + float(bias[i % k]) for i, v in enumerate(out)]

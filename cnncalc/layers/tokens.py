@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from ..core.errors import ShapeError
 from ..core.model import Counts
-from .base import (BOOL, NONNEG_INT, NUMBER, POS_INT, Keras, Layer, Out, Param, ParamError, Torch, ew, need_spatial,
-                   shape_text)
+from .base import (BOOL, NONNEG_INT, NUMBER, NUMBERS, POS_INT, Keras, Layer, Out, Param, ParamError, Torch, ew,
+                   need_spatial, shape_text)
+from .numeric import check_values, given
 from .worked import n
 
 
@@ -42,6 +43,9 @@ class ToTokens(Layer):
         h, w, c = shape
         return Out((h * w, c))
 
+    def forward(self, p, ins, out_shape):
+        return list(ins[0][1])  # H, W, C row-major is already token by token
+
     def torch(self, p, ins) -> tuple:
         return (Torch("to_tokens"),)
 
@@ -54,13 +58,18 @@ class ClassToken(Layer):
     type = "class_token"
     aliases = ("cls_token",)
     doc = "prepend a learnable C-vector to the sequence: L×C → (L+1)×C; C weights"
-    params = {}
+    params = {"weights": Param(NUMBERS, None, "values only: the token, C numbers; changes no figure")}
 
     def infer(self, ins, p) -> Out:
         shape = ins[0]
         need_tokens(self, shape)
         length, c = shape
+        check_values(p, "weights", (c,), f"{c} numbers (the class token)")
         return Out((length + 1, c), Counts(weights=c))
+
+    def forward(self, p, ins, out_shape):
+        c = ins[0][0][-1]
+        return given(self, p, "weights", True, f"the class token, {c} numbers", "") + list(ins[0][1])
 
     def explain(self, w) -> list:
         length, c = w.in_shape
@@ -89,6 +98,10 @@ class SelectToken(Layer):
                              f"(0 to {shape[0] - 1})", received=shape_text(shape))
         return Out((shape[1],))
 
+    def forward(self, p, ins, out_shape):
+        (_, c), x = ins[0]
+        return list(x[p["index"] * c:(p["index"] + 1) * c])
+
     def torch(self, p, ins) -> tuple:
         return (Torch("select_token", (p["index"],)),)
 
@@ -107,6 +120,11 @@ class MultiheadAttention(Layer):
         "heads": Param(POS_INT, doc="number of heads h (must divide C)"),
         "bias": Param(BOOL, True, "biases of the four projections (4·C)"),
         "dropout": Param(NUMBER, 0.0, "attention dropout (no effect at inference)"),
+        "in_proj_weight": Param(NUMBERS, None, "values only: Q, K, V projections stacked, 3·C rows of C "
+                                               "(PyTorch's in_proj_weight); changes no figure"),
+        "in_proj_bias": Param(NUMBERS, None, "values only: 3·C numbers, where bias is true"),
+        "out_proj_weight": Param(NUMBERS, None, "values only: C rows of C"),
+        "out_proj_bias": Param(NUMBERS, None, "values only: C numbers, where bias is true"),
     }
 
     def infer(self, ins, p) -> Out:
@@ -116,6 +134,11 @@ class MultiheadAttention(Layer):
         if c % p["heads"]:
             raise ShapeError(f"heads={p['heads']} does not divide the {c} features",
                              received=f"input {shape_text(shape)}")
+        for key, want, what in (("in_proj_weight", (3 * c, c), f"{3 * c} rows of {c} numbers"),
+                                ("in_proj_bias", (3 * c,), f"{3 * c} numbers"),
+                                ("out_proj_weight", (c, c), f"{c} rows of {c} numbers"),
+                                ("out_proj_bias", (c,), f"{c} numbers")):
+            check_values(p, key, want, what)
         macs = 4 * length * c * c + 2 * length * length * c
         # every output token attends to every input token: the whole input is in its field
         return Out((length, c), Counts(weights=4 * c * c, biases=4 * c if p["bias"] else 0, macs=macs),
@@ -144,7 +167,32 @@ class MultiheadAttention(Layer):
     def configure(self, p):
         if not 0 <= p["dropout"] < 1:
             raise ParamError("dropout must be at least 0 and less than 1", p["dropout"])
+        for key in ("in_proj_bias", "out_proj_bias"):
+            if p.get(key) is not None and not p["bias"]:
+                raise ParamError(f"{key} given but bias is false", key)
         return p
+
+    def forward(self, p, ins, out_shape):
+        """softmax(Q·Kᵀ/√d)·V per head, then the output projection (PyTorch's MultiheadAttention at
+        inference): the projections exact, everything after the softmax in floats."""
+        import math
+
+        from .numeric import attend, linear_rows
+
+        (length, c), x = ins[0]
+        heads = p["heads"]
+        d = c // heads
+        bias = p["bias"]
+        w_in = given(self, p, "in_proj_weight", True, f"{3 * c} rows of {c} numbers", "")
+        b_in = given(self, p, "in_proj_bias", bias, f"{3 * c} numbers", "bias: false")
+        w_out = given(self, p, "out_proj_weight", True, f"{c} rows of {c} numbers", "")
+        b_out = given(self, p, "out_proj_bias", bias, f"{c} numbers", "bias: false")
+
+        tokens = [x[i * c:(i + 1) * c] for i in range(length)]
+        qkv = linear_rows(tokens, w_in, b_in, 3 * c, c)
+        mixed = attend(qkv, c, heads, 1 / math.sqrt(d))
+        out = linear_rows(mixed, w_out, b_out, c, c)
+        return [float(v) for row in out for v in row]
 
     def torch(self, p, ins) -> tuple:
         return (Torch("self_attention", (ins[0][-1], p["heads"]), {"bias": p["bias"]}),)

@@ -26,8 +26,8 @@ from ..core import formulas as fm
 from ..core.errors import ShapeError
 from ..core.model import Counts
 from .activations import FUSABLE, keras_activation, torch_activation
-from .base import (BOOL, NONNEG_PAIR, PADDING, PAIR, POS_INT, Keras, Out, Param, Torch, Windowed, biased, choice,
-                   need_spatial, shape_text)
+from .base import (BOOL, NONNEG_PAIR, NUMBERS, PADDING, PAIR, POS_INT, Keras, Out, Param, Torch, Windowed, biased,
+                   choice, need_spatial, shape_text)
 
 
 def input_span(f: int, d: int, s: int) -> int:
@@ -65,7 +65,16 @@ class ConvTranspose(Windowed):
         "groups": Param(POS_INT, 1, "channel groups"),
         "bias": Param(BOOL, True, "learnable bias per filter"),
         "activation": Param(choice(*FUSABLE), None, "activation fused into this layer (adds no row)"),
+        "weights": Param(NUMBERS, None, "values only: one F_h×F_w list per filter (F_h×F_w×C_in/groups when "
+                                        "C_in/groups > 1), as a conv's; changes no figure"),
+        "biases": Param(NUMBERS, None, "values only: K numbers, where bias is true"),
     }
+
+    def configure(self, p: dict) -> dict:
+        from .spatial import check_numbers
+
+        check_numbers(p, p["filters"], p["kernel"])
+        return p
 
     def infer(self, ins, p: Mapping[str, Any]) -> Out:
         shape = ins[0]
@@ -76,6 +85,12 @@ class ConvTranspose(Windowed):
             bad = f"{c_in} input channels" if c_in % g else f"{k} filters"
             raise ShapeError(f"groups={g} does not divide the {bad}", received=f"input {shape_text(shape)}")
         fh, fw = p["kernel"]
+        if p.get("weights") is not None:
+            from .numeric import check_values
+
+            cg = c_in // g
+            check_values(p, "weights", (k, fh, fw) + ((cg,) if cg > 1 else ()),
+                         f"{k} filters of {fh}×{fw}" + (f"×{cg}" if cg > 1 else "") + " numbers")
         sh, sw = p["stride"]
         dh, dw = p["dilation"]
         op_given = p["output_padding"]
@@ -151,6 +166,55 @@ class ConvTranspose(Windowed):
             lines.append(("output_shape", f"padding '{pad}' (Keras Conv2DTranspose"
                                           + (", no output_padding)" if op_given is None else ", with output_padding)")))
         return lines + size_lines(exprs, w.r.output_shape[:2]) + conv_counts_lines(w, transposed=True)
+
+    def forward(self, p, ins, out_shape):
+        """Every input value times each filter tap, added at (i·S + tap·d − P_before) of the
+        output (the weights laid out as a conv's: filter k, tap, input channel of its group);
+        exact. P_before: the padding (PyTorch), 0 (Keras valid), ⌊total/2⌋ (Keras same)."""
+        from .base import flat
+        from .numeric import need, scaled, unscale
+        from .spatial import bias_values, exact_div, fused
+
+        (h, w, c), x = ins[0]
+        oh, ow, k = out_shape
+        fh, fw = p["kernel"]
+        (sh, sw), (dh, dw), g = p["stride"], p["dilation"], p["groups"]
+        cg, kg = c // g, k // g
+        wts = flat(need(self, p, "weights", f"{k} filters of {fh}×{fw}" + (f"×{cg}" if cg > 1 else "")))
+        bias = bias_values(self, p, k)
+        pad = p["padding"]
+        starts = []
+        for size, f, s, d, o, i in ((h, fh, sh, dh, oh, 0), (w, fw, sw, dw, ow, 2)):
+            if pad == "same":
+                starts.append(max((size - 1) * s + fm.effective_kernel(f, d) - o, 0) // 2)
+            else:
+                starts.append(0 if pad == "valid" else pad[i])
+        xs, dx = scaled(x)
+        ws, dwt = scaled(wts)
+        n = fh * fw * cg
+        out = [0] * (oh * ow * k)
+        for iy in range(h):
+            for ix in range(w):
+                base = (iy * w + ix) * c
+                for fy in range(fh):
+                    y = iy * sh + fy * dh - starts[0]
+                    if not 0 <= y < oh:
+                        continue
+                    for fx in range(fw):
+                        q = ix * sw + fx * dw - starts[1]
+                        if not 0 <= q < ow:
+                            continue
+                        ob = (y * ow + q) * k
+                        for kk in range(k):
+                            wb = kk * n + (fy * fw + fx) * cg
+                            xb = base + (kk // kg) * cg
+                            out[ob + kk] += sum(ws[wb + ci] * xs[xb + ci] for ci in range(cg))
+        if dx is None or dwt is None:  # floats (the other side may still be scaled integers: undo that)
+            out = [v / ((dx or 1) * (dwt or 1)) + (float(bias[i % k]) if bias else 0) for i, v in enumerate(out)]
+        else:
+            den = dx * dwt
+            out = [exact_div(v + bias[i % k] * den, den) if bias else unscale(v, den) for i, v in enumerate(out)]
+        return fused(p, out, out_shape)
 
     def rf_formula(self, r_in, j_in, f, s, r_out, j_out) -> str:
         from .worked import n

@@ -106,7 +106,12 @@ def grade_matrix(values_run, report, layer: str, figure: str, raw, loc, rounding
     shape = lv.shape
     grids = channels(lv)
     raw = _grids(raw, loc)
-    if len(shape) != 3:
+    if len(shape) == 2:  # tokens L×C: one matrix, a token a row
+        if chosen is not None:
+            raise AnswerError(f"{layer} is a token sequence of {shape[0]}×{shape[1]}: write 'values', not "
+                              f"'{figure}'", loc=loc)
+        expected, given_grids, chans = grids, [raw], [0]
+    elif len(shape) != 3:
         if chosen is not None:
             raise AnswerError(f"{layer} is a vector of {shape[0]}: write 'values', not '{figure}'", loc=loc)
         flat_raw = raw[0] if len(raw) == 1 and isinstance(raw[0], list) else raw
@@ -125,11 +130,11 @@ def grade_matrix(values_run, report, layer: str, figure: str, raw, loc, rounding
         expected, given_grids, chans = grids, [raw], [0]
     else:
         expected, given_grids, chans = grids, raw, list(range(shape[2]))
-    h, w = (shape[0], shape[1]) if len(shape) == 3 else (1, shape[0])
+    h, w = (shape[0], shape[1]) if len(shape) in (2, 3) else (1, shape[0])
     if len(given_grids) != len(expected) or any(
             not isinstance(g, list) or len(g) != h or any(not isinstance(r, list) or len(r) != w for r in g)
             for g in given_grids):
-        want = (f"{len(expected)} matri{'ces' if len(expected) > 1 else 'x'} of {h}×{w}" if len(shape) == 3
+        want = (f"{len(expected)} matri{'ces' if len(expected) > 1 else 'x'} of {h}×{w}" if len(shape) in (2, 3)
                 else f"a list of {shape[0]} numbers")
         raise AnswerError(f"{layer}.{figure} must be {want} (the layer's output is "
                           f"{'×'.join(map(str, shape))})", loc=loc)
@@ -144,7 +149,7 @@ def grade_matrix(values_run, report, layer: str, figure: str, raw, loc, rounding
                     raise e.located(loc, f"{layer}.{figure}") from None
                 true = exp[r][q]
                 ok = cell_right(true, value, decimals, rounding)
-                idx = (r, q, ch) if len(shape) == 3 else (q,)
+                idx = (r, q, ch) if len(shape) == 3 else (r, q) if len(shape) == 2 else (q,)
                 work = None
                 if not ok:
                     n = decimals if decimals is not None else 2
@@ -153,9 +158,11 @@ def grade_matrix(values_run, report, layer: str, figure: str, raw, loc, rounding
                 text = giv[r][q]
                 cells.append(Cell(idx, text if isinstance(text, str) else repr(text) if isinstance(text, float)
                                   else str(text), true, ok, work))
-    given = f"{len(chans)}×{h}×{w} matrix" if len(shape) == 3 else f"{shape[0]} values"
-    correct = [[[_json(v) for v in row] for row in g] for g in expected] if len(shape) == 3 else \
-        [_json(v) for v in expected[0][0]]
+    given = (f"{len(chans)}×{h}×{w} matrix" if len(shape) == 3 else f"{h}×{w} matrix" if len(shape) == 2
+             else f"{shape[0]} values")
+    correct = ([[[_json(v) for v in row] for row in g] for g in expected] if len(shape) == 3 else
+               [[_json(v) for v in row] for row in expected[0]] if len(shape) == 2 else
+               [_json(v) for v in expected[0][0]])
     return Answer(figure, layer, given, correct, all(c.ok for c in cells), None, None, loc, tuple(cells))
 
 

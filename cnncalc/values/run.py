@@ -18,6 +18,7 @@ class LayerValues:
     shape: tuple  # (H, W, C) or (N,)
     data: list  # flat, H, W, C row-major: ints, Fractions, floats
     result: object = None  # the LayerResult of the shape analysis (None for the input)
+    parts: tuple = ()  # a split's named outputs NAME.0, NAME.1, … (LayerValues each)
 
 
 def run(report) -> list:
@@ -53,7 +54,11 @@ def run(report) -> list:
         except NoForward as e:
             loc = spec.param_locs.get(e.param, spec.loc) if e.param else spec.loc
             raise SpecError(e.message, loc=loc, layer=r.name, chain=spec.chain) from None
-        lv = LayerValues(r.name, r.type, tuple(r.output_shape), data, r)
+        parts = tuple(LayerValues(f"{r.name}.{i}", r.type, tuple(shape), part, r)  # a split's outputs
+                      for i, (shape, part) in enumerate(zip(r.parts, layer.forward_parts(spec.params, ins, r.parts)
+                                                            if r.parts else ())))
+        lv = LayerValues(r.name, r.type, tuple(r.output_shape), data, r, parts)
         by_name[r.name] = lv
+        by_name.update((part.name, part) for part in parts)
         out.append(lv)
     return out

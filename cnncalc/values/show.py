@@ -113,6 +113,9 @@ def result_text(v, display: Display) -> str:
 
 def channels(lv) -> list:
     """The H×W grids of a spatial tensor, one per channel; a vector is one row."""
+    if len(lv.shape) == 2:  # tokens L×C: one grid, a token a row
+        n, c = lv.shape
+        return [[list(lv.data[i * c:(i + 1) * c]) for i in range(n)]]
     if len(lv.shape) != 3:
         return [[list(lv.data)]]
     h, w, c = lv.shape
@@ -162,6 +165,9 @@ def to_json_number(v):
 def nested(lv) -> list:
     """Values nested in the output shape's order (H, W, C) or a flat list for a vector."""
     data = [to_json_number(v) for v in lv.data]
+    if len(lv.shape) == 2:
+        c = lv.shape[1]
+        return [data[i * c:(i + 1) * c] for i in range(lv.shape[0])]
     if len(lv.shape) != 3:
         return data
     h, w, c = lv.shape
@@ -219,6 +225,8 @@ def cell_work(lv, by_name: dict, idx: tuple, display: Display) -> str:
     t = lv.type
     if t == "conv" and p.get("weights") is not None:
         return head + " = " + _conv_work(p, ins[0], idx, v, display)
+    if t == "depthwise" and p.get("weights") is not None:  # the conv with groups = C_in it is
+        return head + " = " + _conv_work(dict(p, groups=ins[0].shape[2], reduce="sum"), ins[0], idx, v, display)
     if t == "dense" and p.get("weights") is not None:
         return head + " = " + _dense_work(p, ins[0], idx, v, display)
     if t in ("maxpool", "avgpool"):
@@ -230,6 +238,8 @@ def cell_work(lv, by_name: dict, idx: tuple, display: Display) -> str:
         if t == "global_maxpool":
             return head + f" = max over channel {idx[0]} of {src.name} ({h}×{w} values) = {result_text(v, display)}"
         return head + f" = ({_sum_text(_elide([exact_text(x) for x in vals]))})/{h * w} = {result_text(v, display)}"
+    if t in ("layernorm", "groupnorm", "instancenorm", "batchnorm"):
+        return head + " = " + _norm_work(t, p, ins[0], idx, v, display)
     if t == "relu":
         x = ins[0].data[_flat_index(lv.shape, idx)]
         return head + f" = max(0, {exact_text(x)}) = {result_text(v, display)}"
@@ -286,13 +296,51 @@ def _conv_work(p, src, idx, v, display) -> str:
 def _dense_work(p, src, idx, v, display) -> str:
     from ..layers.base import flat
 
-    (i,) = idx
+    i = idx[-1]  # the unit; on H×W×C or tokens, the position is idx[:-1]
     row = flat(p["weights"][i])
-    parts = [f"{_term(wt)}·{_term(x)}" for wt, x in zip(row, src.data)]
+    n_in = src.shape[-1]
+    pos = _flat_index(src.shape[:-1], idx[:-1]) if len(idx) > 1 else 0
+    parts = [f"{_term(wt)}·{_term(x)}" for wt, x in zip(row, src.data[pos * n_in:(pos + 1) * n_in])]
     text = _sum_text(_elide(parts))
     if p.get("bias") and p.get("biases") is not None:
         text = _sum_text([text, exact_text(p["biases"][i])])
     return _fused(p, text, v, display)
+
+
+def _norm_work(t, p, src, idx, v, display) -> str:
+    """``(3 − 2)/√(1 + 0.00001)·2 + 1/2 = …`` with where the mean and the variance come from."""
+    from ..layers.base import flat
+    from ..layers.numeric import eps_exact, mean_var
+
+    shape, data = src.shape, src.data
+    c = shape[-1]
+    k = _flat_index(shape, idx)
+    x, ch = data[k], idx[-1]
+    if t == "batchnorm":
+        m, var = flat(p["mean"])[ch], flat(p["variance"])[ch]
+        where = f"running statistics of channel {ch}"
+    else:
+        if t == "layernorm":
+            group = list(range(k - ch, k - ch + c))
+            where = "over the " + (f"{c} values at this position" if len(shape) > 1 else f"{c} values")
+        elif t == "instancenorm":
+            group = list(range(ch, len(data), c))
+            where = f"over the {len(group)} values of channel {ch}"
+        else:
+            per = c // p["groups"]
+            g = ch // per
+            group = [i for i in range(len(data)) if (i % c) // per == g]
+            where = f"over the {len(group)} values of group {g} (channels {g * per}–{g * per + per - 1})"
+        m, var = mean_var([data[i] for i in group])
+    eps = p["eps"] if isinstance(p["eps"], float) and eps_exact(p["eps"]).denominator > 10**4 else eps_exact(p["eps"])
+    text = f"({exact_text(x)} − {_term(m)})/√({exact_text(var)} + {exact_text(eps)})"  # ε as written: 1e-05
+    weights = p.get("weights") if t != "batchnorm" or p["affine"] and p["scale"] else None
+    biases = p.get("biases") if t != "batchnorm" or p["affine"] and p["center"] else None
+    if weights is not None:
+        text += f"·{_term(flat(weights)[ch])}"
+    if biases is not None:
+        text = _sum_text([text, exact_text(flat(biases)[ch])])
+    return f"{text} = {result_text(v, display)}  (mean {exact_text(m)}, variance {exact_text(var)}, {where})"
 
 
 def _pool_work(t, p, src, out_shape, idx, v, display) -> str:
@@ -339,13 +387,15 @@ def parse_cell(text: str, values: list) -> tuple:
         from ..render.common import shape_text
 
         raise SpecError(f"--cell: {name} is {shape_text(lv.shape)}; an index is "
-                        + ("[row, column, channel]" if len(lv.shape) == 3 else "[i]")
+                        + ("[row, column, channel]" if len(lv.shape) == 3 else "[token, feature]"
+                           if len(lv.shape) == 2 else "[i]")
                         + " counted from 0 within it", received=text)
     return lv, idx
 
 
 def explain_text(values: list, display: Display, cell: Optional[str] = None) -> str:
     by_name = {lv.name: lv for lv in values}
+    by_name.update((part.name, part) for lv in values for part in lv.parts)  # a split's NAME.i
     if cell is not None:
         lv, idx = parse_cell(cell, values)
         return cell_work(lv, by_name, idx, display) + "\n"
@@ -355,6 +405,8 @@ def explain_text(values: list, display: Display, cell: Optional[str] = None) -> 
         if len(lv.shape) == 3:
             h, w, c = lv.shape
             order = [(r, q, ch) for ch in range(c) for r in range(h) for q in range(w)]
+        elif len(lv.shape) == 2:
+            order = [(i, j) for i in range(lv.shape[0]) for j in range(lv.shape[1])]
         else:
             order = [(i,) for i in range(lv.shape[0])]
         for idx in order:

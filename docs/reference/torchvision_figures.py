@@ -35,7 +35,15 @@ MODELS = {
     "resnet50": ("resnet50", 224),
     "mobilenet_v2": ("mobilenet_v2", 224),
     "vgg16": ("vgg16", 224),
+    "swin_v2_t": ("swin_v2_t", 256),
+    "maxvit_t": ("maxvit_t", 224),
 }
+
+# attention modules recorded one by one ("attention": input H×W×C, params, float buffers, MACs):
+# Swin's (V1, V2) window attention as a whole; for MaxViT's PartitionAttentionLayer its
+# attention proper (attn_layer[1], RelativePositionalMultiHeadAttention: no LayerNorm, MLP or
+# residual), with the partition type ("window" is MaxViT's block attention)
+ATTENTION = ("ShiftedWindowAttention", "ShiftedWindowAttentionV2", "PartitionAttentionLayer")
 
 
 def _builder(path: str):
@@ -83,6 +91,22 @@ def figures(name: str, path: str, size: int) -> dict:
                                "output": _hwc(o.shape) if hasattr(o, "shape") else None,
                                "params": sum(p.numel() for p in m.parameters(recurse=False))})
             hooks.append(mod.register_forward_hook(hook))
+    attention = []
+    for mname, mod in model.named_modules():
+        if type(mod).__name__ in ATTENTION:
+            def att_hook(m, inp, out, mname=mname):
+                x = inp[0]
+                if type(m).__name__ == "PartitionAttentionLayer":
+                    inner, key = m.attn_layer[1], f"{mname}.attn_layer.1"
+                    entry = {"input": _hwc(x.shape), "partition": m.partition_type}
+                else:  # Swin's attention takes N×H×W×C
+                    inner, key = m, mname
+                    entry = {"input": list(x.shape[1:])}
+                entry.update(module=mname, type=type(m).__name__, counted=key,
+                             params=sum(p.numel() for p in inner.parameters()),
+                             non_trainable=sum(b.numel() for b in inner.buffers() if b.is_floating_point()))
+                attention.append(entry)
+            hooks.append(mod.register_forward_hook(att_hook))
     with FlopCounterMode(display=False) as fc:
         with torch.no_grad():
             out = _out(model(x))
@@ -91,11 +115,14 @@ def figures(name: str, path: str, size: int) -> dict:
     flops = fc.get_total_flops()
     per_module = fc.get_flop_counts()
     assert flops % 2 == 0
+    root = type(model).__name__
+    for entry in attention:
+        entry["macs"] = sum(per_module[f"{root}.{entry.pop('counted')}"].values()) // 2
     return {"torchvision": torchvision.__version__, "torch": torch.__version__, "builder": path,
             "input": [size, size, 3], "output": _hwc(out.shape), "params": params,
             "non_trainable": nontrain, "integer_buffers": index_buffers, "macs": flops // 2,
             "macs_by_module": {k: sum(v.values()) // 2 for k, v in per_module.items() if k != "Global"},
-            "layers": layers}
+            "attention": attention, "layers": layers}
 
 
 def main(argv) -> int:
@@ -104,12 +131,14 @@ def main(argv) -> int:
     out.write("{\n")
     for i, n in enumerate(names):  # one model a block, one layer a line: small, readable diffs
         fig = figures(n, *MODELS[n])
-        layers, by_module = fig.pop("layers"), fig.pop("macs_by_module")
+        layers, by_module, attention = fig.pop("layers"), fig.pop("macs_by_module"), fig.pop("attention")
         out.write(f" {json.dumps(n)}: {{\n")
         for k, v in fig.items():
             out.write(f"  {json.dumps(k)}: {json.dumps(v)},\n")
         out.write('  "macs_by_module": {\n' + ",\n".join(f"   {json.dumps(k)}: {v}" for k, v in by_module.items())
                   + "\n  },\n")
+        if attention:
+            out.write('  "attention": [\n' + ",\n".join("   " + json.dumps(x) for x in attention) + "\n  ],\n")
         out.write('  "layers": [\n' + ",\n".join("   " + json.dumps(x) for x in layers) + "\n  ]\n")
         out.write(" }" + ("," if i < len(names) - 1 else "") + "\n")
     out.write("}\n")
