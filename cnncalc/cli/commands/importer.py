@@ -1,5 +1,6 @@
 """`cnncalc import FILE [-o OUT.yaml] [--input HxWxC]`: a model file of another framework
-(Caffe .prototxt, ONNX .onnx, Keras .keras / .h5 / .json) → an equivalent spec (cnncalc.importers)."""
+(Caffe .prototxt, ONNX .onnx, Keras .keras / .h5 / .json) or a PyTorch module (torch:MODULE:FACTORY) → an
+equivalent spec (cnncalc.importers)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ def import_model(file: str, output: Optional[str] = None, input_size: Optional[s
     from pathlib import Path
 
     from ...core.errors import CnnCalcError, InputError
-    from ...importers import NotAModel, load_model
+    from ...importers import TORCH_PREFIX, NotAModel, load_model
     from ...load import parse_spec
 
     try:
-        if not Path(file).exists():
+        if file.startswith(TORCH_PREFIX):
+            pass  # a PyTorch module: torch:MODULE:FACTORY
+        elif not Path(file).exists():
             raise InputError(f"{file}: no such file")
         if Path(file).is_dir():
             raise InputError(f"{file}: is a directory, not a model file")

@@ -1,0 +1,396 @@
+"""``torch:MODULE:FACTORY`` → a cnncalc network, when PyTorch is installed.
+
+MODULE is imported, FACTORY (a callable attribute of it, called with no arguments) is called
+under ``torch.device("meta")`` — no weights are allocated, so ResNet-152 costs nothing — and the
+module it returns is traced with ``torch.fx.symbolic_trace``. The trace is run once on a meta
+tensor of the ``--input`` size (``ShapeProp``) so that every node carries PyTorch's own output
+shape. Each node is then mapped to a cnncalc layer type; the shape cnncalc infers for it must
+equal PyTorch's, or the import stops naming the node — a wrong mapping can never give a wrong
+figure in silence. Nodes with no cnncalc layer type are named together in one line.
+
+Names: a module's node is named by the module's qualified name (``layer1.0.conv1``); a function
+called in a module's ``forward`` by that module and the function (``layer1.0.add``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Optional
+
+from ..core.errors import InputError
+from .common import ModelError, Net, file_loc, unsupported
+
+# torch.nn class name → (cnncalc activation type, parameters read from the module)
+ACTIVATIONS = {"ReLU": "relu", "ReLU6": "relu6", "Sigmoid": "sigmoid", "Tanh": "tanh", "SiLU": "silu",
+               "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid", "Mish": "mish", "SELU": "selu",
+               "Softplus": "softplus"}
+# functions and tensor methods that are activations
+FN_ACTIVATIONS = {"relu": "relu", "relu_": "relu", "relu6": "relu6", "sigmoid": "sigmoid", "tanh": "tanh",
+                  "silu": "silu", "hardswish": "hardswish", "hardsigmoid": "hardsigmoid", "mish": "mish",
+                  "selu": "selu", "softplus": "softplus", "gelu": "gelu", "sigmoid_": "sigmoid", "tanh_": "tanh"}
+PASS_THROUGH = {"Identity"}  # modules that are their input
+NOT_TENSORS = {"size", "dim", "numel", "getattr"}  # shape queries: folded into the op that reads them
+
+
+def parse_source(source: str) -> tuple:
+    """``torch:pkg.mod:factory`` → ("pkg.mod", "factory")."""
+    body = source[len("torch:"):]
+    module, sep, factory = body.rpartition(":")
+    if not sep or not module or not factory:
+        raise InputError(f"{source}: write a PyTorch model as torch:MODULE:FACTORY (e.g. torch:torchvision.models:"
+                         "resnet50), FACTORY a function or class of MODULE called with no arguments")
+    return module, factory
+
+
+def build_module(source: str):
+    """Import MODULE, call FACTORY() on the meta device; the nn.Module (one-line errors)."""
+    try:
+        import torch
+    except ImportError:
+        raise InputError(f"{source}: reading a PyTorch model needs torch (pip install torch)") from None
+    module_name, factory_name = parse_source(source)
+    try:
+        mod = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        raise InputError(f"{source}: no module named '{e.name or module_name}'") from None
+    except Exception as e:  # anything the module raises while it is imported
+        raise InputError(f"{source}: importing {module_name} failed: {type(e).__name__}: {e}") from None
+    obj: Any = mod
+    for part in factory_name.split("."):
+        if not hasattr(obj, part):
+            raise InputError(f"{source}: module {module_name} has no '{factory_name}'")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise InputError(f"{source}: {module_name}.{factory_name} is not callable (a {type(obj).__name__})")
+    try:
+        with torch.device("meta"):
+            model = obj()
+    except Exception as e:
+        raise InputError(f"{source}: {module_name}.{factory_name}() failed: {type(e).__name__}: {e}") from None
+    if not isinstance(model, torch.nn.Module):
+        raise InputError(f"{source}: {module_name}.{factory_name}() returned a {type(model).__name__}, "
+                         "not a torch.nn.Module")
+    return model.eval()
+
+
+def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
+    import torch
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    model = build_module(source)
+    loc = file_loc(display)
+    if size is None:
+        raise ModelError("a PyTorch module has no input size: give --input HxWxC (or N for a vector)", loc=loc)
+    try:
+        gm = torch.fx.symbolic_trace(model)
+    except Exception as e:
+        raise ModelError(f"torch.fx cannot trace the model ({type(e).__name__}: {_first_line(e)}); cnncalc reads "
+                         "models whose forward has no data-dependent control flow", loc=loc) from None
+    shape = (1, size[2], size[0], size[1]) if len(size) == 3 else (1, size[0])
+    try:
+        ShapeProp(gm).propagate(torch.empty(*shape, device="meta"))
+    except Exception as e:
+        node = getattr(e, "node", None)
+        raise ModelError(f"the model does not run on a {'×'.join(map(str, size))} input ({type(e).__name__}: "
+                         f"{_first_line(e)})", loc=loc, layer=None if node is None else str(node)) from None
+
+    net = Net(display, "PyTorch, torch.fx", type(model).__name__)
+    net.notes.append(f"{type(model).__name__} from {parse_source(source)[0]}; traced with torch.fx on a "
+                     f"{'×'.join(map(str, size))} input")
+    names: dict = {}  # fx node → cnncalc layer name (or the layer it passes through)
+    poisoned: set = set()
+    missing: list = []
+    called: set = set()
+    modules = dict(gm.named_modules())
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            if net.input_shape is not None:
+                missing.append((node.name, "a second input (cnncalc networks have one input)"))
+                poisoned.add(node)
+                continue
+            names[node] = net.set_input(size)
+            continue
+        if node.op == "output":
+            continue
+        if not _is_tensor(node):
+            continue  # x.size(0) and the like: read by the op that uses them
+        ins = [a for a in node.all_input_nodes if _is_tensor(a)]
+        if any(a in poisoned for a in ins):
+            poisoned.add(node)
+            continue
+        if node.op == "call_module":
+            called.add(str(node.target))
+        try:
+            mapped = _map(net, node, modules, names, loc)
+        except _Unmappable as u:
+            missing.append((_node_name(node), u.kind))
+            poisoned.add(node)
+            continue
+        names[node] = mapped
+        want = _hwc(node)
+        if want is not None and mapped in net.shapes and net.shapes[mapped] != want:
+            raise ModelError(f"cnncalc gives {_shape_text(net.shapes[mapped])} where PyTorch gives "
+                             f"{_shape_text(want)}: this node is not mapped right", loc=loc, layer=_node_name(node))
+    if missing:
+        raise unsupported(missing, "PyTorch node", loc)
+    outputs = [n for n in gm.graph.nodes if n.op == "output"]
+    if outputs:
+        result = outputs[0].args[0]
+        if not hasattr(result, "op"):
+            raise ModelError("the model's forward returns several tensors; cnncalc networks have one output",
+                             loc=loc)
+        if net.layers and names.get(result) != net.layers[-1]["name"]:
+            raise ModelError(f"the model's output is '{_node_name(result)}', not its last layer; cnncalc networks "
+                             "end with their output", loc=loc)
+    unused = sum(p.numel() for name, m in modules.items() if name and not any(
+        c == name or c.startswith(name + ".") or name.startswith(c + ".") for c in called)
+        for p in m.parameters(recurse=False))
+    if unused:
+        net.notes.append(f"not counted: {unused:,} parameters of modules forward never calls")
+    return net
+
+
+class _Unmappable(Exception):
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
+
+
+def _first_line(e) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:200] if text else ""
+
+
+def _is_tensor(node) -> bool:
+    tm = node.meta.get("tensor_meta")
+    return tm is not None and hasattr(tm, "shape")
+
+
+def _torch_shape(node) -> tuple:
+    return tuple(int(x) for x in node.meta["tensor_meta"].shape)
+
+
+def _hwc(node) -> Optional[tuple]:
+    s = _torch_shape(node)
+    if len(s) == 4:
+        return (s[2], s[3], s[1])
+    if len(s) == 2:
+        return (s[1],)
+    return None
+
+
+def _shape_text(s) -> str:
+    return "×".join(str(x) for x in s)
+
+
+def _node_name(node) -> str:
+    if node.op == "call_module":
+        return str(node.target)
+    stack = node.meta.get("nn_module_stack") or {}
+    base = node.name.rstrip("0123456789").rstrip("_") or node.name
+    if stack:
+        path = list(stack.values())[-1][0]
+        if path:
+            return f"{path}.{base}"
+    return base
+
+
+def _pair(v) -> list:
+    return list(v) if isinstance(v, (tuple, list)) else [v, v]
+
+
+def _one(v):
+    """(3, 3) → 3, (3, 5) → [3, 5]."""
+    a, b = _pair(v)
+    return a if a == b else [a, b]
+
+
+def _fn_name(node) -> str:
+    t = node.target
+    if node.op == "call_method":
+        return str(t)
+    return getattr(t, "__name__", str(t))
+
+
+def _arg(node, i: int, key: str, default=None):
+    if len(node.args) > i:
+        return node.args[i]
+    return node.kwargs.get(key, default)
+
+
+def _add(net: Net, type_: str, name: str, params: dict, inputs: list, loc) -> str:
+    """``net.add`` without the parameters equal to the layer type's defaults (the spec is for people)."""
+    from .. import layers as registry
+
+    spec = registry.get(type_).params
+    kept = {k: v for k, v in params.items() if not (k in spec and spec[k].default == v and type(spec[k].default)
+                                                    is type(v))}
+    return net.add(type_, name, kept, inputs, loc)
+
+
+def _map(net: Net, node, modules: dict, names: dict, loc) -> str:
+    """Add the layer for one node; its cnncalc name (a pass-through node: its input's)."""
+    name = _node_name(node)
+    if node.op == "call_module":
+        return _map_module(net, node, modules[node.target], name, names, loc)
+    if node.op == "get_attr":
+        raise _Unmappable("a tensor attribute read in forward (get_attr)")
+    if node.op not in ("call_function", "call_method"):
+        raise _Unmappable(node.op)
+    fn = _fn_name(node)
+    tensors = [a for a in node.all_input_nodes if _is_tensor(a)]
+    src = names[tensors[0]] if tensors else None
+    in_shape = _torch_shape(tensors[0]) if tensors else ()
+
+    if fn in ("add", "iadd", "add_", "mul", "imul", "mul_"):
+        a, b = node.args[0], node.args[1] if len(node.args) > 1 else node.kwargs.get("other")
+        if not (hasattr(a, "op") and hasattr(b, "op") and _is_tensor(a) and _is_tensor(b)) or \
+                node.kwargs.get("alpha", 1) != 1:
+            raise _Unmappable(f"{fn} with a constant")
+        kind = "add" if fn.startswith(("add", "iadd")) else "multiply"
+        return _add(net, kind, name, {}, [names[a], names[b]], loc)
+    if fn in ("cat", "concat", "concatenate"):
+        parts = node.args[0] if node.args else node.kwargs.get("tensors")
+        dim = _arg(node, 1, "dim", 0)
+        if dim % len(in_shape) != 1:
+            raise _Unmappable(f"{fn} not along the channels (dim={dim})")
+        return _add(net, "concat", name, {}, [names[p] for p in parts], loc)
+    if fn in FN_ACTIVATIONS:
+        p = {}
+        if fn == "gelu" and node.kwargs.get("approximate", "none") != "none":
+            p["approximate"] = node.kwargs["approximate"]
+        return _add(net, FN_ACTIVATIONS[fn], name, p, [src], loc)
+    if fn in ("leaky_relu", "leaky_relu_"):
+        return _add(net, "leaky_relu", name, {"negative_slope": float(_arg(node, 1, "negative_slope", 0.01))},
+                       [src], loc)
+    if fn == "softmax":
+        dim = _arg(node, 1, "dim")
+        if dim is None or dim % len(in_shape) != 1:
+            raise _Unmappable("softmax not over the channels")
+        return _add(net, "softmax", name, {}, [src], loc)
+    if fn in ("flatten", "view", "reshape"):
+        out = _torch_shape(node)
+        if len(out) == 2 and out[0] == 1 and (fn != "flatten" or _arg(node, 1, "start_dim", 0) in (1, -len(in_shape) + 1)
+                                              or len(in_shape) == 2):
+            return src if len(in_shape) == 2 else _add(net, "flatten", name, {}, [src], loc)
+        raise _Unmappable(f"{fn} to a shape other than N×D")
+    if fn == "mean":
+        dims = _arg(node, 1, "dim")
+        dims = list(dims) if isinstance(dims, (tuple, list)) else [dims]
+        if len(in_shape) != 4 or sorted(d % 4 for d in dims if isinstance(d, int)) != [2, 3]:
+            raise _Unmappable("mean not over H and W")
+        if _arg(node, 2, "keepdim", False):
+            return _add(net, "adaptive_avgpool", name, {"size": 1}, [src], loc)
+        return _add(net, "global_avgpool", name, {}, [src], loc)
+    if fn in ("adaptive_avg_pool2d", "adaptive_max_pool2d"):
+        size = _arg(node, 1, "output_size")
+        kind = "adaptive_avgpool" if "avg" in fn else "adaptive_maxpool"
+        return _add(net, kind, name, {"size": _one(size)}, [src], loc)
+    if fn in ("max_pool2d", "avg_pool2d"):
+        k = _arg(node, 1, "kernel_size")
+        s = _arg(node, 2, "stride") or k
+        pad = _arg(node, 3, "padding", 0)
+        p = {"kernel": _one(k), "stride": _one(s), "padding": _one(pad),
+             "ceil_mode": bool(node.kwargs.get("ceil_mode", False))}
+        if fn == "max_pool2d":
+            p["dilation"] = _one(_arg(node, 4, "dilation", 1))
+            return _add(net, "maxpool", name, p, [src], loc)
+        p["count_include_pad"] = bool(node.kwargs.get("count_include_pad", True))
+        return _add(net, "avgpool", name, p, [src], loc)
+    if fn == "dropout":
+        return _add(net, "dropout", name, {"rate": float(_arg(node, 1, "p", 0.5))}, [src], loc)
+    if fn in ("contiguous", "clone"):
+        return src
+    raise _Unmappable(f"{node.op} {fn}")
+
+
+def _map_module(net: Net, node, m, name: str, names: dict, loc) -> str:
+    cls = type(m).__name__
+    srcs = [names[a] for a in node.all_input_nodes if _is_tensor(a)]
+    if len(srcs) != 1:
+        raise _Unmappable(f"{cls} called with {len(srcs)} tensors")
+    src = srcs[0]
+    if cls in PASS_THROUGH:
+        return src
+    if cls in ("Conv2d", "ConvTranspose2d"):
+        if m.padding_mode != "zeros":
+            raise _Unmappable(f"{cls} with padding_mode={m.padding_mode!r}")
+        p: dict = {"filters": m.out_channels, "kernel": _one(m.kernel_size), "stride": _one(m.stride),
+                   "dilation": _one(m.dilation), "groups": m.groups, "bias": m.bias is not None}
+        p["padding"] = m.padding if isinstance(m.padding, str) else _one(m.padding)
+        if cls == "ConvTranspose2d":
+            op = _pair(m.output_padding)
+            if any(op):
+                p["output_padding"] = _one(m.output_padding)
+            return _add(net, "conv_transpose", name, p, [src], loc)
+        return _add(net, "conv", name, p, [src], loc)
+    if cls == "Linear":
+        if len(net.shapes[src]) != 1:
+            raise _Unmappable("Linear on a feature map (not a vector)")
+        return _add(net, "dense", name, {"units": m.out_features, "bias": m.bias is not None}, [src], loc)
+    if cls in ("BatchNorm2d", "BatchNorm1d"):
+        return _add(net, "batchnorm", name, {"affine": m.affine, "track_running_stats": m.track_running_stats,
+                                           "eps": float(m.eps)}, [src], loc)
+    if cls in ACTIVATIONS:
+        return _add(net, ACTIVATIONS[cls], name, {}, [src], loc)
+    if cls == "GELU":
+        return _add(net, "gelu", name, {} if m.approximate == "none" else {"approximate": m.approximate}, [src], loc)
+    if cls == "LeakyReLU":
+        return _add(net, "leaky_relu", name, {"negative_slope": float(m.negative_slope)}, [src], loc)
+    if cls == "ELU":
+        return _add(net, "elu", name, {"alpha": float(m.alpha)}, [src], loc)
+    if cls == "PReLU":
+        return _add(net, "prelu", name, {"shared": m.num_parameters == 1}, [src], loc)
+    if cls == "Softmax":
+        if m.dim is None or m.dim % len(_torch_shape(node)) != 1:
+            raise _Unmappable("Softmax not over the channels")
+        return _add(net, "softmax", name, {}, [src], loc)
+    if cls in ("MaxPool2d", "AvgPool2d"):
+        p = {"kernel": _one(m.kernel_size), "stride": _one(m.stride or m.kernel_size), "padding": _one(m.padding),
+             "ceil_mode": bool(m.ceil_mode)}
+        if cls == "MaxPool2d":
+            if m.return_indices:
+                raise _Unmappable("MaxPool2d with return_indices")
+            p["dilation"] = _one(m.dilation)
+            return _add(net, "maxpool", name, p, [src], loc)
+        if m.divisor_override is not None:
+            raise _Unmappable("AvgPool2d with divisor_override")
+        p["count_include_pad"] = bool(m.count_include_pad)
+        return _add(net, "avgpool", name, p, [src], loc)
+    if cls in ("AdaptiveAvgPool2d", "AdaptiveMaxPool2d"):
+        size = _pair(m.output_size)
+        if None in size:
+            raise _Unmappable(f"{cls} keeping a size (None)")
+        kind = "adaptive_avgpool" if "Avg" in cls else "adaptive_maxpool"
+        return _add(net, kind, name, {"size": _one(m.output_size)}, [src], loc)
+    if cls == "Flatten":
+        if m.start_dim != 1 or m.end_dim != -1:
+            raise _Unmappable("Flatten of dims other than 1…-1")
+        return src if len(net.shapes[src]) == 1 else _add(net, "flatten", name, {}, [src], loc)
+    if cls in ("Dropout", "Dropout2d", "AlphaDropout"):
+        return _add(net, "dropout", name, {"rate": float(m.p)}, [src], loc)
+    if cls == "LocalResponseNorm":
+        return _add(net, "lrn", name, {"size": m.size, "alpha": float(m.alpha), "beta": float(m.beta),
+                                     "k": float(m.k)}, [src], loc)
+    if cls == "ZeroPad2d":
+        left, right, top, bottom = m.padding
+        return _add(net, "zeropad", name, {"padding": [top, bottom, left, right]}, [src], loc)
+    if cls == "GroupNorm":
+        return _add(net, "groupnorm", name, {"groups": m.num_groups, "eps": float(m.eps), "affine": m.affine},
+                       [src], loc)
+    if cls == "Upsample":
+        p = {"mode": m.mode}
+        if m.align_corners:
+            p["align_corners"] = True
+        if m.size is not None:
+            p["size"] = _one(m.size)
+        elif m.scale_factor is not None:
+            sf = _pair(m.scale_factor)
+            if any(float(x) != int(x) for x in sf):
+                raise _Unmappable("Upsample by a fractional scale")
+            p["scale"] = _one([int(x) for x in sf])
+        return _add(net, "upsample", name, p, [src], loc)
+    raise _Unmappable(cls)
+
+
+__all__ = ["read_torch", "build_module", "parse_source"]
