@@ -74,10 +74,10 @@ def build_module(source: str):
 
 
 def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
+    model = build_module(source)  # first: without torch, the one line saying it is needed
     import torch
     from torch.fx.passes.shape_prop import ShapeProp
 
-    model = build_module(source)
     loc = file_loc(display)
     if size is None:
         raise ModelError("a PyTorch module has no input size: give --input HxWxC (or N for a vector)", loc=loc)
@@ -87,12 +87,19 @@ def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
         raise ModelError(f"torch.fx cannot trace the model ({type(e).__name__}: {_first_line(e)}); cnncalc reads "
                          "models whose forward has no data-dependent control flow", loc=loc) from None
     shape = (1, size[2], size[0], size[1]) if len(size) == 3 else (1, size[0])
+    import contextlib
+    import io
+    import re
+
     try:
-        ShapeProp(gm).propagate(torch.empty(*shape, device="meta"))
+        with contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints the traceback it re-raises
+            ShapeProp(gm).propagate(torch.empty(*shape, device="meta"))
     except Exception as e:
-        node = getattr(e, "node", None)
-        raise ModelError(f"the model does not run on a {'×'.join(map(str, size))} input ({type(e).__name__}: "
-                         f"{_first_line(e)})", loc=loc, layer=None if node is None else str(node)) from None
+        cause = e.__cause__ or e
+        m = re.search(r"node=%(\w+)", str(e))
+        node = next((n for n in gm.graph.nodes if m and n.name == m.group(1)), None)
+        raise ModelError(f"the model does not run on a {'×'.join(map(str, size))} input ({type(cause).__name__}: "
+                         f"{_first_line(cause)})", loc=loc, layer=None if node is None else _node_name(node)) from None
 
     net = Net(display, "PyTorch, torch.fx", type(model).__name__)
     net.notes.append(f"{type(model).__name__} from {parse_source(source)[0]}; traced with torch.fx on a "

@@ -1,0 +1,291 @@
+"""``cnncalc import torch:MODULE:FACTORY --input HxWxC`` (and ``cnncalc torch:… --input``): a PyTorch
+module traced with torch.fx on the meta device. The models are defined in a module written to a
+temporary directory on sys.path; every figure is PyTorch 2.13's own: ``parameters()``, the running
+statistics in ``buffers()``, ``FlopCounterMode`` (MACs = FLOPs / 2) and the output's shape."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from cnncalc import analyze
+from cnncalc.load import parse_spec
+
+from .conftest import run_cli
+
+MODELS = '''
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class Branches(nn.Module):
+    """A small CNN with two branches joined by concat, BN, ReLU, pools, dropout, linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16),
+                                  nn.ReLU(inplace=True))
+        self.left = nn.Conv2d(16, 8, 1)
+        self.right = nn.Sequential(nn.Conv2d(16, 4, 1), nn.ReLU(), nn.Conv2d(4, 12, (3, 5), padding=(1, 2)))
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)
+        self.avg = nn.AdaptiveAvgPool2d((1, 1))
+        self.drop = nn.Dropout(0.2)
+        self.fc = nn.Linear(20, 7)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = torch.cat([self.left(x), self.right(x)], dim=1)
+        x = self.pool(F.relu(x))
+        x = torch.flatten(self.avg(x), 1)
+        return self.fc(self.drop(x))
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, cin, width, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, width * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(width * 4)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = None
+        if stride != 1 or cin != width * 4:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, width * 4, 1, stride=stride, bias=False),
+                                            nn.BatchNorm2d(width * 4))
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        return self.relu(out)
+
+
+class ResNetLike(nn.Module):
+    def __init__(self, layers=(2, 2), classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        cin, stages = 16, []
+        for i, n in enumerate(layers):
+            width = 8 * 2 ** i
+            blocks = [Bottleneck(cin, width, 1 if i == 0 else 2)] + [Bottleneck(width * 4, width) for _ in range(n - 1)]
+            stages.append(nn.Sequential(*blocks))
+            cin = width * 4
+        self.layer1, self.layer2 = stages
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer2(self.layer1(x))
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.fc(x)
+
+
+class Misc(nn.Module):
+    """Functional forms: view(size(0), -1), mean over H and W, squeeze-excite multiply, and more modules."""
+
+    def __init__(self):
+        super().__init__()
+        self.pad = nn.ZeroPad2d((1, 2, 0, 1))
+        self.conv = nn.Conv2d(3, 12, 3, dilation=2, groups=3)
+        self.act = nn.LeakyReLU(0.1)
+        self.se = nn.Conv2d(12, 12, 1)
+        self.up = nn.Upsample(scale_factor=2)
+        self.tconv = nn.ConvTranspose2d(12, 6, 2, stride=2)
+        self.avg = nn.AvgPool2d(2)
+        self.gelu = nn.GELU()
+        self.fc1 = nn.Linear(6, 32)
+        self.bn = nn.BatchNorm1d(32)
+        self.fc2 = nn.Linear(32, 5, bias=False)
+
+    def forward(self, x):
+        x = self.act(self.conv(self.pad(x)))
+        s = torch.sigmoid(self.se(x.mean((2, 3), keepdim=True)))
+        x = x * s
+        x = self.avg(self.tconv(self.up(x)))
+        x = x.mean([2, 3])
+        x = x.view(x.size(0), -1)
+        return self.fc2(F.relu(self.bn(self.gelu(self.fc1(x)))))
+
+
+class DataDependent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return self.conv(x)
+        return x
+
+
+class Unmappable(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.norm = nn.InstanceNorm3d(4)
+
+    def forward(self, x):
+        return self.conv(x).transpose(2, 3)
+
+
+def branches():
+    return Branches()
+
+
+def resnet_like():
+    return ResNetLike()
+
+
+def misc():
+    return Misc()
+
+
+def data_dependent():
+    return DataDependent()
+
+
+def unmappable():
+    return Unmappable()
+
+
+def not_a_module():
+    return 42
+
+
+def fails():
+    raise RuntimeError("no weights here")
+
+
+NOT_CALLABLE = 3
+'''
+
+NAME = "cnncalc_torch_models_tmp"
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    d = tmp_path_factory.mktemp("torchmods")
+    (d / f"{NAME}.py").write_text(MODELS, encoding="utf-8")
+    sys.path.insert(0, str(d))
+    sys.modules.pop(NAME, None)
+    try:
+        yield torch, __import__(NAME)
+    finally:
+        sys.path.remove(str(d))
+        sys.modules.pop(NAME, None)
+
+
+def torch_figures(torch, model, hwc):
+    """PyTorch's own figures: params, running statistics, MACs, output shape (H×W×C or N)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model.eval()
+    h, w, c = hwc
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        out = model(torch.zeros(1, c, h, w))
+    params = sum(p.numel() for p in model.parameters())
+    stats = sum(b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked"))
+    shape = tuple(out.shape[1:]) if out.dim() == 2 else (out.shape[2], out.shape[3], out.shape[1])
+    return params, stats, counter.get_total_flops() // 2, shape
+
+
+def imported(factory, size):
+    r = run_cli("import", f"torch:{NAME}:{factory}", "--input", size)
+    assert r.code == 0, r.err
+    return r.out, analyze(parse_spec(r.out, "imported.yaml"))
+
+
+@pytest.mark.parametrize("factory, size", [("branches", "32x32x3"), ("resnet_like", "64x64x3"),
+                                           ("misc", "13x11x3"), ("resnet_like", "57x43x3")])
+def test_import_equals_pytorch(models, factory, size):
+    torch, mod = models
+    hwc = tuple(int(x) for x in size.split("x"))
+    model = getattr(mod, factory)()
+    params, stats, macs, shape = torch_figures(torch, model, hwc)
+    text, rep = imported(factory, size)
+    assert rep.totals.params == params
+    assert rep.totals.non_trainable_params == stats
+    assert rep.totals.macs == macs
+    assert tuple(rep.layers[-1].output_shape) == shape
+    # every module that holds parameters is one layer of the same name with the same count
+    rows = {r.name: r for r in rep.layers}
+    for name, m in model.named_modules():
+        own = sum(p.numel() for p in m.parameters(recurse=False))
+        if own:
+            assert rows[name].params == own, name
+    assert text.startswith(f"# imported by cnncalc from torch:{NAME}:{factory} (PyTorch, torch.fx)\n")
+
+
+def test_resnet_like_names_and_branches(models):
+    text, rep = imported("resnet_like", "64x64x3")
+    rows = {r.name: r for r in rep.layers}
+    # the residual add of block layer2.0 reads its bn3 and its projection shortcut
+    assert set(rows["layer2.0.add"].inputs) == {"layer2.0.bn3", "layer2.0.downsample.1"}
+    # 64 → conv 7/2 p3 → 32 → maxpool 3/2 p1 → 16 → layer2 stride 2 → 8; width 16·4 = 64
+    assert rows["layer2.0.add"].output_shape == (8, 8, 64)
+    assert rows["layer1.1.add"].output_shape == (16, 16, 32)
+    # defaults are not written: a plain 1×1 conv says only what differs
+    assert "  - conv: {name: layer1.0.conv1, filters: 8, kernel: 1, bias: false}\n" in text
+
+
+def test_show_a_torch_model(models):
+    torch, mod = models
+    params, _, macs, _ = torch_figures(torch, mod.branches(), (32, 32, 3))
+    r = run_cli(f"torch:{NAME}:branches", "--input", "32x32x3", "--format", "json")
+    assert r.code == 0, r.err
+    import json
+
+    doc = json.loads(r.out)
+    assert doc["totals"]["params"] == params and doc["totals"]["macs"] == macs
+
+
+def error_of(*args) -> str:
+    r = run_cli(*args)
+    assert r.code == 2, (r.code, r.out, r.err)
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cnncalc: error: "), r.err
+    assert "Traceback" not in r.err and "internal error" not in r.err
+    return lines[0]
+
+
+@pytest.mark.parametrize("source, words", [
+    ("torch:no_such_module_q:net", "no module named 'no_such_module_q'"),
+    (f"torch:{NAME}:nothing", f"module {NAME} has no 'nothing'"),
+    (f"torch:{NAME}:NOT_CALLABLE", "is not callable (a int)"),
+    (f"torch:{NAME}:not_a_module", "returned a int, not a torch.nn.Module"),
+    (f"torch:{NAME}:fails", "fails() failed: RuntimeError: no weights here"),
+    (f"torch:{NAME}:data_dependent", "torch.fx cannot trace the model"),
+    (f"torch:{NAME}:unmappable", "1 PyTorch node cnncalc cannot count: call_method transpose ('transpose')"),
+    (f"torch:{NAME}", "write a PyTorch model as torch:MODULE:FACTORY"),
+])
+def test_bad_torch_sources_are_one_line(models, source, words):
+    line = error_of("import", source, "--input", "16x16x3")
+    assert words in line, line
+    assert source in line
+
+
+def test_no_input_size_and_a_wrong_one(models):
+    assert "give --input HxWxC" in error_of("import", f"torch:{NAME}:branches")
+    assert "give --input HxWxC" in error_of(f"torch:{NAME}:branches")
+    # a vector into a conv: PyTorch refuses to run it, in one line
+    assert "does not run on a 10 input" in error_of("import", f"torch:{NAME}:branches", "--input", "10")
+
+
+def test_without_torch_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    line = error_of("import", "torch:anything:net", "--input", "8x8x3")
+    assert "needs torch" in line
