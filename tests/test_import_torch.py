@@ -81,13 +81,16 @@ class ResNetLike(nn.Module):
             blocks = [Bottleneck(cin, width, 1 if i == 0 else 2)] + [Bottleneck(width * 4, width) for _ in range(n - 1)]
             stages.append(nn.Sequential(*blocks))
             cin = width * 4
-        self.layer1, self.layer2 = stages
+        self.stages = len(stages)
+        for i, stage in enumerate(stages):
+            setattr(self, f"layer{i + 1}", stage)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(cin, classes)
 
     def forward(self, x):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer2(self.layer1(x))
+        for i in range(self.stages):
+            x = getattr(self, f"layer{i + 1}")(x)
         x = self.avgpool(x)
         x = torch.flatten(x, 1)
         return self.fc(x)
@@ -147,6 +150,11 @@ def branches():
 
 def resnet_like():
     return ResNetLike()
+
+
+def resnet50_like():
+    """ResNet-50's stages: 3, 4, 6 and 3 bottlenecks (narrow)."""
+    return ResNetLike((3, 4, 6, 3), classes=100)
 
 
 def misc():

@@ -38,6 +38,11 @@ def model_format(path: str) -> Optional[str]:
 def load_model(path: str, input_size: Optional[str] = None, display: Optional[str] = None) -> str:
     """A model file → the text of an equivalent spec (YAML). ``input_size`` (``224x224x3``)
     sets or overrides the input size; errors are one-line ``CnnCalcError``s."""
+    return load_net(path, input_size, display).to_yaml()
+
+
+def load_net(path: str, input_size: Optional[str] = None, display: Optional[str] = None):
+    """A model file → the imported network (cnncalc.importers.common.Net)."""
     from ..core.errors import InputError
     from .common import parse_input_size
 
@@ -49,7 +54,7 @@ def load_model(path: str, input_size: Optional[str] = None, display: Optional[st
     if fmt == "torch":
         from .torch_ import read_torch
 
-        return read_torch(path, display, size).to_yaml()
+        return read_torch(path, display, size)
     if fmt == "caffe":
         from .caffe import read_caffe as reader
     elif fmt == "keras":
@@ -59,10 +64,9 @@ def load_model(path: str, input_size: Optional[str] = None, display: Optional[st
     from .keras import NotKeras
 
     try:
-        net = reader(Path(path), display, size)
+        return reader(Path(path), display, size)
     except NotKeras:
         raise NotAModel(display) from None
-    return net.to_yaml()
 
 
-__all__ = ["load_model", "model_format", "SUFFIXES", "NotAModel", "TORCH_PREFIX"]
+__all__ = ["load_model", "model_format", "SUFFIXES", "NotAModel", "TORCH_PREFIX", "load_net"]

@@ -11,12 +11,12 @@ from . import report_error
 
 
 def import_model(file: str, output: Optional[str] = None, input_size: Optional[str] = None,
-                 debug: bool = False) -> int:
+                 compact: bool = False, debug: bool = False) -> int:
     """Write the spec of ``file`` to ``output`` (stdout when None); the exit code."""
     from pathlib import Path
 
     from ...core.errors import CnnCalcError, InputError
-    from ...importers import TORCH_PREFIX, NotAModel, load_model
+    from ...importers import TORCH_PREFIX, NotAModel, load_net
     from ...load import parse_spec
 
     try:
@@ -27,10 +27,16 @@ def import_model(file: str, output: Optional[str] = None, input_size: Optional[s
         if Path(file).is_dir():
             raise InputError(f"{file}: is a directory, not a model file")
         try:
-            text = load_model(file, input_size)
+            net = load_net(file, input_size)
         except NotAModel:
             raise InputError(f"{file}: a cnncalc spec written in JSON, not a Keras model: nothing to import") \
                 from None
+        if compact:  # blocks and repeat where the names number repetitions; the same figures, or plain
+            from ...importers.compact import compact as fold
+
+            text, _ = fold(net)
+        else:
+            text = net.to_yaml()
         parse_spec(text, file)  # the spec written must build: the same checks as any spec
         if output is None:
             sys.stdout.write(text)
