@@ -313,3 +313,38 @@ def test_pre_commit_hook_against(tmp_path):
     r = run_cli(*hook["entry"].split()[1:], mine, "--against", other)
     # 10·5 + 5 = 55 params against 10·6 + 6 = 66
     assert r.code == 1 and f"{mine}:3: fc params: the spec gives 55, the model 66" in r.out.splitlines()
+
+
+def test_the_same_computation_written_two_ways_is_no_difference(tmp_path):
+    """global_avgpool against adaptive_avgpool + flatten: no parameters, no MACs, the same 16 at
+    the end; a missing pool is a difference."""
+    model = spec(tmp_path, """\
+        input: [8, 8, 3]
+        layers:
+          - conv: {name: conv, filters: 16, kernel: 3}
+          - adaptive_avgpool: {name: avgpool, size: 1}
+          - flatten: {name: flatten}
+          - dense: {name: fc, units: 4}
+        """, "model.yaml")
+    mine = spec(tmp_path, """\
+        input: [8, 8, 3]
+        layers:
+          - conv: {name: conv, filters: 16, kernel: 3}
+          - global_avgpool: {name: gap}
+          - dense: {name: fc, units: 4}
+        """)
+    r = run_cli("check", mine, "--against", model)
+    assert r.code == 0, r.out
+    flat = spec(tmp_path, """\
+        input: [8, 8, 3]
+        layers:
+          - conv: {name: conv, filters: 16, kernel: 3}
+          - flatten: {name: flatten}
+          - dense: {name: fc, units: 4}
+        """, "flat.yaml")
+    r = run_cli("check", flat, "--against", model)
+    out = r.out.splitlines()
+    # 6·6·16 = 576 inputs to fc: 576·4 + 4 = 2,308 params, against 16·4 + 4 = 68
+    assert r.code == 1 and f"{flat}:5: fc params: the spec gives 2,308, the model 68" in out
+    assert f"{flat}:4: flatten output_shape: the spec gives 576, the model 16" in out
+    assert f"{flat}:3: avgpool (adaptive_avgpool): in the model only, not in the spec" in out

@@ -173,6 +173,11 @@ def not_a_module():
     return 42
 
 
+def noisy():
+    print("building the model…")
+    return Branches()
+
+
 def fails():
     raise RuntimeError("no weights here")
 
@@ -291,6 +296,12 @@ def test_no_input_size_and_a_wrong_one(models):
     assert "give --input HxWxC" in error_of(f"torch:{NAME}:branches")
     # a vector into a conv: PyTorch refuses to run it, in one line
     assert "does not run on a 10 input" in error_of("import", f"torch:{NAME}:branches", "--input", "10")
+
+
+def test_what_the_module_prints_stays_out_of_the_spec(models):
+    r = run_cli("import", f"torch:{NAME}:noisy", "--input", "32x32x3")
+    assert r.code == 0 and r.out.startswith("# imported by cnncalc from ")
+    assert "building the model…" in r.err and "building" not in r.out
 
 
 def test_without_torch_one_line(monkeypatch):

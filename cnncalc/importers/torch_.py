@@ -14,7 +14,12 @@ called in a module's ``forward`` by that module and the function (``layer1.0.add
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
+import re
+import sys
+import warnings
 from typing import Any, Optional
 
 from ..core.errors import InputError
@@ -43,7 +48,13 @@ def parse_source(source: str) -> tuple:
 
 
 def build_module(source: str):
-    """Import MODULE, call FACTORY() on the meta device; the nn.Module (one-line errors)."""
+    """Import MODULE, call FACTORY() on the meta device; the nn.Module (one-line errors). What the
+    module prints goes to stderr: stdout is the spec's (``cnncalc import torch:… > net.yaml``)."""
+    with contextlib.redirect_stdout(sys.stderr):
+        return _build_module(source)
+
+
+def _build_module(source: str):
     try:
         import torch
     except ImportError:
@@ -82,17 +93,17 @@ def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
     if size is None:
         raise ModelError("a PyTorch module has no input size: give --input HxWxC (or N for a vector)", loc=loc)
     try:
-        gm = torch.fx.symbolic_trace(model)
+        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gm = torch.fx.symbolic_trace(model)
     except Exception as e:
         raise ModelError(f"torch.fx cannot trace the model ({type(e).__name__}: {_first_line(e)}); cnncalc reads "
                          "models whose forward has no data-dependent control flow", loc=loc) from None
     shape = (1, size[2], size[0], size[1]) if len(size) == 3 else (1, size[0])
-    import contextlib
-    import io
-    import re
-
     try:
-        with contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints the traceback it re-raises
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(sys.stderr), \
+                warnings.catch_warnings():  # ShapeProp prints the traceback it re-raises
+            warnings.simplefilter("ignore")
             ShapeProp(gm).propagate(torch.empty(*shape, device="meta"))
     except Exception as e:
         cause = e.__cause__ or e

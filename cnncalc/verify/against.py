@@ -13,7 +13,9 @@ Each pair is compared on four figures — output shape, params, non-trainable pa
 so are the whole networks' input, output shape and totals. A layer left unpaired is a
 difference ("in the spec only" / "in the model only") unless it is neutral: no parameters, no
 MACs, and the shape of its input (an activation, a dropout), which changes no figure and is
-written fused into a conv by some formats and as its own layer by others.
+written fused into a conv by some formats and as its own layer by others; or unless layers on
+both sides between the same two paired layers, none with parameters or MACs, end in the same
+shape (a ``global_avgpool`` against ``adaptive_avgpool`` + ``flatten``).
 
 Every difference is an :class:`Outcome` of kind ``"against"`` located at the spec's line of
 the layer (a layer in the model only: the spec's line of the layer paired before it), so the
@@ -93,6 +95,20 @@ def pair_layers(spec_rows, model_rows) -> list:
             pair[r.name] = (m, "name")
             taken.add(m.name)
 
+    # a layer that changes no figure (an activation) keeps a pair made by name only when it reads
+    # the layer paired with what its namesake reads: a module called several times in forward
+    # (torchvision's Bottleneck calls self.relu three times) gives names that do not say which call
+    spec_shapes = {r.name: tuple(r.output_shape) for r in spec_rows}
+    spec_shapes["input"] = ()
+    for r in spec_rows:
+        if r.name in pair and _neutral(r, spec_shapes):
+            m = pair[r.name][0]
+            src = r.inputs[0]
+            partner = pair[src][0].name if src in pair else ("input" if src == "input" else None)
+            if partner is None or list(m.inputs) != [partner]:
+                del pair[r.name]
+                taken.discard(m.name)
+
     def unpaired(rows, used, test):
         return [r for r in rows if r.name not in used and test(r)]
 
@@ -140,6 +156,33 @@ def pair_layers(spec_rows, model_rows) -> list:
     return out
 
 
+def _figure_free(row) -> bool:
+    return not _weighted(row) and not row.macs
+
+
+def _same_gaps(pairs: list, spec_shapes: dict, model_shapes: dict) -> set:
+    """Indexes of one-sided layers that are the same computation written two ways: between two
+    paired layers, layers on both sides with no parameters and no MACs that end in the same
+    shape (a global_avgpool in the spec, adaptive_avgpool + flatten in the model)."""
+    same: set = set()
+    k = 0
+    while k < len(pairs):
+        if pairs[k][0] is not None and pairs[k][1] is not None:
+            k += 1
+            continue
+        end = k
+        while end < len(pairs) and (pairs[end][0] is None or pairs[end][1] is None):
+            end += 1
+        run = range(k, end)
+        spec_side = [pairs[i][0] for i in run if pairs[i][0] is not None and not _neutral(pairs[i][0], spec_shapes)]
+        model_side = [pairs[i][1] for i in run if pairs[i][1] is not None and not _neutral(pairs[i][1], model_shapes)]
+        if spec_side and model_side and all(_figure_free(x) for x in spec_side + model_side) and \
+                tuple(spec_side[-1].output_shape) == tuple(model_side[-1].output_shape):
+            same.update(run)
+        k = end
+    return same
+
+
 def compare_reports(spec_report, model_report) -> list:
     """The outcomes (``Difference``s, holding or not) of a spec against its model."""
     graph = spec_report.graph
@@ -157,7 +200,11 @@ def compare_reports(spec_report, model_report) -> list:
     spec_shapes = {r.name: tuple(r.output_shape) for r in spec_report.layers}
     model_shapes = {r.name: tuple(r.output_shape) for r in model_report.layers}
     prev_loc = top
-    for r, m, how in pair_layers(spec_report.layers, model_report.layers):
+    pairs = pair_layers(spec_report.layers, model_report.layers)
+    same = _same_gaps(pairs, spec_shapes, model_shapes)
+    for k, (r, m, how) in enumerate(pairs):
+        if k in same:
+            continue
         loc = (r.spec.loc if r is not None and r.spec is not None and r.spec.loc is not None else prev_loc)
         if r is not None:
             prev_loc = loc
