@@ -144,6 +144,41 @@ class Unmappable(nn.Module):
         return self.conv(x).transpose(2, 3)
 
 
+@torch.fx.wrap
+def stochastic_depth(x, p: float, mode: str, training: bool = True):
+    """torchvision.ops.stochastic_depth's signature (torchvision is not installed beside torch 2.13)."""
+    return x
+
+
+class StochasticDepth(nn.Module):
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        return stochastic_depth(x, self.p, "row", self.training)
+
+
+class ReadsItsWeights(nn.Module):
+    """An initialiser that reads a weight's value: it cannot run on the meta device."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.scale = float(self.conv.weight.abs().sum()) > -1
+        self.drop_path = StochasticDepth(0.2)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        x = self.conv(x)
+        x = x + self.drop_path(x)
+        return self.fc(torch.flatten(F.adaptive_max_pool2d(x, 1), 1))
+
+
+def reads_its_weights():
+    return ReadsItsWeights()
+
+
 def branches():
     return Branches()
 
@@ -223,7 +258,8 @@ def imported(factory, size):
 
 
 @pytest.mark.parametrize("factory, size", [("branches", "32x32x3"), ("resnet_like", "64x64x3"),
-                                           ("misc", "13x11x3"), ("resnet_like", "57x43x3")])
+                                           ("misc", "13x11x3"), ("resnet_like", "57x43x3"),
+                                           ("reads_its_weights", "9x9x3")])
 def test_import_equals_pytorch(models, factory, size):
     torch, mod = models
     hwc = tuple(int(x) for x in size.split("x"))
@@ -253,6 +289,14 @@ def test_resnet_like_names_and_branches(models):
     assert rows["layer1.1.add"].output_shape == (16, 16, 32)
     # defaults are not written: a plain 1×1 conv says only what differs
     assert "  - conv: {name: layer1.0.conv1, filters: 8, kernel: 1, bias: false}\n" in text
+
+
+def test_built_on_the_cpu_when_meta_fails_and_stochastic_depth(models):
+    text, rep = imported("reads_its_weights", "9x9x3")
+    rows = {r.name: r for r in rep.layers}
+    # the function is all StochasticDepth's forward does: the layer has the module's name
+    assert rows["drop_path"].type == "stochastic_depth" and rows["drop_path"].output_shape == (9, 9, 8)
+    assert "  - stochastic_depth: {name: drop_path, rate: 0.2}\n" in text
 
 
 def test_show_a_torch_model(models):

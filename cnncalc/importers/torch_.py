@@ -74,10 +74,19 @@ def _build_module(source: str):
     if not callable(obj):
         raise InputError(f"{source}: {module_name}.{factory_name} is not callable (a {type(obj).__name__})")
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             model = obj()
-    except Exception as e:
-        raise InputError(f"{source}: {module_name}.{factory_name}() failed: {type(e).__name__}: {e}") from None
+    except Exception:  # an initialiser that reads its weights (torchvision's RegNet): on the CPU, then meta
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = obj()
+        except Exception as e:
+            raise InputError(f"{source}: {module_name}.{factory_name}() failed: {type(e).__name__}: "
+                             f"{_first_line(e)}") from None
+        if isinstance(model, torch.nn.Module):
+            model = model.to("meta")
     if not isinstance(model, torch.nn.Module):
         raise InputError(f"{source}: {module_name}.{factory_name}() returned a {type(model).__name__}, "
                          "not a torch.nn.Module")
@@ -110,7 +119,7 @@ def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
         m = re.search(r"node=%(\w+)", str(e))
         node = next((n for n in gm.graph.nodes if m and n.name == m.group(1)), None)
         raise ModelError(f"the model does not run on a {'×'.join(map(str, size))} input ({type(cause).__name__}: "
-                         f"{_first_line(cause)})", loc=loc, layer=None if node is None else _node_name(node)) from None
+                         f"{_first_line(cause)})", loc=loc, layer=None if node is None else _label(node)) from None
 
     net = Net(display, "PyTorch, torch.fx", type(model).__name__)
     net.notes.append(f"{type(model).__name__} from {parse_source(source)[0]}; traced with torch.fx on a "
@@ -120,6 +129,16 @@ def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
     missing: list = []
     called: set = set()
     modules = dict(gm.named_modules())
+    scopes: dict = {}  # module path → the tensor nodes its own forward makes
+    for node in gm.graph.nodes:
+        if node.op in ("call_function", "call_method") and _is_tensor(node):
+            scopes.setdefault(_scope(node), []).append(node)
+    inner = {(str(n.target) if n.op == "call_module" else _scope(n)) for n in gm.graph.nodes}
+    own_modules = dict(model.named_modules())  # the traced module keeps only the leaves
+    alone = frozenset(p for p, ns in scopes.items() if p in own_modules and len(ns) == 1
+                      and not any(q.startswith(p + ".") for q in inner))
+    for node in gm.graph.nodes:
+        node.meta["cnncalc_name"] = _node_name(node, alone)
     for node in gm.graph.nodes:
         if node.op == "placeholder":
             if net.input_shape is not None:
@@ -141,14 +160,14 @@ def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
         try:
             mapped = _map(net, node, modules, names, loc)
         except _Unmappable as u:
-            missing.append((_node_name(node), u.kind))
+            missing.append((_label(node), u.kind))
             poisoned.add(node)
             continue
         names[node] = mapped
         want = _hwc(node)
         if want is not None and mapped in net.shapes and net.shapes[mapped] != want:
             raise ModelError(f"cnncalc gives {_shape_text(net.shapes[mapped])} where PyTorch gives "
-                             f"{_shape_text(want)}: this node is not mapped right", loc=loc, layer=_node_name(node))
+                             f"{_shape_text(want)}: this node is not mapped right", loc=loc, layer=_label(node))
     if missing:
         raise unsupported(missing, "PyTorch node", loc)
     outputs = [n for n in gm.graph.nodes if n.op == "output"]
@@ -158,7 +177,7 @@ def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
             raise ModelError("the model's forward returns several tensors; cnncalc networks have one output",
                              loc=loc)
         if net.layers and names.get(result) != net.layers[-1]["name"]:
-            raise ModelError(f"the model's output is '{_node_name(result)}', not its last layer; cnncalc networks "
+            raise ModelError(f"the model's output is '{_label(result)}', not its last layer; cnncalc networks "
                              "end with their output", loc=loc)
     unused = sum(p.numel() for name, m in modules.items() if name and not any(
         c == name or c.startswith(name + ".") or name.startswith(c + ".") for c in called)
@@ -201,16 +220,27 @@ def _shape_text(s) -> str:
     return "×".join(str(x) for x in s)
 
 
-def _node_name(node) -> str:
+def _scope(node) -> str:
+    stack = node.meta.get("nn_module_stack") or {}
+    return list(stack.values())[-1][0] if stack else ""
+
+
+def _label(node) -> str:
+    """The node's layer name (worked out once per trace, see read_torch)."""
+    return node.meta.get("cnncalc_name") or _node_name(node)
+
+
+def _node_name(node, alone: frozenset = frozenset()) -> str:
+    """The module's name for a module call; for a function, the module whose forward calls it and
+    the function (``layer1.0.add``), or the module alone when the function is all it does
+    (``features.2.1.stochastic_depth``, torchvision's StochasticDepth)."""
     if node.op == "call_module":
         return str(node.target)
-    stack = node.meta.get("nn_module_stack") or {}
     base = node.name.rstrip("0123456789").rstrip("_") or node.name
-    if stack:
-        path = list(stack.values())[-1][0]
-        if path:
-            return f"{path}.{base}"
-    return base
+    path = _scope(node)
+    if path and path in alone:
+        return path
+    return f"{path}.{base}" if path else base
 
 
 def _pair(v) -> list:
@@ -248,7 +278,7 @@ def _add(net: Net, type_: str, name: str, params: dict, inputs: list, loc) -> st
 
 def _map(net: Net, node, modules: dict, names: dict, loc) -> str:
     """Add the layer for one node; its cnncalc name (a pass-through node: its input's)."""
-    name = _node_name(node)
+    name = _label(node)
     if node.op == "call_module":
         return _map_module(net, node, modules[node.target], name, names, loc)
     if node.op == "get_attr":
@@ -315,6 +345,8 @@ def _map(net: Net, node, modules: dict, names: dict, loc) -> str:
             return _add(net, "maxpool", name, p, [src], loc)
         p["count_include_pad"] = bool(node.kwargs.get("count_include_pad", True))
         return _add(net, "avgpool", name, p, [src], loc)
+    if fn == "stochastic_depth":  # torchvision.ops.stochastic_depth(input, p, mode, training)
+        return _add(net, "stochastic_depth", name, {"rate": float(_arg(node, 1, "p", 0.0))}, [src], loc)
     if fn == "dropout":
         return _add(net, "dropout", name, {"rate": float(_arg(node, 1, "p", 0.5))}, [src], loc)
     if fn in ("contiguous", "clone"):
