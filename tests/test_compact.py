@@ -177,3 +177,35 @@ def test_compact_to_a_file(tmp_path, models):
     r = run_cli("import", f"torch:{NAME}:resnet_like", "--input", "32x32x3", "--compact", "-o", str(out))
     assert r.code == 0 and r.out == ""
     assert "repeat: 2" in out.read_text(encoding="utf-8")
+
+
+def test_stages_one_numbering_deeper(models):
+    torch, mod, _ = models
+    src = f"torch:{NAME}:nested"
+    plain = imported(src, "--input", "16x16x3")
+    folded = imported(src, "--input", "16x16x3", "--compact")
+    rep_p, rows_p = rows(plain)
+    rep_f, rows_f = rows(folded)
+    assert rows_f == rows_p
+    params, stats, macs, shape = torch_figures(torch, mod.nested(), (16, 16, 3))
+    assert (rep_f.totals.params, rep_f.totals.non_trainable_params, rep_f.totals.macs) == (params, stats, macs)
+    # features.1.0 … features.1.2 and features.2.0, features.2.1: one block, two instances
+    assert "{name: features.1, repeat: 3" in folded and "{name: features.2, repeat: 2" in folded
+    assert folded.count("    layers:\n") == 1
+
+
+def test_first_instance_without_the_others_residual(models):
+    torch, mod, _ = models
+    src = f"torch:{NAME}:residual_after_first"
+    plain = imported(src, "--input", "16x16x3")
+    folded = imported(src, "--input", "16x16x3", "--compact")
+    rep_p, rows_p = rows(plain)
+    rep_f, rows_f = rows(folded)
+    assert rows_f == rows_p
+    params, stats, macs, shape = torch_figures(torch, mod.residual_after_first(), (16, 16, 3))
+    assert (rep_f.totals.params, rep_f.totals.non_trainable_params, rep_f.totals.macs) == (params, stats, macs)
+    # the add of blocks 1 … n−1 is left out of block 0, whose output is then its relu
+    assert 'if: "${not first_only}"' in folded
+    assert "{name: stage1, repeat: 3" in folded and "{name: stage2, repeat: 2" in folded
+    rows_by = {r.name: r for r in rep_f.layers}
+    assert "stage1.0.add" not in rows_by and set(rows_by["stage1.1.add"].inputs) == {"stage1.1.relu", "stage1.0.relu"}

@@ -187,6 +187,62 @@ def resnet_like():
     return ResNetLike()
 
 
+class Nested(nn.Module):
+    """Stages one numbering deep: features.0 is the stem, features.1.0 … features.2.1 the blocks."""
+
+    def __init__(self):
+        super().__init__()
+
+        def block(cin, cout, stride):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+                                 nn.BatchNorm2d(cout), nn.ReLU())
+
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1),
+                                      nn.Sequential(block(8, 8, 1), block(8, 8, 1), block(8, 8, 1)),
+                                      nn.Sequential(block(8, 16, 2), block(16, 16, 1)))
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.head(torch.flatten(F.adaptive_avg_pool2d(self.features(x), 1), 1))
+
+
+def nested():
+    return Nested()
+
+
+class Residual(nn.Module):
+    """EfficientNet's way: a residual add only where the shapes allow it (not in a stage's first block)."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+        self.use_res = stride == 1 and cin == cout
+
+    def forward(self, x):
+        out = F.relu(self.bn(self.conv(x)))
+        if self.use_res:
+            out = out + x
+        return out
+
+
+class ResidualAfterFirst(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.stage1 = nn.Sequential(Residual(8, 16, 2), Residual(16, 16, 1), Residual(16, 16, 1))
+        self.stage2 = nn.Sequential(Residual(16, 32, 2), Residual(32, 32, 1))
+        self.fc = nn.Linear(32, 3)
+
+    def forward(self, x):
+        x = self.stage2(self.stage1(self.stem(x)))
+        return self.fc(x.mean((2, 3)))
+
+
+def residual_after_first():
+    return ResidualAfterFirst()
+
+
 def resnet50_like():
     """ResNet-50's stages: 3, 4, 6 and 3 bottlenecks (narrow)."""
     return ResNetLike((3, 4, 6, 3), classes=100)

@@ -6,9 +6,13 @@ the instances of stage S. A stage folds when
 
 - its instances 1 … n−1 are identical but for their names (types, parameters, connections
   inside the instance, each reading the instance before it), and
-- its instance 0 has the same layers with perhaps different values (a stride of 2, more
-  filters: block parameters set by ``first:``) and perhaps layers of its own (a projection
-  shortcut: ``if: $first_only``, left out of the others, which then read what it read).
+- its instance 0 has the same layers with perhaps up to three different values (a stride of 2,
+  a width, wherever they are written: block parameters set by ``first:``; never a kernel size), perhaps layers of its
+  own (a projection shortcut: ``if: $first_only``, left out of the others, which then read what
+  it read) and perhaps lacks some of theirs (a residual add: ``if: "${not first_only}"``).
+
+A stage that does not fold is searched again one numbering deeper (``features.2.0``,
+``features.2.1`` inside ``features``).
 
 Stages of the same structure share one block; values that differ between them become block
 parameters (named after the parameter, or the layer and the parameter when two differ). Layers
@@ -26,6 +30,8 @@ from typing import Optional
 from .common import Net, yaml_scalar
 
 FIRST_ONLY = "first_only"
+MAX_LEVEL = 3  # numberings searched below the first
+MAX_FIRST_CHANGES = 3  # values the first instance may change (a stride, a width; one value may be in several places)
 RESERVED = {"name", "from", "in", "repeat", "first", "if", FIRST_ONLY}
 
 
@@ -37,12 +43,15 @@ def _norm(v):
     return v
 
 
-def _instance_key(name: str) -> Optional[tuple]:
-    """``layer1.0.downsample.0`` → ("layer1", 0, "downsample.0"); None when not numbered."""
+def _instance_key(name: str, level: int = 0) -> Optional[tuple]:
+    """``layer1.0.downsample.0`` → ("layer1", 0, "downsample.0"); None when not numbered. ``level``
+    skips that many numbers first (``features.2.0.block.0`` at level 1: ("features.2", 0, "block.0"))."""
     parts = name.split(".")
     for k in range(1, len(parts) - 1):
         if parts[k].isdigit() and (parts[k] == "0" or not parts[k].startswith("0")):
-            return ".".join(parts[:k]), int(parts[k]), ".".join(parts[k + 1:])
+            if level == 0:
+                return ".".join(parts[:k]), int(parts[k]), ".".join(parts[k + 1:])
+            level -= 1
     return None
 
 
@@ -54,16 +63,16 @@ class _Stage:
         self.end = 0  # one past the last
 
 
-def _stages(layers: list) -> list:
-    """Runs of instances S.0, S.1, … in the layer order."""
+def _stages(layers: list, level: int = 0, lo: int = 0, hi: Optional[int] = None) -> list:
+    """Runs of instances S.0, S.1, … in the layer order (within layers[lo:hi])."""
     out: list = []
     seen_keys: set = set()
     bad: set = set()
-    i = 0
-    n = len(layers)
+    i = lo
+    n = len(layers) if hi is None else hi
     cur: Optional[_Stage] = None
     while i < n:
-        key = _instance_key(layers[i]["name"])
+        key = _instance_key(layers[i]["name"], level)
         if key is None:
             cur = None
             i += 1
@@ -71,7 +80,7 @@ def _stages(layers: list) -> list:
         s, idx, _ = key
         j = i
         while j < n:
-            k2 = _instance_key(layers[j]["name"])
+            k2 = _instance_key(layers[j]["name"], level)
             if k2 is None or k2[:2] != (s, idx):
                 break
             j += 1
@@ -156,39 +165,70 @@ def _template(stage: _Stage, referenced: dict) -> Optional[_Template]:
     rest = sigs[1] if n > 1 else first
     if any(s != rest for s in sigs[2:]):
         return None
-    rest_locals = [e[0] for e in rest]
-    first_locals = [e[0] for e in first]
-    it = iter(first_locals)
-    if not all(loc in it for loc in rest_locals):  # the others' layers, in order, among the first's
+    union = _union([e[0] for e in first], [e[0] for e in rest])
+    if union is None:
         return None
-    extra = set(first_locals) - set(rest_locals)
-    if first[-1][0] in extra:
-        return None
-    by_first = {e[0]: e for e in first}
+    f_by = {e[0]: e for e in first}
+    r_by = {e[0]: e for e in rest}
+    kind = {loc: (None if loc in f_by and loc in r_by else "first" if loc in f_by else "rest") for loc in union}
+    refs_of: dict = {}  # union local → refs as written in the block
 
-    def resolve(ref):
-        while ref in extra:
-            ref = by_first[ref][3][0] if by_first[ref][3] else "in"
+    def resolve(ref, world):  # a layer left out in this world is the identity: what it reads
+        while ref in kind and kind[ref] not in (None, world):
+            ref = refs_of[ref][0] if refs_of[ref] else "in"
         return ref
 
-    r_by = {e[0]: e for e in rest}
     entries = []
     try:
-        for local, type_, fp, refs in first:
-            if local in extra:
-                entries.append([local, type_, refs, True, {k: (v, None) for k, v in fp.items()}])
+        for loc in union:
+            if kind[loc] == "first":
+                _, type_, fp, refs = f_by[loc]
+                refs_of[loc] = refs
+                entries.append([loc, type_, refs, "first", {k: (v, None) for k, v in fp.items()}])
                 continue
-            _, rtype, rp, rrefs = r_by[local]
-            if rtype != type_ or tuple(resolve(r) for r in refs) != rrefs:
+            if kind[loc] == "rest":
+                _, type_, rp, refs = r_by[loc]
+                refs_of[loc] = refs
+                entries.append([loc, type_, refs, "rest", {k: (None, v) for k, v in rp.items()}])
+                continue
+            _, type_, fp, frefs = f_by[loc]
+            _, rtype, rp, rrefs = r_by[loc]
+            if rtype != type_:
                 return None
+            refs = next((c for c in (frefs, rrefs) if tuple(resolve(r, "first") for r in c) == frefs
+                         and tuple(resolve(r, "rest") for r in c) == rrefs), None)
+            if refs is None:
+                return None
+            refs_of[loc] = refs
             keys = list(dict.fromkeys(list(fp) + list(rp)))
             params = {k: (fp[k] if k in fp else _default(type_, k), rp[k] if k in rp else _default(type_, k))
                       for k in keys}
-            entries.append([local, type_, refs, False, params])
+            entries.append([loc, type_, refs, None, params])
     except KeyError:
         return None
-    resolved = tuple((e[0], e[1], tuple(resolve(r) for r in e[2])) for e in entries if not e[3])
+    # the block's output is its last layer, or what it stands for where it is left out
+    if resolve(union[-1], "first") != first[-1][0] or resolve(union[-1], "rest") != rest[-1][0]:
+        return None
+    differing = len({(repr(f_), repr(r_)) for e in entries if e[3] is None for f_, r_ in e[4].values() if f_ != r_})
+    if differing > MAX_FIRST_CHANGES or any(e[4]["kernel"][0] != e[4]["kernel"][1] for e in entries
+                                            if e[3] is None and "kernel" in e[4]):
+        return None  # two different things, not one repeated (MobileNetV2's 1×1 and 3×3 convs)
+    resolved = tuple((e[0], e[1], tuple(resolve(r, "rest") for r in e[2])) for e in entries if e[3] != "first")
     return _Template(stage, entries, resolved)
+
+
+def _union(first: list, rest: list) -> Optional[list]:
+    """The layers of the first instance and of the others in one order (each keeps its own order),
+    or None when the two orders cross."""
+    import difflib
+
+    out: list = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, first, rest, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out += first[i1:i2]
+        else:
+            out += first[i1:i2] + rest[j1:j2]
+    return out if len(set(out)) == len(out) else None
 
 
 def _ident(text: str) -> str:
@@ -212,7 +252,7 @@ def _fill(group: list) -> bool:
                         d = _default(e[1], k)
                     except KeyError:
                         return False
-                    e[4][k] = (d, None if e[3] else d)
+                    e[4][k] = (None if e[3] == "rest" else d, None if e[3] == "first" else d)
     return True
 
 
@@ -223,20 +263,33 @@ def compact_yaml(net: Net) -> Optional[str]:
     for layer in layers:
         for src in layer["inputs"]:
             referenced.setdefault(src, []).append(layer["name"])
-    templates = [t for t in (_template(st, referenced) for st in _stages(layers)) if t is not None]
+    # the stages that fold, by the first numbering of the names, then the layers left over by the
+    # next one (EfficientNet's features.2.0, features.2.1 inside features)
+    templates = []
+    covered = [False] * len(layers)
+    for level in range(MAX_LEVEL + 1):
+        for st in _stages(layers, level):
+            if any(covered[st.start:st.end]):
+                continue
+            t = _template(st, referenced)
+            if t is not None:
+                templates.append(t)
+                covered[st.start:st.end] = [True] * (st.end - st.start)
+    templates.sort(key=lambda t: t.stage.start)
     groups: dict = {}
     for t in templates:
         groups.setdefault(t.structure(), []).append(t)
     # a stage whose first instance has no layers of its own (ResNet-18's layer1) joins a block whose
     # first instances have some, when the layers they all have are the same
     for key in [k for k in groups if not any(e[3] for e in k)]:
-        target = next((g for g in groups.values() if any(e[3] for e in g[0].entries)
+        target = next((g for g in groups.values() if any(e[3] == "first" for e in g[0].entries)
+                       and not any(e[3] == "rest" for e in g[0].entries)
                        and g[0].resolved == groups[key][0].resolved), None)
         if target is None:
             continue
         for t in groups.pop(key):
             own = {e[0]: e for e in t.entries}
-            t.entries = [[e[0], e[1], e[2], True, {}] if e[3] else [e[0], e[1], e[2], False, own[e[0]][4]]
+            t.entries = [[e[0], e[1], e[2], e[3], {}] if e[3] else [e[0], e[1], e[2], None, own[e[0]][4]]
                          for e in target[0].entries]
             t.virtual = True
             target.append(t)
@@ -257,22 +310,23 @@ def compact_yaml(net: Net) -> Optional[str]:
         vec_name: dict = {}
         has_extra = any(e[3] for e in group[0].entries)
         values_at: dict = {}
-        order = sorted(range(len(group[0].entries)), key=lambda p: group[0].entries[p][3])  # common layers first
+        order = sorted(range(len(group[0].entries)), key=lambda p: bool(group[0].entries[p][3]))  # common first
         for pos in order:
             local, type_, refs, extra, _ = group[0].entries[pos]
             values = {}
             keys = list(dict.fromkeys(k for t in group for k in t.entries[pos][4]))
             for k in keys:
                 pairs = [t.entries[pos][4].get(k, (None, None)) for t in group]
-                flat = [v for f_, r_ in pairs for v in ((f_,) if extra else (f_, r_)) if v is not None]
+                flat = [v for f_, r_ in pairs for v in (f_, r_) if v is not None]
                 if all(v == flat[0] for v in flat):
                     values[k] = flat[0]
                     continue
                 vec = (extra, repr(pairs))
-                if vec not in vec_name and extra:  # a layer of the first instance only: any parameter
-                    firsts = [f_ for f_, _ in pairs]  # with the same values in the first instances
+                if vec not in vec_name and extra:  # a layer of the first instance only (or of the others
+                    side = 0 if extra == "first" else 1  # only): any parameter with the same values there
+                    mine = [pr[side] for pr in pairs]
                     vec_name[vec] = next((n for n, (pp, _, _) in params.items() if all(
-                        b is None or a == b for (a, _), b in zip(pp, firsts))), None)
+                        b is None or a[side] == b for a, b in zip(pp, mine))), None)
                     if vec_name[vec] is None:
                         del vec_name[vec]
                 if vec not in vec_name:
@@ -280,7 +334,8 @@ def compact_yaml(net: Net) -> Optional[str]:
                         _ident(f"{local}_{k}")
                     while name in params or name in RESERVED:
                         name += "_"
-                    default = next(r_ if r_ is not None else f_ for f_, r_ in pairs if f_ is not None)
+                    default = next(r_ if r_ is not None else f_ for f_, r_ in pairs
+                                   if f_ is not None or r_ is not None)
                     params[name] = (pairs, default, extra)
                     vec_name[vec] = name
                 values[k] = "$" + vec_name[vec]
@@ -292,15 +347,19 @@ def compact_yaml(net: Net) -> Optional[str]:
             first: dict = {}
             for pname, (pairs, default, extra) in params.items():
                 f_, r_ = pairs[gi]
-                if extra:
+                if extra == "first":
                     if f_ is not None and f_ != default:
                         first[pname] = f_
+                    continue
+                if extra == "rest":
+                    if r_ is not None and r_ != default:
+                        args[pname] = r_
                     continue
                 if r_ != default:
                     args[pname] = r_
                 if f_ != r_:
                     first[pname] = f_
-            if has_extra and not t.virtual:
+            if has_extra and not t.virtual:  # the first instance: its own layers in, the others' out
                 first[FIRST_ONLY] = True
             uses.append((t, args, first))
         block_params = {p: d for p, (_, d, _) in params.items()}
@@ -338,8 +397,10 @@ def _write(net: Net, blocks: list) -> str:
                     items.append((k, v))
             if list(refs) != [prev]:
                 items.append(("from", refs[0] if len(refs) == 1 else list(refs)))
-            if extra:
+            if extra == "first":
                 items.append(("if", "$" + FIRST_ONLY))
+            elif extra == "rest":
+                items.append(("if", "${not " + FIRST_ONLY + "}"))
             lines.append(f"      - {type_}: {{" + ", ".join(f"{k}: {yaml_scalar(v)}" for k, v in items) + "}")
             prev = local
         for t, args, first in uses:
