@@ -25,10 +25,17 @@ from typing import Any, Optional
 from ..core.errors import InputError
 from .common import ModelError, Net, file_loc, unsupported
 
-# torch.nn class name → (cnncalc activation type, parameters read from the module)
-ACTIVATIONS = {"ReLU": "relu", "ReLU6": "relu6", "Sigmoid": "sigmoid", "Tanh": "tanh", "SiLU": "silu",
-               "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid", "Mish": "mish", "SELU": "selu",
-               "Softplus": "softplus"}
+
+def _activation_modules() -> dict:
+    """torch.nn class name → cnncalc activation type: the layer types' own PyTorch data
+    (cnncalc.layers.activations.TORCH) read backwards; the ones with settings are mapped below."""
+    from ..layers.activations import TORCH
+
+    with_settings = {"LeakyReLU", "ELU", "GELU", "Softmax", "Identity"}
+    return {cls: kind for kind, cls in TORCH.items() if cls not in with_settings}
+
+
+ACTIVATIONS = _activation_modules()
 # functions and tensor methods that are activations
 FN_ACTIVATIONS = {"relu": "relu", "relu_": "relu", "relu6": "relu6", "sigmoid": "sigmoid", "tanh": "tanh",
                   "silu": "silu", "hardswish": "hardswish", "hardsigmoid": "hardsigmoid", "mish": "mish",
