@@ -348,3 +348,30 @@ def test_the_same_computation_written_two_ways_is_no_difference(tmp_path):
     assert r.code == 1 and f"{flat}:5: fc params: the spec gives 2,308, the model 68" in out
     assert f"{flat}:4: flatten output_shape: the spec gives 576, the model 16" in out
     assert f"{flat}:3: avgpool (adaptive_avgpool): in the model only, not in the spec" in out
+
+
+def test_an_activation_name_that_means_another_call(tmp_path):
+    """torch.fx names three calls of one ReLU module relu, relu_1, relu_2: a namesake that reads
+    something else is not the same layer."""
+    model = spec(tmp_path, """\
+        input: [8, 8, 3]
+        layers:
+          - conv: {name: c1, filters: 4, kernel: 3}
+          - relu: {name: relu}
+          - conv: {name: c2, filters: 8, kernel: 3}
+          - relu: {name: relu_1}
+        """, "model.yaml")
+    mine = spec(tmp_path, """\
+        input: [8, 8, 3]
+        layers:
+          - conv: {name: c1, filters: 4, kernel: 3}
+          - relu: {name: relu1}
+          - conv: {name: c2, filters: 8, kernel: 3}
+          - relu: {name: relu}
+        """)
+    r = run_cli("check", mine, "--against", model, "-f", "json")
+    assert r.code == 0, r.out
+    checks = json.loads(r.out)["specs"][0]["checks"]
+    # the spec's relu (6×6×4 → 4×4×8 after c2) is paired with the model's relu_1, by order
+    shape = next(c for c in checks if c["layer"] == "relu" and c["figure"] == "output_shape")
+    assert shape["model_layer"] == "relu_1" and shape["match"] == "order" and shape["actual"] == [4, 4, 8]

@@ -84,6 +84,7 @@ def _neutral(row, shapes: dict) -> bool:
 def pair_layers(spec_rows, model_rows) -> list:
     """[(spec row or None, model row or None, how)] in the spec's order, model-only layers after
     the spec layer paired just before them; ``how`` is "name", "order" or None."""
+    spec_shapes = {r.name: tuple(r.output_shape) for r in spec_rows}
     spec_rows = [r for r in spec_rows if r.type != "input"]
     model_rows = [r for r in model_rows if r.type != "input"]
     by_name = {r.name: r for r in model_rows}
@@ -98,8 +99,6 @@ def pair_layers(spec_rows, model_rows) -> list:
     # a layer that changes no figure (an activation) keeps a pair made by name only when it reads
     # the layer paired with what its namesake reads: a module called several times in forward
     # (torchvision's Bottleneck calls self.relu three times) gives names that do not say which call
-    spec_shapes = {r.name: tuple(r.output_shape) for r in spec_rows}
-    spec_shapes["input"] = ()
     for r in spec_rows:
         if r.name in pair and _neutral(r, spec_shapes):
             m = pair[r.name][0]
