@@ -404,6 +404,29 @@ def test_what_the_module_prints_stays_out_of_the_spec(models):
     assert "building the model…" in r.err and "building" not in r.out
 
 
+def test_module_from_the_current_directory_or_a_file(tmp_path, monkeypatch):
+    """A console script does not put the current directory on sys.path; cnncalc does, for the
+    import only. A .py file may be named by its path."""
+    torch = pytest.importorskip("torch")
+    d = tmp_path / "proj"
+    d.mkdir()
+    (d / "cwd_net_tmp.py").write_text("from torch import nn\n\ndef net():\n    return nn.Sequential("
+                                      "nn.Conv2d(3, 5, 3), nn.ReLU(), nn.Flatten(), nn.Linear(5 * 6 * 6, 2))\n",
+                                      encoding="utf-8")
+    monkeypatch.chdir(d)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(d))])
+    sys.modules.pop("cwd_net_tmp", None)
+    # 5 filters of 3·3·3 + 5 = 140; 180·2 + 2 = 362
+    for source in ("torch:cwd_net_tmp:net", f"torch:{d / 'cwd_net_tmp.py'}:net", "torch:cwd_net_tmp.py:net"):
+        r = run_cli("import", source, "--input", "8x8x3")
+        assert r.code == 0, r.err
+        rep = analyze(parse_spec(r.out, "x.yaml"))
+        assert rep.totals.params == 140 + 362 == sum(p.numel() for p in __import__("cwd_net_tmp").net().parameters())
+    assert str(d) not in sys.path
+    sys.modules.pop("cwd_net_tmp", None)
+    assert "nope.py: no such file" in error_of("import", "torch:nope.py:net", "--input", "8x8x3")
+
+
 def test_without_torch_one_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     line = error_of("import", "torch:anything:net", "--input", "8x8x3")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import io
 import re
 import sys
@@ -50,7 +51,8 @@ def parse_source(source: str) -> tuple:
     module, sep, factory = body.rpartition(":")
     if not sep or not module or not factory:
         raise InputError(f"{source}: write a PyTorch model as torch:MODULE:FACTORY (e.g. torch:torchvision.models:"
-                         "resnet50), FACTORY a function or class of MODULE called with no arguments")
+                         "resnet50, or torch:path/to/net.py:Net), FACTORY a function or class of MODULE called with "
+                         "no arguments")
     return module, factory
 
 
@@ -68,11 +70,13 @@ def _build_module(source: str):
         raise InputError(f"{source}: reading a PyTorch model needs torch (pip install torch)") from None
     module_name, factory_name = parse_source(source)
     try:
-        mod = importlib.import_module(module_name)
+        mod = _import(module_name, source)
     except ModuleNotFoundError as e:
         raise InputError(f"{source}: no module named '{e.name or module_name}'") from None
+    except InputError:
+        raise
     except Exception as e:  # anything the module raises while it is imported
-        raise InputError(f"{source}: importing {module_name} failed: {type(e).__name__}: {e}") from None
+        raise InputError(f"{source}: importing {module_name} failed: {type(e).__name__}: {_first_line(e)}") from None
     obj: Any = mod
     for part in factory_name.split("."):
         if not hasattr(obj, part):
@@ -98,6 +102,38 @@ def _build_module(source: str):
         raise InputError(f"{source}: {module_name}.{factory_name}() returned a {type(model).__name__}, "
                          "not a torch.nn.Module")
     return model.eval()
+
+
+def _import(module_name: str, source: str):
+    """A module by its dotted name, with the current directory on sys.path (as ``python -m``
+    has it; a console script does not), or a ``.py`` file by its path."""
+    import os
+
+    if module_name.endswith(".py"):
+        path = os.path.abspath(module_name)
+        if not os.path.isfile(path):
+            raise InputError(f"{source}: {module_name}: no such file")
+        name = "cnncalc_torch_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise InputError(f"{source}: {module_name}: not a Python module")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except BaseException:
+            sys.modules.pop(name, None)
+            raise
+        return mod
+    cwd = os.getcwd()
+    added = cwd not in sys.path and "" not in sys.path
+    if added:
+        sys.path.append(cwd)
+    try:
+        return importlib.import_module(module_name)
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
 
 
 def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
