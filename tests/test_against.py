@@ -375,3 +375,25 @@ def test_an_activation_name_that_means_another_call(tmp_path):
     # the spec's relu (6×6×4 → 4×4×8 after c2) is paired with the model's relu_1, by order
     shape = next(c for c in checks if c["layer"] == "relu" and c["figure"] == "output_shape")
     assert shape["model_layer"] == "relu_1" and shape["match"] == "order" and shape["actual"] == [4, 4, 8]
+
+
+def test_against_a_keras_file(tmp_path):
+    """The spec imported from a .keras file holds to it; a conv edited by hand does not. Keras's
+    stem: 32×32×3 padded to 33×33, Conv2D(16, 3, strides=2, use_bias=False): 16×16×16 and
+    16·16·16·27 = 110,592 MACs; at stride 1: 31×31×16 and 31·31·16·27 = 415,152."""
+    keras_file = str(MODELS / "small_functional.keras")
+    text = run_cli("import", keras_file).out
+    same = tmp_path / "same.yaml"
+    same.write_text(text, encoding="utf-8")
+    assert run_cli("check", str(same), "--against", keras_file).code == 0
+    edited = tmp_path / "edited.yaml"
+    old = "{name: stem_conv, filters: 16, kernel: 3, stride: 2, bias: false}"
+    assert old in text
+    edited.write_text(text.replace(old, old.replace("stride: 2, ", "")), encoding="utf-8")
+    line = next(i for i, t in enumerate(edited.read_text().splitlines(), 1) if "name: stem_conv" in t)
+    r = run_cli("check", str(edited), "--against", keras_file)
+    assert r.code == 1
+    out = r.out.splitlines()
+    assert f"{edited}:{line}: stem_conv output_shape: the spec gives 31×31×16, the model 16×16×16" in out
+    assert f"{edited}:{line}: stem_conv macs: the spec gives 415,152, the model 110,592" in out
+    assert not any(": stem_conv params:" in x for x in out)  # 3·9·16 = 432 either way
