@@ -124,14 +124,23 @@ def pair_layers(spec_rows, model_rows) -> list:
         before[i] = max(before[i - 1], -1 if at[i - 1] is None else at[i - 1])
     for i in range(len(at) - 2, -1, -1):
         after_[i] = min(after_[i + 1], len(model_rows) if at[i + 1] is None else at[i + 1])
+    free: dict = {}  # type → positions of the model's unpaired layers, in order
+    for j, m in enumerate(model_rows):
+        if m.name not in taken:
+            free.setdefault(m.type, []).append(j)
+    cursor = dict.fromkeys(free, 0)  # ``before`` never decreases: each list is walked once
     for i, r in enumerate(spec_rows):
-        if r.name in pair:
+        if r.name in pair or r.type not in free:
             continue
-        for m in model_rows[before[i] + 1:after_[i]]:
-            if m.name not in taken and m.type == r.type:
-                pair[r.name] = (m, "order")
-                taken.add(m.name)
-                break
+        positions, k = free[r.type], cursor[r.type]
+        while k < len(positions) and positions[k] <= before[i]:
+            k += 1
+        cursor[r.type] = k
+        if k < len(positions) and positions[k] < after_[i]:
+            m = model_rows[positions[k]]
+            pair[r.name] = (m, "order")
+            taken.add(m.name)
+            cursor[r.type] = k + 1
 
     out: list = []
     after: dict = {}  # spec index → model-only rows placed after it
