@@ -470,7 +470,10 @@ def compact(net: Net) -> tuple:
     folded = compact_yaml(net)
     if folded is not None and same_figures(plain, folded, net.display):
         return folded, True
-    return plain, False
+    why = ("no repeated structure found: repetitions are found by numbered names (S.0.…, S.1.…)" if folded is None
+           else "the folded spec did not build to the same layers")
+    head, sep, rest = plain.partition("\n")
+    return f"{head}\n# --compact: {why}; the plain spec is written{sep}{rest}", False
 
 
 __all__ = ["compact", "compact_yaml", "same_figures"]
