@@ -213,3 +213,19 @@ def test_first_instance_without_the_others_residual(models):
     assert "{name: stage1, repeat: 3" in folded and "{name: stage2, repeat: 2" in folded
     rows_by = {r.name: r for r in rep_f.layers}
     assert "stage1.0.add" not in rows_by and set(rows_by["stage1.1.add"].inputs) == {"stage1.1.relu", "stage1.0.relu"}
+
+
+def test_a_fold_that_changes_a_figure_is_never_written(tmp_path, monkeypatch):
+    """The guard: a folded spec that does not build to the same layers is replaced by the plain one."""
+    from cnncalc.importers import compact as compact_mod, load_net
+
+    path = tmp_path / "tiny_resnet.prototxt"
+    path.write_text(caffe_resnet((2, 2)), encoding="utf-8")
+    net = load_net(str(path))
+    good = compact_mod.compact_yaml(net)
+    assert good is not None and "repeat: 2" in good
+    monkeypatch.setattr(compact_mod, "compact_yaml", lambda n: good.replace("kernel: 3,", "kernel: 5,", 1))
+    text, folded = compact_mod.compact(net)
+    assert not folded and "repeat:" not in text
+    assert text.splitlines()[1] == ("# --compact: the folded spec did not build to the same layers; the plain spec "
+                                    "is written")
