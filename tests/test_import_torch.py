@@ -243,6 +243,65 @@ def residual_after_first():
     return ResidualAfterFirst()
 
 
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's: a LayerNorm over the channels of an N×C×H×W tensor (F.layer_norm between permutes)."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class CNBlock(nn.Module):
+    """ConvNeXt's block: depthwise 7×7, channels-last LayerNorm and MLP, layer scale γ (a parameter
+    read in forward), residual add."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pw1 = nn.Linear(dim, 4 * dim)
+        self.act = nn.GELU()
+        self.pw2 = nn.Linear(4 * dim, dim)
+        self.gamma = nn.Parameter(torch.ones(dim, 1, 1))
+
+    def forward(self, x):
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.pw2(self.act(self.pw1(self.norm(y))))
+        y = torch.permute(y, (0, 3, 1, 2))
+        return x + self.gamma * y
+
+
+class ConvNeXtLike(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 4, stride=4), LayerNorm2d(16, eps=1e-6))
+        self.stage = nn.Sequential(CNBlock(16), CNBlock(16))
+        self.unused_head = nn.Linear(16, 1000)  # never called: its parameters are not counted
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x):
+        x = self.stage(self.stem(x))
+        return self.head(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def convnext_like():
+    return ConvNeXtLike()
+
+
+class BadPermute(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return self.conv(x).permute(0, 1, 3, 2)
+
+
+def bad_permute():
+    return BadPermute()
+
+
 def resnet50_like():
     """ResNet-50's stages: 3, 4, 6 and 3 bottlenecks (narrow)."""
     return ResNetLike((3, 4, 6, 3), classes=100)
@@ -347,6 +406,25 @@ def test_resnet_like_names_and_branches(models):
     assert "  - conv: {name: layer1.0.conv1, filters: 8, kernel: 1, bias: false}\n" in text
 
 
+def test_channels_last_layer_norm_mlp_and_layer_scale(models):
+    torch, mod = models
+    model = mod.convnext_like()
+    params, stats, macs, shape = torch_figures(torch, model, (32, 32, 3))
+    unused = 16 * 1000 + 1000
+    text, rep = imported("convnext_like", "32x32x3")
+    # PyTorch's parameters() counts the head forward never calls; cnncalc counts what runs, and says so
+    assert rep.totals.params == params - unused and rep.totals.macs == macs
+    assert tuple(rep.layers[-1].output_shape) == shape
+    assert f"# not counted: {unused:,} parameters of modules forward never calls\n" in text
+    rows = {r.name: r for r in rep.layers}
+    # γ: one scale per channel (16); the channels-last MLP: 16·64 + 64 and 64·16 + 16 on 8×8 positions
+    assert rows["stage.0.mul"].type == "layer_scale" and rows["stage.0.mul"].params == 16
+    assert rows["stage.0.pw1"].output_shape == (8, 8, 64) and rows["stage.0.pw1"].params == 16 * 64 + 64
+    assert rows["stage.0.norm"].type == "layernorm" and rows["stage.0.norm"].params == 32
+    assert rows["stem.1"].type == "layernorm" and rows["stem.1"].params == 32  # F.layer_norm between permutes
+    assert "permute" not in text
+
+
 def test_built_on_the_cpu_when_meta_fails_and_stochastic_depth(models):
     text, rep = imported("reads_its_weights", "9x9x3")
     rows = {r.name: r for r in rep.layers}
@@ -383,6 +461,7 @@ def error_of(*args) -> str:
     (f"torch:{NAME}:fails", "fails() failed: RuntimeError: no weights here"),
     (f"torch:{NAME}:data_dependent", "torch.fx cannot trace the model"),
     (f"torch:{NAME}:unmappable", "1 PyTorch node cnncalc cannot count: call_method transpose ('transpose')"),
+    (f"torch:{NAME}:bad_permute", "permute[0, 1, 3, 2] (other than to channels-last and back) ('permute')"),
     (f"torch:{NAME}", "write a PyTorch model as torch:MODULE:FACTORY"),
 ])
 def test_bad_torch_sources_are_one_line(models, source, words):

@@ -42,6 +42,11 @@ FN_ACTIVATIONS = {"relu": "relu", "relu_": "relu", "relu6": "relu6", "sigmoid": 
                   "silu": "silu", "hardswish": "hardswish", "hardsigmoid": "hardsigmoid", "mish": "mish",
                   "selu": "selu", "softplus": "softplus", "gelu": "gelu", "sigmoid_": "sigmoid", "tanh_": "tanh"}
 PASS_THROUGH = {"Identity"}  # modules that are their input
+PARAM = "\x00parameter"  # what a get_attr node stands for (never a layer name: names are printable)
+# what may run on a channels-last tensor (cnncalc's H×W×C): element-wise ops, the last axis
+FN_LAST_AXIS = set(FN_ACTIVATIONS) | {"leaky_relu", "leaky_relu_", "add", "iadd", "add_", "mul", "imul", "mul_",
+                                      "dropout", "stochastic_depth", "layer_norm", "permute", "contiguous", "clone"}
+MOD_LAST_AXIS = {"GELU", "LeakyReLU", "ELU", "Dropout", "Identity", "Linear", "LayerNorm"}
 NOT_TENSORS = {"size", "dim", "numel", "getattr"}  # shape queries: folded into the op that reads them
 
 
@@ -170,11 +175,11 @@ def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
     names: dict = {}  # fx node → cnncalc layer name (or the layer it passes through)
     poisoned: set = set()
     missing: list = []
-    called: set = set()
     modules = dict(gm.named_modules())
     scopes: dict = {}  # module path → the tensor nodes its own forward makes
     for node in gm.graph.nodes:
-        if node.op in ("call_function", "call_method") and _is_tensor(node):
+        if node.op in ("call_function", "call_method") and _is_tensor(node) and \
+                _fn_name(node) not in ("permute", "contiguous", "clone"):  # views: no layer of their own
             scopes.setdefault(_scope(node), []).append(node)
     inner = {(str(n.target) if n.op == "call_module" else _scope(n)) for n in gm.graph.nodes}
     own_modules = dict(model.named_modules())  # the traced module keeps only the leaves
@@ -194,12 +199,15 @@ def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
             continue
         if not _is_tensor(node):
             continue  # x.size(0) and the like: read by the op that uses them
+        if node.op == "get_attr":  # a parameter read in forward: only a layer scale reads one
+            names[node] = PARAM
+            continue
         ins = [a for a in node.all_input_nodes if _is_tensor(a)]
         if any(a in poisoned for a in ins):
             poisoned.add(node)
             continue
-        if node.op == "call_module":
-            called.add(str(node.target))
+        # channels-last (after permute(0, 2, 3, 1)): what reads it stays so, unless it permutes back
+        node.meta["cnncalc_nhwc"] = any(a.meta.get("cnncalc_nhwc") for a in ins)
         try:
             mapped = _map(net, node, modules, names, loc)
         except _Unmappable as u:
@@ -222,9 +230,13 @@ def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
         if net.layers and names.get(result) != net.layers[-1]["name"]:
             raise ModelError(f"the model's output is '{_label(result)}', not its last layer; cnncalc networks "
                              "end with their output", loc=loc)
-    unused = sum(p.numel() for name, m in modules.items() if name and not any(
-        c == name or c.startswith(name + ".") or name.startswith(c + ".") for c in called)
-        for p in m.parameters(recurse=False))
+    used: set = set()  # the parameters forward reads: those of the modules it calls, and get_attr's
+    for node in gm.graph.nodes:
+        if node.op == "call_module":
+            used.update(f"{node.target}.{n}" for n, _ in modules[node.target].named_parameters())
+        elif node.op == "get_attr":
+            used.add(str(node.target))
+    unused = sum(p.numel() for n, p in model.named_parameters() if n not in used)
     if unused:
         net.notes.append(f"not counted: {unused:,} parameters of modules forward never calls")
     return net
@@ -253,7 +265,7 @@ def _torch_shape(node) -> tuple:
 def _hwc(node) -> Optional[tuple]:
     s = _torch_shape(node)
     if len(s) == 4:
-        return (s[2], s[3], s[1])
+        return (s[1], s[2], s[3]) if node.meta.get("cnncalc_nhwc") else (s[2], s[3], s[1])
     if len(s) == 2:
         return (s[1],)
     return None
@@ -330,8 +342,36 @@ def _map(net: Net, node, modules: dict, names: dict, loc) -> str:
         raise _Unmappable(node.op)
     fn = _fn_name(node)
     tensors = [a for a in node.all_input_nodes if _is_tensor(a)]
+    nhwc = node.meta.get("cnncalc_nhwc", False)
+    if nhwc and fn not in FN_LAST_AXIS:
+        raise _Unmappable(f"{fn} on a channels-last tensor (after permute)")
+    params = [a for a in tensors if names.get(a) == PARAM]
+    tensors = [a for a in tensors if names.get(a) != PARAM]
+    if params and fn not in ("mul", "imul", "mul_", "layer_norm"):
+        raise _Unmappable(f"{fn} of a parameter read in forward (get_attr)")
     src = names[tensors[0]] if tensors else None
     in_shape = _torch_shape(tensors[0]) if tensors else ()
+    if fn == "permute":
+        dims = node.args[1] if len(node.args) == 2 and isinstance(node.args[1], (list, tuple)) else \
+            node.args[1:] or node.kwargs.get("dims")
+        dims = tuple(dims or ())
+        if len(in_shape) == 4 and dims == ((0, 3, 1, 2) if nhwc else (0, 2, 3, 1)):
+            node.meta["cnncalc_nhwc"] = not nhwc  # the same H×W×C tensor for cnncalc
+            return src
+        raise _Unmappable(f"permute{list(dims)} (other than to channels-last and back)")
+    if fn in ("mul", "imul", "mul_") and params:  # γ · x, one scale per channel: ConvNeXt's layer scale
+        c = in_shape[-1] if nhwc else in_shape[1] if len(in_shape) > 1 else 0
+        pshape = _torch_shape(params[0])
+        if len(params) == 1 and len(tensors) == 1 and pshape in ((c,), (c, 1, 1), (1, c, 1, 1)):
+            return _add(net, "layer_scale", name, {}, [src], loc)
+        raise _Unmappable("a product with a parameter that is not one scale per channel")
+    if fn == "layer_norm":
+        shape_arg = tuple(_arg(node, 1, "normalized_shape") or ())
+        weight, bias = _arg(node, 2, "weight"), _arg(node, 3, "bias")
+        if (nhwc or len(in_shape) == 2) and shape_arg == (in_shape[-1],) and not (weight is None and bias is not None):
+            return _add(net, "layernorm", name, {"eps": float(_arg(node, 4, "eps", 1e-5)), "affine": weight is not None,
+                                                 "bias": bias is not None}, [src], loc)
+        raise _Unmappable("layer_norm not over the channels")
 
     if fn in ("add", "iadd", "add_", "mul", "imul", "mul_"):
         a, b = node.args[0], node.args[1] if len(node.args) > 1 else node.kwargs.get("other")
@@ -399,7 +439,12 @@ def _map(net: Net, node, modules: dict, names: dict, loc) -> str:
 
 def _map_module(net: Net, node, m, name: str, names: dict, loc) -> str:
     cls = type(m).__name__
+    nhwc = node.meta.get("cnncalc_nhwc", False)
+    if nhwc and cls not in MOD_LAST_AXIS and cls not in ACTIVATIONS:
+        raise _Unmappable(f"{cls} on a channels-last tensor (after permute)")
     srcs = [names[a] for a in node.all_input_nodes if _is_tensor(a)]
+    if PARAM in srcs:
+        raise _Unmappable(f"{cls} of a parameter read in forward (get_attr)")
     if len(srcs) != 1:
         raise _Unmappable(f"{cls} called with {len(srcs)} tensors")
     src = srcs[0]
@@ -418,14 +463,21 @@ def _map_module(net: Net, node, m, name: str, names: dict, loc) -> str:
             return _add(net, "conv_transpose", name, p, [src], loc)
         return _add(net, "conv", name, p, [src], loc)
     if cls == "Linear":
-        if len(net.shapes[src]) != 1:
-            raise _Unmappable("Linear on a feature map (not a vector)")
+        if len(net.shapes[src]) != 1 and not nhwc:
+            raise _Unmappable("Linear on a feature map (not a vector, not channels-last)")
         return _add(net, "dense", name, {"units": m.out_features, "bias": m.bias is not None}, [src], loc)
     if cls in ("BatchNorm2d", "BatchNorm1d"):
         return _add(net, "batchnorm", name, {"affine": m.affine, "track_running_stats": m.track_running_stats,
                                            "eps": float(m.eps)}, [src], loc)
     if cls in ACTIVATIONS:
         return _add(net, ACTIVATIONS[cls], name, {}, [src], loc)
+    if cls == "LayerNorm":
+        c = net.shapes[src][-1]
+        if (nhwc or len(net.shapes[src]) == 1) and tuple(m.normalized_shape) == (c,):
+            affine = bool(m.elementwise_affine)
+            return _add(net, "layernorm", name, {"eps": float(m.eps), "affine": affine,
+                                                 "bias": affine and m.bias is not None}, [src], loc)
+        raise _Unmappable("LayerNorm not over the channels")
     if cls == "GELU":
         return _add(net, "gelu", name, {} if m.approximate == "none" else {"approximate": m.approximate}, [src], loc)
     if cls == "LeakyReLU":
