@@ -1,15 +1,19 @@
 """``torch:MODULE:FACTORY`` → a cnncalc network, when PyTorch is installed.
 
-MODULE is imported, FACTORY (a callable attribute of it, called with no arguments) is called
-under ``torch.device("meta")`` — no weights are allocated, so ResNet-152 costs nothing — and the
-module it returns is traced with ``torch.fx.symbolic_trace``. The trace is run once on a meta
+MODULE is imported (the current directory on sys.path; or a ``.py`` file by its path), FACTORY (a
+callable attribute of it, called with no arguments) is called under ``torch.device("meta")`` — no
+weights are allocated, so ResNet-152 costs nothing; a factory that reads its weights runs on the
+CPU and the module is moved to meta — and the module is traced with ``torch.fx.symbolic_trace``. The trace is run once on a meta
 tensor of the ``--input`` size (``ShapeProp``) so that every node carries PyTorch's own output
 shape. Each node is then mapped to a cnncalc layer type; the shape cnncalc infers for it must
 equal PyTorch's, or the import stops naming the node — a wrong mapping can never give a wrong
 figure in silence. Nodes with no cnncalc layer type are named together in one line.
 
 Names: a module's node is named by the module's qualified name (``layer1.0.conv1``); a function
-called in a module's ``forward`` by that module and the function (``layer1.0.add``).
+called in a module's ``forward`` by that module and the function (``layer1.0.add``), or by the
+module alone when the function is all it does. A stretch in channels-last layout (ConvNeXt's
+``permute(0, 2, 3, 1)`` … ``permute(0, 3, 1, 2)``) is cnncalc's own H×W×C: only ops on the last
+axis or element by element are mapped inside it.
 """
 
 from __future__ import annotations
@@ -47,7 +51,6 @@ PARAM = "\x00parameter"  # what a get_attr node stands for (never a layer name: 
 FN_LAST_AXIS = set(FN_ACTIVATIONS) | {"leaky_relu", "leaky_relu_", "add", "iadd", "add_", "mul", "imul", "mul_",
                                       "dropout", "stochastic_depth", "layer_norm", "permute", "contiguous", "clone"}
 MOD_LAST_AXIS = {"GELU", "LeakyReLU", "ELU", "Dropout", "Identity", "Linear", "LayerNorm"}
-NOT_TENSORS = {"size", "dim", "numel", "getattr"}  # shape queries: folded into the op that reads them
 
 
 def parse_source(source: str) -> tuple:
@@ -336,8 +339,6 @@ def _map(net: Net, node, modules: dict, names: dict, loc) -> str:
     name = _label(node)
     if node.op == "call_module":
         return _map_module(net, node, modules[node.target], name, names, loc)
-    if node.op == "get_attr":
-        raise _Unmappable("a tensor attribute read in forward (get_attr)")
     if node.op not in ("call_function", "call_method"):
         raise _Unmappable(node.op)
     fn = _fn_name(node)
