@@ -118,6 +118,8 @@ class Misc(nn.Module):
         s = torch.sigmoid(self.se(x.mean((2, 3), keepdim=True)))
         x = x * s
         x = self.avg(self.tconv(self.up(x)))
+        x = F.interpolate(x, scale_factor=2, mode="bilinear") + F.interpolate(x, size=(x.shape[2] * 2, 2 * x.shape[3]))
+        x = F.interpolate(x, size=(5, 7))
         x = x.mean([2, 3])
         x = x.view(x.size(0), -1)
         return self.fc2(F.relu(self.bn(self.gelu(self.fc1(x)))))

@@ -429,6 +429,25 @@ def _map(net: Net, node, modules: dict, names: dict, loc) -> str:
             return _add(net, "maxpool", name, p, [src], loc)
         p["count_include_pad"] = bool(node.kwargs.get("count_include_pad", True))
         return _add(net, "avgpool", name, p, [src], loc)
+    if fn in ("interpolate", "upsample"):  # F.interpolate(x, size=None, scale_factor=None, mode, align_corners)
+        size_arg, scale_arg = _arg(node, 1, "size"), _arg(node, 2, "scale_factor")
+        mode = _arg(node, 3, "mode", "nearest")
+        if mode not in ("nearest", "bilinear") or len(in_shape) != 4:
+            raise _Unmappable(f"{fn} in mode {mode!r} (cnncalc's upsample: nearest, bilinear)")
+        p: dict = {"mode": mode}
+        if _arg(node, 4, "align_corners"):
+            p["align_corners"] = True
+        out = _torch_shape(node)
+        if size_arg is not None and not hasattr(size_arg, "op") and all(isinstance(x, int) for x in _pair(size_arg)):
+            p["size"] = _one(size_arg)
+        elif scale_arg is not None and not hasattr(scale_arg, "op") and \
+                all(isinstance(x, (int, float)) and float(x) == int(x) for x in _pair(scale_arg)):
+            p["scale"] = _one([int(x) for x in _pair(scale_arg)])
+        elif size_arg is not None and out[2] % in_shape[2] == 0 and out[3] % in_shape[3] == 0:
+            p["scale"] = _one([out[2] // in_shape[2], out[3] // in_shape[3]])  # a size computed in forward
+        else:
+            raise _Unmappable(f"{fn} by a fractional scale, or to a computed size that is not a multiple")
+        return _add(net, "upsample", name, p, [src], loc)
     if fn == "stochastic_depth":  # torchvision.ops.stochastic_depth(input, p, mode, training)
         return _add(net, "stochastic_depth", name, {"rate": float(_arg(node, 1, "p", 0.0))}, [src], loc)
     if fn == "dropout":
