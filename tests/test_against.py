@@ -142,8 +142,8 @@ def test_match_by_order_when_names_differ_and_say_so(tmp_path):
     out = r.out.splitlines()
     # conv1 and features.0 agree (fused relu vs a relu layer changes no figure): 3·9·8 + 8 = 224
     assert f"{mine}:3: conv1 (model layer features.0, matched by order) params: 224 in the spec and the model" in out
-    assert f"{mine}:4: pool1 (model layer features.2, matched by order) output_shape: 16×16×8 in the spec and the model" \
-        in out
+    assert (f"{mine}:4: pool1 (model layer features.2, matched by order) output_shape: 16×16×8 in the spec and "
+            "the model") in out
     # conv2: padding 1 keeps 16×16, the model's none gives 14×14; MACs 16·16·16·72 = 294,912 vs 14·14·16·72 = 225,792
     assert (f"{mine}:5: conv2 (model layer features.3, matched by order) output_shape: the spec gives 16×16×16, "
             "the model 14×14×16") in out

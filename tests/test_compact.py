@@ -133,7 +133,8 @@ def caffe_resnet(stages=(2, 2, 2)) -> str:
             x = relu(f"{pre}.relu2", f"{pre}.add")
     out.append(f'layer {{ name: "pool" type: "Pooling" bottom: "{x}" top: "pool" '
                "pooling_param { pool: AVE global_pooling: true } }")
-    out.append('layer { name: "fc" type: "InnerProduct" bottom: "pool" top: "fc" inner_product_param { num_output: 10 } }')
+    out.append('layer { name: "fc" type: "InnerProduct" bottom: "pool" top: "fc" '
+               'inner_product_param { num_output: 10 } }')
     return "\n".join(out) + "\n"
 
 

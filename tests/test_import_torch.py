@@ -488,7 +488,7 @@ def test_what_the_module_prints_stays_out_of_the_spec(models):
 def test_module_from_the_current_directory_or_a_file(tmp_path, monkeypatch):
     """A console script does not put the current directory on sys.path; cnncalc does, for the
     import only. A .py file may be named by its path."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     d = tmp_path / "proj"
     d.mkdir()
     (d / "cwd_net_tmp.py").write_text("from torch import nn\n\ndef net():\n    return nn.Sequential("

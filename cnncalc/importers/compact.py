@@ -310,7 +310,7 @@ def compact_yaml(net: Net) -> Optional[str]:
         vec_name: dict = {}
         has_extra = any(e[3] for e in group[0].entries)
         values_at: dict = {}
-        order = sorted(range(len(group[0].entries)), key=lambda p: bool(group[0].entries[p][3]))  # common first
+        order = sorted(range(len(group[0].entries)), key=lambda p, g=group: bool(g[0].entries[p][3]))  # common first
         for pos in order:
             local, type_, refs, extra, _ = group[0].entries[pos]
             values = {}

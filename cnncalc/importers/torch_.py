@@ -2,18 +2,19 @@
 
 MODULE is imported (the current directory on sys.path; or a ``.py`` file by its path), FACTORY (a
 callable attribute of it, called with no arguments) is called under ``torch.device("meta")`` — no
-weights are allocated, so ResNet-152 costs nothing; a factory that reads its weights runs on the
-CPU and the module is moved to meta — and the module is traced with ``torch.fx.symbolic_trace``. The trace is run once on a meta
-tensor of the ``--input`` size (``ShapeProp``) so that every node carries PyTorch's own output
-shape. Each node is then mapped to a cnncalc layer type; the shape cnncalc infers for it must
-equal PyTorch's, or the import stops naming the node — a wrong mapping can never give a wrong
-figure in silence. Nodes with no cnncalc layer type are named together in one line.
+weights are allocated, so ResNet-152 costs nothing; a factory that reads its weights runs on the CPU
+and the module is moved to meta — and the module is traced with ``torch.fx.symbolic_trace``. The
+trace is run once on a meta tensor of the ``--input`` size (``ShapeProp``) so that every node
+carries PyTorch's own output shape. Each node is then mapped to a cnncalc layer type; the shape
+cnncalc infers for it must equal PyTorch's, or the import stops naming the node — a wrong mapping
+can never give a wrong figure in silence. Nodes with no cnncalc layer type are named together in one
+line.
 
 Names: a module's node is named by the module's qualified name (``layer1.0.conv1``); a function
 called in a module's ``forward`` by that module and the function (``layer1.0.add``), or by the
 module alone when the function is all it does. A stretch in channels-last layout (ConvNeXt's
-``permute(0, 2, 3, 1)`` … ``permute(0, 3, 1, 2)``) is cnncalc's own H×W×C: only ops on the last
-axis or element by element are mapped inside it.
+``permute(0, 2, 3, 1)`` … ``permute(0, 3, 1, 2)``) is cnncalc's own H×W×C: only ops on the last axis
+or element by element are mapped inside it.
 """
 
 from __future__ import annotations
@@ -402,8 +403,9 @@ def _map(net: Net, node, modules: dict, names: dict, loc) -> str:
         return _add(net, "softmax", name, {}, [src], loc)
     if fn in ("flatten", "view", "reshape"):
         out = _torch_shape(node)
-        if len(out) == 2 and out[0] == 1 and (fn != "flatten" or _arg(node, 1, "start_dim", 0) in (1, -len(in_shape) + 1)
-                                              or len(in_shape) == 2):
+        start = _arg(node, 1, "start_dim", 0)
+        flat_from_1 = fn != "flatten" or start in (1, -len(in_shape) + 1) or len(in_shape) == 2
+        if len(out) == 2 and out[0] == 1 and flat_from_1:
             return src if len(in_shape) == 2 else _add(net, "flatten", name, {}, [src], loc)
         raise _Unmappable(f"{fn} to a shape other than N×D")
     if fn == "mean":
