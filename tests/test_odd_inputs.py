@@ -86,3 +86,21 @@ def test_huge_dimensions_stay_exact(capsys):
     assert main([str(ODD / "big_dims.yaml")]) == 0
     table = capsys.readouterr().out
     assert "900P" in table and "9.00e27" in table and "40.00 ZB" in table and "3.60 EB" in table
+
+
+@pytest.mark.parametrize("text, value", [("1e-5", 1e-05), ("1E-5", 1e-05), ("+2.5e-3", 0.0025), (".5e1", 5.0),
+                                         ("1.0e-5", 1e-05), ("0.00001", 1e-05)])
+def test_an_exponent_without_a_dot_is_a_number(text, value):
+    # YAML 1.2 and JSON read 1e-5 as a number; PyYAML's YAML 1.1 rules read it as the string '1e-5',
+    # and `eps: 1e-5` (how PyTorch's documentation writes it) was refused as "must be a number"
+    from cnncalc.load import parse_spec
+
+    g = parse_spec(f"input: [8, 8, 4]\nlayers:\n  - layernorm: {{eps: {text}}}\n")
+    assert g.layers[-1].params["eps"] == value
+
+
+def test_an_exponent_in_a_name_or_a_quoted_value_stays_text():
+    from cnncalc.load import parse_spec
+
+    g = parse_spec("input: [8, 8, 4]\nlayers:\n  - {name: 'e1e5', relu: null}\n  - {name: \"1e5\", relu: null}\n")
+    assert [layer.name for layer in g.layers[1:]] == ["e1e5", "1e5"]

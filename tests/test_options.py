@@ -34,7 +34,7 @@ BASE = {
 VALUES = {"expr": "input 8x8x1 | conv 2 k3", "input_size": "32x32x1", "kernel": "3", "stride": "1",
           "padding": "1", "dilation": "1", "output_padding": "0", "filters": "2", "units": "4", "groups": "1",
           "depth": "1", "batch": "2", "cell": "pool[0,0,0]", "digits": "2", "truncate": "2",
-          "macs_include": "bias,act*2"}
+          "macs_include": "bias,act*2", "against": "lenet5"}
 
 
 def _cases():

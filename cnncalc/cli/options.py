@@ -235,6 +235,12 @@ OPTIONS: Tuple[Option, ...] = (
            {None: "add training memory: params + gradients + optimizer state + stored activations",
             "check": "optimizer for training_bytes budgets"}, ("show", "check")),
     Option(("--verbose", "-v"), "verbose", bool, False, "also list the checks that hold", ("check",)),
+    Option(("--against",), "against", str, None,
+           "compare each spec with its model, layer by layer (output shape, params, non-trainable, MACs): a model "
+           "file (.onnx, .keras, .h5, .json, .prototxt), torch:MODULE:FACTORY, or another spec", ("check",)),
+    Option(("--compact",), "compact", bool, False,
+           "fold repeated structures (S.0, S.1, … numbered alike) into blocks: and repeat:, when the folded spec "
+           "builds to exactly the same layers and figures", ("import",)),
     Option(("--output", "-o"), "output", str, None, "write to this file instead of stdout",
            ("schema", "import", "show", "compare", "export")),
     # every command

@@ -3,7 +3,8 @@
 - Caffe ``.prototxt`` (text; read by a small parser of protobuf's text format, no protobuf),
 - Keras ``.keras`` (a zip holding ``config.json``), a model ``.json`` config, ``.h5`` (needs
   ``h5py``; only the ``model_config`` attribute is read — no TensorFlow, no Keras),
-- ONNX ``.onnx`` (needs the ``onnx`` package: ``pip install 'cnncalc[onnx]'``).
+- ONNX ``.onnx`` (needs the ``onnx`` package: ``pip install 'cnncalc[onnx]'``),
+- a PyTorch module, ``torch:MODULE:FACTORY`` (needs ``torch``; traced with ``torch.fx``).
 
 :func:`load_model` returns the spec as YAML text — what ``cnncalc import`` writes and what
 ``cnncalc FILE.onnx`` analyses — so an imported model goes through the same pipeline (and the
@@ -23,14 +24,25 @@ class NotAModel(Exception):
     """The file is a cnncalc spec after all (a ``.json`` spec: JSON is YAML), not a model file."""
 
 
+TORCH_PREFIX = "torch:"
+
+
 def model_format(path: str) -> Optional[str]:
-    """The importer for a file name by its extension, or None for a spec (YAML) or a name."""
+    """The importer for a file name by its extension (``"torch"`` for ``torch:MODULE:FACTORY``),
+    or None for a spec (YAML) or a name."""
+    if path.startswith(TORCH_PREFIX):
+        return "torch"
     return SUFFIXES.get(Path(path).suffix.lower())
 
 
 def load_model(path: str, input_size: Optional[str] = None, display: Optional[str] = None) -> str:
     """A model file → the text of an equivalent spec (YAML). ``input_size`` (``224x224x3``)
     sets or overrides the input size; errors are one-line ``CnnCalcError``s."""
+    return load_net(path, input_size, display).to_yaml()
+
+
+def load_net(path: str, input_size: Optional[str] = None, display: Optional[str] = None):
+    """A model file → the imported network (cnncalc.importers.common.Net)."""
     from ..core.errors import InputError
     from .common import parse_input_size
 
@@ -39,6 +51,10 @@ def load_model(path: str, input_size: Optional[str] = None, display: Optional[st
     if fmt is None:
         raise InputError(f"{display}: not a model file cnncalc reads (.prototxt, .onnx, .keras, .h5, .json)")
     size = parse_input_size(input_size)
+    if fmt == "torch":
+        from .torch_ import read_torch
+
+        return read_torch(path, display, size)
     if fmt == "caffe":
         from .caffe import read_caffe as reader
     elif fmt == "keras":
@@ -48,10 +64,9 @@ def load_model(path: str, input_size: Optional[str] = None, display: Optional[st
     from .keras import NotKeras
 
     try:
-        net = reader(Path(path), display, size)
+        return reader(Path(path), display, size)
     except NotKeras:
         raise NotAModel(display) from None
-    return net.to_yaml()
 
 
-__all__ = ["load_model", "model_format", "SUFFIXES", "NotAModel"]
+__all__ = ["load_model", "model_format", "SUFFIXES", "NotAModel", "TORCH_PREFIX", "load_net"]

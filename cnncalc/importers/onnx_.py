@@ -67,16 +67,35 @@ def _name(node, fallback: str) -> str:
                 scopes = scopes[:-1]  # the last scope is the function called
             if scopes:
                 return ".".join(scopes)
+    return _scope_name(node, fallback)[0]
+
+
+def _weight_named(node) -> bool:
+    ins = list(node.input)
+    return node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul", "PRelu") and len(ins) > 1 and \
+        _text(ins[1]).endswith(".weight")
+
+
+def _scope_name(node, fallback: str) -> tuple:
+    """(name, True when the name is the scope of a function called in a module's forward: the
+    TorchScript exporter's ``/layer1/layer1.0/Add``). A scope is the module's name relative to
+    its parent (``downsample.1`` inside ``layer1.0``) or already whole (``layer1.0`` in ``layer1``)."""
     raw = _text(node.name)
     parts = [p for p in raw.split("/") if p]
     if raw.startswith("/") and parts:
-        if parts[-1].split("_")[0] == node.op_type:
+        op_scoped = parts[-1].split("_")[0] == node.op_type
+        if op_scoped:
             parts = parts[:-1]
-        qual = ""
+        pieces: list = []
         for p in parts:
-            qual = p if (not qual or p.startswith(qual + ".")) else f"{qual}.{p}"
-        return qual or fallback
-    return raw or fallback
+            if pieces and p.startswith(pieces[-1] + "."):
+                pieces[-1] = p  # downsample, downsample.1 → downsample.1
+            elif pieces and p.startswith(".".join(pieces) + "."):
+                pieces = [p]  # layer1, layer1.0 → layer1.0
+            else:
+                pieces.append(p)
+        return (".".join(pieces) or fallback), op_scoped and bool(pieces)
+    return raw or fallback, False
 
 
 def _text(v) -> str:
@@ -199,9 +218,17 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
             acts[t] = net.add("zeropad", pname, {"padding": pads}, [src], loc)
         return acts[t]
 
+    # a function called in a module's forward is named after the module and the op (layer1.0.add,
+    # as torch.fx names it), when the module has other layers inside it (it is not a leaf module)
+    node_names = [_name(node, _text(node.op_type).lower() or f"node{i}") for i, node in enumerate(g.node)]
+    parents = {n.rsplit(".", k)[0] for n in node_names for k in range(1, n.count(".") + 1)}
+    for i, node in enumerate(g.node):
+        if node_names[i] in parents and _scope_name(node, "")[1] and not _weight_named(node):
+            node_names[i] = f"{node_names[i]}.{_text(node.op_type).lower()}"
+
     for i, node in enumerate(g.node):
         op = _text(node.op_type)
-        lname = _name(node, op.lower() or f"node{i}")
+        lname = node_names[i]
         try:
             a = _attrs(node)
         except Exception as e:  # noqa: BLE001 - a damaged attribute

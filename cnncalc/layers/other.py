@@ -11,7 +11,7 @@ from .activations import FUSABLE, keras_activation, torch_activation
 from .base import (BOOL, NUMBER, NUMBERS, PADDING, POS_INT, RATE, SHAPE, Keras, Layer, NoForward, Out, Param,  # noqa: F401
                    ParamError, Torch, Warn, biased, choice, ew, flat, need_spatial, need_vector, nested_shape,
                    normalised, shape_text)
-from .numeric import need, scaled, unscale
+from .numeric import need, scaled
 
 
 class Dense(Layer):
@@ -53,7 +53,7 @@ class Dense(Layer):
         return biased(p, out.shape)
 
     def forward(self, p, ins, out_shape):  # on H×W×C or tokens L×C: the same map at every position
-        from .spatial import bias_values, exact_div, fused
+        from .spatial import bias_values, fused, sums_to_values
 
         shape, x = ins[0]
         n_in = shape[-1]
@@ -66,12 +66,7 @@ class Dense(Layer):
         for pos in range(0, len(xs), n_in):
             v = xs[pos:pos + n_in]
             out.extend(sum(map(mul, row, v)) for row in rows)
-        if dx is None or dw is None:  # floats (the other side may still be scaled integers: undo that)
-            out = [v / ((dw or 1) * (dx or 1)) + (float(bias[i % n_out]) if bias else 0) for i, v in enumerate(out)]
-        else:
-            den = dx * dw
-            out = [exact_div(v + bias[i % n_out] * den, den) if bias else unscale(v, den) for i, v in enumerate(out)]
-        return fused(p, out, out_shape)
+        return fused(p, sums_to_values(out, bias, n_out, dx, dw), out_shape)
 
     def explain(self, w) -> list:
         from .worked import n, shape  # noqa: F401  (explanations only)

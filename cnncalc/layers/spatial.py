@@ -261,6 +261,16 @@ def exact_div(v, den):
     return q.numerator if q.denominator == 1 else q
 
 
+def sums_to_values(out: list, bias: list, k: int, dx, dw) -> list:
+    """Dot products of scaled inputs (denominator ``dx``) and scaled weights (``dw``) back to values,
+    plus each output channel's bias (value ``i`` is channel ``i % k``): exact unless a float was
+    among them (``dx`` or ``dw`` None: the other side may still be scaled integers, undone here)."""
+    if dx is None or dw is None:
+        return [v / ((dx or 1) * (dw or 1)) + (float(bias[i % k]) if bias else 0) for i, v in enumerate(out)]
+    den = dx * dw
+    return [exact_div(v + bias[i % k] * den, den) if bias else unscale(v, den) for i, v in enumerate(out)]
+
+
 def bias_values(layer, p, k: int):
     """The biases to add (a list of K numbers), [] when the layer has none; an error when bias is
     true and none were given."""

@@ -172,8 +172,8 @@ class ConvTranspose(Windowed):
         output (the weights laid out as a conv's: filter k, tap, input channel of its group);
         exact. P_before: the padding (PyTorch), 0 (Keras valid), ⌊total/2⌋ (Keras same)."""
         from .base import flat
-        from .numeric import need, scaled, unscale
-        from .spatial import bias_values, exact_div, fused
+        from .numeric import need, scaled
+        from .spatial import bias_values, fused, sums_to_values
 
         (h, w, c), x = ins[0]
         oh, ow, k = out_shape
@@ -209,12 +209,7 @@ class ConvTranspose(Windowed):
                             wb = kk * n + (fy * fw + fx) * cg
                             xb = base + (kk // kg) * cg
                             out[ob + kk] += sum(ws[wb + ci] * xs[xb + ci] for ci in range(cg))
-        if dx is None or dwt is None:  # floats (the other side may still be scaled integers: undo that)
-            out = [v / ((dx or 1) * (dwt or 1)) + (float(bias[i % k]) if bias else 0) for i, v in enumerate(out)]
-        else:
-            den = dx * dwt
-            out = [exact_div(v + bias[i % k] * den, den) if bias else unscale(v, den) for i, v in enumerate(out)]
-        return fused(p, out, out_shape)
+        return fused(p, sums_to_values(out, bias, k, dx, dwt), out_shape)
 
     def rf_formula(self, r_in, j_in, f, s, r_out, j_out) -> str:
         from .worked import n

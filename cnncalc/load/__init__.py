@@ -93,6 +93,10 @@ def resolve(source: str) -> tuple:
             except NotAModel:  # a spec written in JSON: read as YAML below
                 pass
         return read_text(path, source), source
+    if source.startswith("torch:"):  # a PyTorch module (cnncalc.importers.torch_): needs --input
+        from ..importers import load_model
+
+        return load_model(source), source
     names = builtin_names()
     key = source.strip().lower()
     if key in names:

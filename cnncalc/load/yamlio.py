@@ -138,6 +138,8 @@ _P = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL = _P + "str", _P + "int", _P + "float", _P + "bool", _P + "null"
 _MAP, _SEQ, _MERGE, _VALUE_TAG = _P + "map", _P + "seq", _P + "merge", _P + "value"
 _SCALAR_TAGS = (_STR, _INT, _FLOAT, _BOOL, _NULL)
+# an exponent without a dot (YAML 1.2's core schema; YAML 1.1 resolves only 1.0e-5)
+_EXP_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+\Z")
 
 # Characters YAML does not allow in a stream (libyaml would stop with a multi-line message).
 _BAD_CHAR = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -460,7 +462,9 @@ class _Composer:
         """A plain scalar's value (cached by its text when short)."""
         loader, file = self.loader, self.file
         tag = loader.resolve(ScalarNode, text, (True, False))
-        if tag == _STR or tag == _MERGE or tag == _VALUE_TAG:
+        if tag == _STR and _EXP_FLOAT.match(text):
+            value = float(text)  # 1e-5: a float in YAML 1.2 and JSON, a string in PyYAML's YAML 1.1
+        elif tag == _STR or tag == _MERGE or tag == _VALUE_TAG:
             value = text
         elif tag == _INT:
             if len(text) > limits.MAX_INT_DIGITS:

@@ -33,8 +33,9 @@ def summary(run: CheckRun) -> str:
 
     c = run.counts
     kinds = [o.kind for s in run.specs for o in s.outcomes]
-    n_expect, n_budget = kinds.count("expect"), kinds.count("budget")
-    checks = ", ".join([plural(n, w) for n, w in ((n_expect, "expectation"), (n_budget, "budget")) if n]
+    n_expect, n_budget, n_against = kinds.count("expect"), kinds.count("budget"), kinds.count("against")
+    against = [f"{plural(n_against, 'comparison')} with {run.settings.get('against')}"] if n_against else []
+    checks = ", ".join([plural(n, w) for n, w in ((n_expect, "expectation"), (n_budget, "budget")) if n] + against
                        or ["0 expectations or budgets"])
     head = f"cnncalc check: {plural(c['specs'], 'spec')}, {checks}"
     included = run.settings.get("macs_include")
@@ -125,11 +126,18 @@ def run_dict(run: CheckRun) -> dict:
             "name": s.name,
             "status": s.status,
             "error": err,
-            "checks": [{"kind": o.kind, "figure": o.figure, "layer": o.layer, "expected": o.written,
-                        "actual": _jsonable(o.actual), "ok": o.ok, "file": o.loc.file, "line": o.loc.line,
-                        "message": o.message} for o in s.outcomes],
+            "checks": [_check_dict(o) for o in s.outcomes],
         })
     return {"specs": specs, "summary": {**run.counts, "exit_code": run.exit_code}, "settings": run.settings}
+
+
+def _check_dict(o) -> dict:
+    d = {"kind": o.kind, "figure": o.figure, "layer": o.layer, "expected": _jsonable(o.written),
+         "actual": _jsonable(o.actual), "ok": o.ok, "file": o.loc.file, "line": o.loc.line, "message": o.message}
+    if o.kind == "against":  # expected: the model's value; actual: the spec's
+        d["model_layer"] = o.model_layer
+        d["match"] = o.match
+    return d
 
 
 def render_json(run: CheckRun) -> str:

@@ -363,7 +363,18 @@ def expand_sources(args) -> list:
     return out
 
 
-def check_one(source: str, conventions: Conventions, strict: bool = False) -> SpecOutcome:
+class ModelUnreadable(Exception):
+    """``--against MODEL`` could not be read or built: the command stops with its one-line error
+    (exit 2) — the model is the command's argument, not one of the specs checked."""
+
+    def __init__(self, error: CnnCalcError):
+        super().__init__(error.message)
+        self.error = error
+
+
+def check_one(source: str, conventions: Conventions, strict: bool = False, against=None) -> SpecOutcome:
+    """Check one spec; ``against`` (a callable: input shape → the model's Report) adds the
+    comparison with its model (cnncalc.verify.against)."""
     from ..core.analysis import analyze
     from ..load import load_spec
 
@@ -372,19 +383,50 @@ def check_one(source: str, conventions: Conventions, strict: bool = False) -> Sp
     try:
         graph = load_spec(source)
         report = analyze(graph, conventions, strict=False)
-        return SpecOutcome(source, graph.name, tuple(check_report(report, strict)))
+        outcomes = check_report(report, strict)
+        if against is not None:
+            from .against import compare_reports
+
+            outcomes += compare_reports(report, against(tuple(report.input_shape)))
+        return SpecOutcome(source, graph.name, tuple(outcomes))
     except CnnCalcError as e:
         return SpecOutcome(source, error=e)
     except RecursionError:
         return SpecOutcome(source, error=InputError(f"{source}: input nested too deeply"))
 
 
-def check_sources(args, conventions: Conventions = Conventions(), strict: bool = False) -> CheckRun:
-    """Check every spec named by ``args`` (paths, directories, globs, built-in names)."""
+def model_loader(model: str, conventions: Conventions):
+    """``--against MODEL`` → a callable giving the model's Report at an input shape (built once
+    per shape); a model that cannot be read raises ModelUnreadable."""
+    from ..core.analysis import analyze
+    from .against import load_against
+
+    built: dict = {}
+
+    def report_at(shape: tuple):
+        if shape not in built:
+            try:
+                built[shape] = analyze(load_against(model, shape), conventions, strict=False)
+            except CnnCalcError as e:
+                raise ModelUnreadable(e) from None
+            except RecursionError:
+                raise ModelUnreadable(InputError(f"{model}: input nested too deeply")) from None
+        return built[shape]
+
+    return report_at
+
+
+def check_sources(args, conventions: Conventions = Conventions(), strict: bool = False,
+                  against: Optional[str] = None) -> CheckRun:
+    """Check every spec named by ``args`` (paths, directories, globs, built-in names), each
+    against the model ``against`` when given (raises ModelUnreadable when it cannot be read)."""
     sources = expand_sources(args)
-    specs = tuple(check_one(s, conventions, strict) for s in sources)
+    loader = model_loader(against, conventions) if against is not None else None
+    specs = tuple(check_one(s, conventions, strict, loader) for s in sources)
     if not sources:
         specs = (SpecOutcome("", error=InputError("no spec files to check")),)
     settings = {"strict": strict, "dtype": conventions.dtype, "batch": conventions.batch,
                 "train": conventions.optimizer, "macs_include": {k: f for k, f in conventions.macs_include}}
+    if against is not None:
+        settings["against"] = against
     return CheckRun(specs, settings)

@@ -19,9 +19,10 @@ def check_format(fmt: Optional[CheckFormat]) -> CheckFormat:
 
 def check(files: List[str], fmt: Optional[CheckFormat] = None, strict: bool = False, dtype: Dtype = Dtype.float32,
           batch: int = 1, train=None, verbose: bool = False, macs_include: Optional[str] = None,
-          debug: bool = False) -> int:
-    """``cnncalc check``: check every spec's validity, expectations and budgets; the exit code."""
-    from ...verify.check import check_sources
+          against: Optional[str] = None, debug: bool = False) -> int:
+    """``cnncalc check``: check every spec's validity, expectations and budgets (and, with
+    ``against``, its model's layers); the exit code."""
+    from ...verify.check import ModelUnreadable, check_sources
     from ...core.elementwise import parse_include
     from ...core.errors import CnnCalcError
     from ...core.model import Conventions
@@ -34,7 +35,10 @@ def check(files: List[str], fmt: Optional[CheckFormat] = None, strict: bool = Fa
         return report_error(err)
     conv = Conventions(dtype=dtype.value, batch=batch, optimizer=train.value if train else None,
                        macs_include=include)
-    run = check_sources(files, conv, strict=strict)
+    try:
+        run = check_sources(files, conv, strict=strict, against=against)
+    except ModelUnreadable as e:
+        return report_error(e.error)
     keep_until_exit(run)
     chosen = check_format(fmt)
     if chosen is CheckFormat.json:

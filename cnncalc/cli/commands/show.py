@@ -58,7 +58,8 @@ def model_file(spec: str) -> bool:
 
     from ...importers import model_format
 
-    return model_format(spec) is not None and Path(spec).is_file()
+    fmt = model_format(spec)
+    return fmt == "torch" or fmt is not None and Path(spec).is_file()
 
 
 def load_model_graph(spec: str, input_size: str):
