@@ -207,7 +207,7 @@ KERAS_OK = {
     "mobilenet_v3_small": "64x64x3", "efficientnet_b0": "64x64x3", "regnet_y_400mf": "64x64x3",
     "inception_naive": None, "inception_bottleneck": None, "lenet5": None, "mnist_cnn": None,
     "pytorch_cifar_net": None, "xo_toy": None, "alexnet": "99x99x3", "googlenet": None, "alphago_policy": None,
-    "shufflenet_v2_x1_0": "64x64x3", "swin_t": None,
+    "shufflenet_v2_x1_0": "64x64x3", "swin_t": None, "swin_v2_t": None, "maxvit_t": None,
 }
 # exported and counted by hand: the big ones cost seconds of Keras weight initialisation each
 # (vgg19 and convnext_tiny are vgg16 and keras_convnext_tiny again, layer types and all)
@@ -215,21 +215,9 @@ KERAS_NOT_RUN = {"resnet34", "resnet101", "resnet152", "efficientnet_v2_s", "dee
                  "convnext_tiny", "vit_b_16"}
 
 
-# the shipped specs with a layer Keras has no construct for, and the first such layer
-KERAS_REFUSED = {"swin_v2_t": ("stage1.even.attn", "window_attention", True),  # Swin V2's version 2
-                 "maxvit_t": ("block1.0.window.attn", "partition_attention", False)}
-
-
 def test_every_shipped_spec_has_a_keras_verdict():
-    assert set(KERAS_OK) | KERAS_NOT_RUN | set(KERAS_REFUSED) == set(builtin_names())
-
-
-@pytest.mark.parametrize("name", sorted(KERAS_REFUSED))
-def test_keras_export_refuses_shipped_specs_it_cannot_write(name):
-    r = run_cli("export", name, "--to", "keras")
-    m = ERROR.match(r.err.rstrip("\n"))
-    assert r.code == 2 and r.out == "" and m, r.err
-    assert (Path(m["file"]).name, m["layer"], m["type"], bool(m["params"])) == (f"{name}.yaml",) + KERAS_REFUSED[name]
+    # every shipped spec exports to Keras (Swin V2's and MaxViT's attention since issue 12/13's follow-up)
+    assert set(KERAS_OK) | KERAS_NOT_RUN == set(builtin_names())
 
 
 @pytest.fixture(scope="module")
@@ -351,6 +339,102 @@ def test_keras_window_attention_is_the_pytorch_modules(keras):
     got = keras.ops.convert_to_numpy(ours(x))
     want = theirs(torch.tensor(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).detach().numpy()
     assert np.allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+# one layer each, figures by hand: Swin V2 on 10×9×16 (heads 2, window 4, cpb_hidden 32): qkv 16·48 + 48,
+# proj 16·16 + 16, cpb_mlp 2·32 + 32 and 32·2 (no bias), logit scale 2 = 1,250 trainable; the coordinate
+# table (2·4 − 1)²·2 = 98 non-trainable. MaxViT on 6×9×16 (heads 2, P 3): 816 + 272 + (2·3 − 1)²·2 = 1,138.
+KERAS_ATTENTION_LAYERS = {
+    "swin_v2": ("[10, 9, 16]", "window_attention: {heads: 2, window: 4, shift: 2, version: 2, cpb_hidden: 32}",
+                (1250, 98)),
+    "maxvit_block": ("[6, 9, 16]", "partition_attention: {heads: 2, size: 3, partition: block}", (1138, 0)),
+    "maxvit_grid": ("[6, 9, 16]", "partition_attention: {heads: 2, size: 3, partition: grid, qkv_bias: false}",
+                    (1138 - 48, 0)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KERAS_ATTENTION_LAYERS))
+def test_keras_attention_layer_has_cnncalcs_figures(tmp_path, keras, case):
+    shape, layer, (trainable, frozen) = KERAS_ATTENTION_LAYERS[case]
+    spec = tmp_path / f"{case}.yaml"
+    spec.write_text(f"input: {shape}\nlayers:\n  - {layer}\n", encoding="utf-8")
+    report = analyze(load_spec(str(spec)))
+    assert (report.totals.params, report.totals.non_trainable_params) == (trainable, frozen)
+    _keras_figures(tmp_path, str(spec), None)  # Keras's split, count_params and output shape: cnncalc's
+    model = _load(_export(tmp_path, str(spec), "keras")).build_model()
+    assert tuple(model.output_shape) == (None,) + tuple(json.loads(shape))
+
+
+def _copy_dense(dense, linear):
+    dense.set_weights([linear.weight.detach().numpy().T]
+                      + ([linear.bias.detach().numpy()] if linear.bias is not None else []))
+
+
+@pytest.mark.parametrize("shift", [0, 1])
+def test_keras_window_attention_v2_is_the_oracle(keras, shift):
+    # Swin V2's Keras helper, given the oracle module's random weights, computes its values (shift mask included)
+    torch = pytest.importorskip("torch")
+    np = pytest.importorskip("numpy")
+    from cnncalc.export import keras as kx
+
+    from .torch_oracle import WindowAttentionV2
+
+    ks: dict = {}
+    exec("import math\nimport keras\nfrom keras import layers\n" + kx.HELPERS["WindowAttentionV2"], ks)
+    torch.manual_seed(0)
+    theirs = WindowAttentionV2(8, 2, 3, shift, hidden=16).eval()
+    with torch.no_grad():
+        for weight in theirs.parameters():
+            weight.normal_()
+    ours = ks["WindowAttentionV2"](8, 2, 3, shift, hidden=16)
+    x = np.random.default_rng(1).standard_normal((1, 5, 7, 8)).astype("float32")  # padded to 6×9
+    ours(x)  # built
+    _copy_dense(ours.qkv, theirs.qkv)
+    _copy_dense(ours.proj, theirs.proj)
+    _copy_dense(ours.cpb_mlp[0], theirs.cpb_mlp[0])
+    _copy_dense(ours.cpb_mlp[1], theirs.cpb_mlp[2])
+    ours.logit_scale.assign(theirs.logit_scale.detach().numpy())
+    # the coordinate table is computed, not copied: it must be the oracle's buffer
+    assert np.allclose(keras.ops.convert_to_numpy(ours.relative_coords_table),
+                       theirs.relative_coords_table.reshape(-1, 2).numpy(), rtol=1e-6, atol=1e-7)
+    got = keras.ops.convert_to_numpy(ours(x))
+    want = theirs(torch.tensor(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).detach().numpy()
+    assert np.allclose(got, want, rtol=1e-5, atol=1e-5)
+    # 2·16 + 16 + 16·2 + 2 beside the projections 8·24 + 24 + 8·8 + 8; 5²·2 coordinates
+    assert (sum(math.prod(w.shape) for w in ours.trainable_weights),
+            sum(math.prod(w.shape) for w in ours.non_trainable_weights)) == (82 + 288, 50)
+
+
+def test_keras_partition_attention_is_the_oracle(keras):
+    torch = pytest.importorskip("torch")
+    np = pytest.importorskip("numpy")
+    from cnncalc.export import keras as kx
+
+    from .torch_oracle import PartitionAttention
+
+    ks: dict = {}
+    exec("import keras\nfrom keras import layers\n" + kx.HELPERS["PartitionAttention"], ks)
+    torch.manual_seed(0)
+    x = np.random.default_rng(2).standard_normal((1, 6, 9, 8)).astype("float32")  # P = 3: 2×3 groups
+    got = {}
+    for partition in ("block", "grid"):
+        theirs = PartitionAttention(8, 2, 3, partition).eval()
+        with torch.no_grad():
+            for weight in theirs.parameters():
+                weight.normal_()
+        ours = ks["PartitionAttention"](8, 2, 3, partition)
+        ours(x)
+        _copy_dense(ours.to_qkv, theirs.to_qkv)
+        _copy_dense(ours.merge, theirs.merge)
+        ours.relative_position_bias_table.assign(theirs.relative_position_bias_table.detach().numpy())
+        got[partition] = keras.ops.convert_to_numpy(ours(x))
+        want = theirs(torch.tensor(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).detach().numpy()
+        assert np.allclose(got[partition], want, rtol=1e-5, atol=1e-5), partition
+        # the other partition's grouping on these weights gives other values: the grouping is tested
+        other = PartitionAttention(8, 2, 3, {"block": "grid", "grid": "block"}[partition]).eval()
+        other.load_state_dict(theirs.state_dict())
+        alt = other(torch.tensor(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).detach().numpy()
+        assert not np.allclose(got[partition], alt, rtol=1e-3, atol=1e-3), partition
 
 
 def test_keras_export_refuses_a_type_keras_lacks(tmp_path):

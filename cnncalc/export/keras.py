@@ -180,6 +180,150 @@ class WindowAttention(layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 ''',
+    "WindowAttentionV2": '''
+class WindowAttentionV2(layers.Layer):
+    """Swin V2's (shifted) window attention, after torchvision's ShiftedWindowAttentionV2: as V1,
+    but cosine attention scaled by a learnable logit scale per head (clamped at log 100), and
+    the relative-position bias made by cpb_mlp (Dense(hidden) with bias, ReLU, Dense(heads)
+    without bias) from the log-spaced relative coordinates (a non-trainable weight,
+    (2w - 1)²·2 values), squashed by 16·sigmoid. The QKV bias is a full 3·C bias whose K third
+    is zeroed in the call. Shifted windows are masked (-100) across the rolled borders."""
+
+    def __init__(self, channels, heads, window, shift, qkv_bias=True, proj_bias=True, hidden=512, **kwargs):
+        super().__init__(**kwargs)
+        self.heads, self.window, self.shift, self.channels = heads, window, shift, channels
+        self.qkv = layers.Dense(3 * channels, use_bias=qkv_bias)
+        self.proj = layers.Dense(channels, use_bias=proj_bias)
+        self.cpb_mlp = [layers.Dense(hidden, use_bias=True, activation="relu"), layers.Dense(heads, use_bias=False)]
+
+    def build(self, input_shape):
+        c, win, heads = input_shape[-1], self.window, self.heads
+        self.qkv.build((None, c))
+        self.proj.build((None, c))
+        self.cpb_mlp[0].build((None, 2))
+        self.cpb_mlp[1].build((None, self.cpb_mlp[0].units))
+        self.logit_scale = self.add_weight(shape=(heads, 1, 1), initializer=keras.initializers.Constant(math.log(10)),
+                                           trainable=True, name="logit_scale")
+        span = 2 * win - 1
+
+        def coord(t):  # torchvision's log-spaced relative coordinate
+            t = t / max(win - 1, 1) * 8
+            return math.copysign(math.log2(abs(t) + 1.0) / 3.0, t) if t else 0.0
+
+        self.relative_coords_table = self.add_weight(shape=(span * span, 2), initializer="zeros", trainable=False,
+                                                     name="relative_coords_table")
+        self.relative_coords_table.assign([[coord(dy), coord(dx)] for dy in range(1 - win, win)
+                                           for dx in range(1 - win, win)])
+        cells = [(i, j) for i in range(win) for j in range(win)]
+        self.index = [(a - c_ + win - 1) * span + (b - d + win - 1) for a, b in cells for c_, d in cells]
+
+    def _mask(self, hp, wp, sh, sw):
+        """-100 between the tokens of a window that were not neighbours before the roll."""
+        win = self.window
+
+        def region(r, size, s):
+            return 0 if not s else 0 if r < size - win else 1 if r < size - s else 2
+
+        masks = []
+        for wy in range(hp // win):
+            for wx in range(wp // win):
+                regions = [(region(wy * win + i, hp, sh), region(wx * win + j, wp, sw))
+                           for i in range(win) for j in range(win)]
+                masks.append([[0.0 if a == b else -100.0 for b in regions] for a in regions])
+        return masks
+
+    def call(self, x):
+        ops = keras.ops
+        h, w, c = x.shape[1:]
+        win, heads = self.window, self.heads
+        pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
+        x = ops.pad(x, [(0, 0), (0, pad_b), (0, pad_r), (0, 0)])
+        hp, wp = h + pad_b, w + pad_r
+        sh, sw = (0 if win >= hp else self.shift), (0 if win >= wp else self.shift)
+        if sh or sw:
+            x = ops.roll(ops.roll(x, -sh, axis=1), -sw, axis=2)
+        x = ops.reshape(x, (-1, hp // win, win, wp // win, win, c))
+        x = ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, win * win, c))
+        qkv = ops.matmul(x, self.qkv.kernel)
+        if self.qkv.use_bias:
+            keep = ops.convert_to_tensor([1.0] * c + [0.0] * c + [1.0] * c, dtype=qkv.dtype)
+            qkv = qkv + self.qkv.bias * keep
+        qkv = ops.transpose(ops.reshape(qkv, (-1, win * win, 3, heads, c // heads)), (2, 0, 3, 1, 4))
+        q, k, v = qkv[0], qkv[1], qkv[2]
+
+        def unit(t):
+            return t / ops.maximum(ops.sqrt(ops.sum(t * t, axis=-1, keepdims=True)), 1e-12)
+
+        attn = ops.matmul(unit(q), ops.transpose(unit(k), (0, 1, 3, 2)))
+        attn = attn * ops.exp(ops.minimum(self.logit_scale, math.log(100.0)))
+        table = self.cpb_mlp[1](self.cpb_mlp[0](self.relative_coords_table))
+        bias = ops.reshape(ops.take(table, self.index, axis=0), (win * win, win * win, heads))
+        attn = attn + 16 * ops.sigmoid(ops.expand_dims(ops.transpose(bias, (2, 0, 1)), 0))
+        if sh or sw:
+            mask = ops.convert_to_tensor(self._mask(hp, wp, sh, sw), dtype=attn.dtype)  # windows × w² × w²
+            windows = mask.shape[0]
+            attn = ops.reshape(ops.reshape(attn, (-1, windows, heads, win * win, win * win))
+                               + ops.expand_dims(ops.expand_dims(mask, 1), 0), (-1, heads, win * win, win * win))
+        attn = ops.softmax(attn, axis=-1)
+        x = self.proj(ops.reshape(ops.transpose(ops.matmul(attn, v), (0, 2, 1, 3)), (-1, win * win, c)))
+        x = ops.reshape(ops.transpose(ops.reshape(x, (-1, hp // win, wp // win, win, win, c)), (0, 1, 3, 2, 4, 5)),
+                        (-1, hp, wp, c))
+        if sh or sw:
+            x = ops.roll(ops.roll(x, sh, axis=1), sw, axis=2)
+        return x[:, :h, :w, :]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+''',
+    "PartitionAttention": '''
+class PartitionAttention(layers.Layer):
+    """MaxViT's block or grid attention, after torchvision's PartitionAttentionLayer and
+    RelativePositionalMultiHeadAttention: groups of P×P tokens (P×P neighbours for "block", a
+    P×P grid of stride H/P, W/P for "grid"), softmax(Q·Kᵀ/√C + relative-position bias from a
+    (2P - 1)²×heads table)·V per head, the merge projection."""
+
+    def __init__(self, channels, heads, size, partition, qkv_bias=True, proj_bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.heads, self.size, self.partition = heads, size, partition
+        self.to_qkv = layers.Dense(3 * channels, use_bias=qkv_bias)
+        self.merge = layers.Dense(channels, use_bias=proj_bias)
+
+    def build(self, input_shape):
+        c, s = input_shape[-1], self.size
+        self.to_qkv.build((None, c))
+        self.merge.build((None, c))
+        self.relative_position_bias_table = self.add_weight(shape=((2 * s - 1) ** 2, self.heads),
+                                                            initializer="zeros", trainable=True)
+        span = 2 * s - 1
+        cells = [(i, j) for i in range(s) for j in range(s)]
+        self.index = [(a - c_ + s - 1) * span + (b - d + s - 1) for a, b in cells for c_, d in cells]
+
+    def call(self, x):
+        ops = keras.ops
+        h, w, c = x.shape[1:]
+        s, heads = self.size, self.heads
+        gh, gw = h // s, w // s
+        if self.partition == "block":  # B, H/P, P, W/P, P, C -> B·groups, P·P, C
+            g = ops.transpose(ops.reshape(x, (-1, gh, s, gw, s, c)), (0, 1, 3, 2, 4, 5))
+        else:  # B, P, H/P, P, W/P, C: the token runs over the P×P grid
+            g = ops.transpose(ops.reshape(x, (-1, s, gh, s, gw, c)), (0, 2, 4, 1, 3, 5))
+        g = ops.reshape(g, (-1, s * s, c))
+        qkv = ops.transpose(ops.reshape(self.to_qkv(g), (-1, s * s, 3, heads, c // heads)), (2, 0, 3, 1, 4))
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = ops.matmul(q, ops.transpose(k * c ** -0.5, (0, 1, 3, 2)))
+        bias = ops.reshape(ops.take(self.relative_position_bias_table, self.index, axis=0), (s * s, s * s, heads))
+        attn = ops.softmax(attn + ops.expand_dims(ops.transpose(bias, (2, 0, 1)), 0), axis=-1)
+        out = self.merge(ops.reshape(ops.transpose(ops.matmul(attn, v), (0, 2, 1, 3)), (-1, s * s, c)))
+        out = ops.reshape(out, (-1, gh, gw, s, s, c))
+        if self.partition == "block":
+            out = ops.transpose(out, (0, 1, 3, 2, 4, 5))
+        else:
+            out = ops.transpose(out, (0, 3, 1, 4, 2, 5))
+        return ops.reshape(out, (-1, h, w, c))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+''',
     "LayerScale": '''
 class LayerScale(layers.Layer):
     """ConvNeXt's layer scale (as keras.applications.convnext writes it): a learnable factor per channel."""

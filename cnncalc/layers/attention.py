@@ -314,7 +314,8 @@ class WindowAttention(Layer):
 
     def keras(self, p, ins):
         if p["version"] == 2:
-            return None  # the exporter's Keras layer is Swin V1's
+            return (Keras("WindowAttentionV2", (ins[0][-1], p["heads"], p["window"], p["shift"]),  # the exporter's own
+                          {"qkv_bias": p["qkv_bias"], "proj_bias": p["proj_bias"], "hidden": p["cpb_hidden"]}),)
         return (Keras("WindowAttention", (ins[0][-1], p["heads"], p["window"], p["shift"]),  # the exporter's own
                       {"qkv_bias": p["qkv_bias"], "proj_bias": p["proj_bias"]}),)
 
@@ -402,6 +403,10 @@ class PartitionAttention(Layer):
 
     def torch(self, p, ins) -> tuple:
         return (Torch("partition_attention", (ins[0][-1], p["heads"], p["size"], p["partition"]),
+                      {"qkv_bias": p["qkv_bias"], "proj_bias": p["proj_bias"]}),)
+
+    def keras(self, p, ins):
+        return (Keras("PartitionAttention", (ins[0][-1], p["heads"], p["size"], p["partition"]),  # the exporter's own
                       {"qkv_bias": p["qkv_bias"], "proj_bias": p["proj_bias"]}),)
 
 
