@@ -397,3 +397,79 @@ def test_against_a_keras_file(tmp_path):
     assert f"{edited}:{line}: stem_conv output_shape: the spec gives 31×31×16, the model 16×16×16" in out
     assert f"{edited}:{line}: stem_conv macs: the spec gives 415,152, the model 110,592" in out
     assert not any(": stem_conv params:" in x for x in out)  # 3·9·16 = 432 either way
+
+
+SMALL_32 = """\
+    input: [32, 32, 3]
+    layers:
+      - conv: {name: conv1, filters: 8, kernel: 3, padding: 1}
+      - batchnorm: {name: bn1}
+      - relu: {name: relu}
+      - maxpool: {name: pool, kernel: 2}
+      - conv: {name: conv2, filters: 16, kernel: 3, padding: 1, bias: false, activation: relu}
+      - adaptive_avgpool: {name: gap, size: 1}
+      - flatten: {name: flatten}
+      - dense: {name: head, units: 10}
+    """
+
+
+def _torch_macs(torch, model, size: int) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, 3, size, size))
+    return counter.get_total_flops() // 2
+
+
+def test_torch_model_is_built_at_the_specs_input_size(torch_module, tmp_path):
+    # no --input: the torch: model is built at the spec's 32×32×3, so a spec written for 32×32 agrees
+    torch, name = torch_module
+    macs32 = _torch_macs(torch, __import__(name).small(), 32)
+    # by hand: conv1 32·32·8·27, conv2 16·16·16·72, head 16·10
+    assert macs32 == 32 * 32 * 8 * 27 + 16 * 16 * 16 * 72 + 160
+    mine = spec(tmp_path, SMALL_32.rstrip(" ") + f"    expect: {{macs: {macs32}}}\n")
+    r = run_cli("check", mine, "--against", f"torch:{name}:small")
+    assert r.code == 0, r.out + r.err
+
+
+def test_check_input_builds_the_torch_model_at_that_size(torch_module, tmp_path):
+    torch, name = torch_module
+    mine = spec(tmp_path, SMALL_32)
+    r = run_cli("check", mine, "--against", f"torch:{name}:small", "--input", "32x32x3")
+    assert r.code == 0, r.out + r.err
+    # at 16×16×3 the model differs from the 32×32 spec: its input, and MACs (FlopCounterMode's) per layer
+    r = run_cli("check", mine, "--against", f"torch:{name}:small", "--input", "16x16x3", "-f", "json")
+    assert r.code == 1, r.out + r.err
+    doc = json.loads(r.out)
+    assert doc["settings"]["against_input"] == [16, 16, 3]
+    found = {(o["layer"], o["figure"]): (o["expected"], o["actual"]) for o in doc["specs"][0]["checks"]
+             if not o["ok"]}
+    assert found[(None, "input")] == ([16, 16, 3], [32, 32, 3])
+    macs16 = _torch_macs(torch, __import__(name).small(), 16)
+    assert macs16 == 16 * 16 * 8 * 27 + 8 * 8 * 16 * 72 + 160  # by hand
+    assert found[(None, "macs")] == (macs16, 32 * 32 * 8 * 27 + 16 * 16 * 16 * 72 + 160)
+    # the fast parser and typer's both take it (one declaration in cnncalc/cli/options.py)
+    from cnncalc.cli.entry import parse_fast
+
+    assert parse_fast(["check", mine, "--against", "m.onnx", "--input", "8x8x3"])[1]["input_size"] == "8x8x3"
+    import io
+    from contextlib import redirect_stdout
+
+    from cnncalc.cli.entry import main
+
+    outs = []
+    for fast in (True, False):
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            code = main(["check", mine, "--against", f"torch:{name}:small", "--input", "16x16x3"], fast=fast)
+        outs.append((code, buf.getvalue()))
+    assert outs[0] == outs[1] and outs[0][0] == 1
+    assert f" comparisons with torch:{name}:small at 16×16×3: " in outs[0][1].splitlines()[-1]
+
+
+def test_check_input_replaces_a_spec_models_size_only_with_against(tmp_path):
+    mine = spec(tmp_path, "input: 10\nlayers:\n  - dense: {name: fc, units: 5}\n")
+    r = run_cli("check", mine, "--input", "12")
+    assert r.code == 2 and r.out == "" and len(r.err.splitlines()) == 1 and "--against" in r.err, r.err
+    r = run_cli("check", mine, "--against", mine, "--input", "12x")
+    assert r.code == 2 and r.out == "" and len(r.err.splitlines()) == 1 and "--input" in r.err, r.err

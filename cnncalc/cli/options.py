@@ -185,8 +185,10 @@ OPTIONS: Tuple[Option, ...] = (
            'a network in the one-line DSL: "input 32x32x3 | conv 10 k5 p2 | relu"', ("show",)),
     Option(("--input",), "input_size", str, None,
            {None: "replace the spec's input size: 299x299x3, or N for a vector",
-            "import": "the input size HxWxC (or N): needed when the file leaves it open, or to replace it"},
-           ("show", "compare", "import", "export")),
+            "import": "the input size HxWxC (or N): needed when the file leaves it open, or to replace it",
+            "check": "with --against: the input size HxWxC (or N) the model is built at (torch:MODULE:FACTORY, "
+                     "or a file's own size replaced); default: each spec's input size"},
+           ("show", "compare", "import", "export", "check")),
     Option(("--to", "-t"), "target", Target, ..., "the framework: pytorch or keras", ("export",)),
     Option(("--depth",), "depth", int, None,
            "one row per block instance at name depth N (layer3 = 1, layer3.4 = 2)", ("show",)),

@@ -34,7 +34,9 @@ def summary(run: CheckRun) -> str:
     c = run.counts
     kinds = [o.kind for s in run.specs for o in s.outcomes]
     n_expect, n_budget, n_against = kinds.count("expect"), kinds.count("budget"), kinds.count("against")
-    against = [f"{plural(n_against, 'comparison')} with {run.settings.get('against')}"] if n_against else []
+    at = run.settings.get("against_input")  # check --input: the size the model was built at
+    at = f" at {'×'.join(str(d) for d in at)}" if at else ""
+    against = [f"{plural(n_against, 'comparison')} with {run.settings.get('against')}{at}"] if n_against else []
     checks = ", ".join([plural(n, w) for n, w in ((n_expect, "expectation"), (n_budget, "budget")) if n] + against
                        or ["0 expectations or budgets"])
     head = f"cnncalc check: {plural(c['specs'], 'spec')}, {checks}"

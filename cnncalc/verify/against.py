@@ -233,9 +233,10 @@ def compare_reports(spec_report, model_report) -> list:
     return out
 
 
-def load_against(model: str, input_shape: tuple, display: Optional[str] = None):
-    """The Graph of MODEL: a model file (read with its own input size, or the spec's when the
-    file leaves it open), ``torch:MODULE:FACTORY`` (built at the spec's input size), or a spec."""
+def load_against(model: str, input_shape: tuple, display: Optional[str] = None, replace: bool = False):
+    """The Graph of MODEL: a model file (read with its own input size, or ``input_shape`` when the
+    file leaves it open or ``replace`` — ``check --input`` — is set), ``torch:MODULE:FACTORY``
+    (built at ``input_shape``: the spec's, or ``check --input``), or a spec."""
     from pathlib import Path
 
     from ..core.errors import CnnCalcError, InputError
@@ -257,7 +258,7 @@ def load_against(model: str, input_shape: tuple, display: Optional[str] = None):
         raise InputError(f"{model}: cannot read") from None
     try:
         try:
-            text = load_model(model, None)
+            text = load_model(model, size if replace else None)
         except CnnCalcError as err:
             if "--input" not in err.message:  # the file leaves its input size open: the spec's
                 raise

@@ -395,18 +395,21 @@ def check_one(source: str, conventions: Conventions, strict: bool = False, again
         return SpecOutcome(source, error=InputError(f"{source}: input nested too deeply"))
 
 
-def model_loader(model: str, conventions: Conventions):
+def model_loader(model: str, conventions: Conventions, model_input: Optional[tuple] = None):
     """``--against MODEL`` → a callable giving the model's Report at an input shape (built once
-    per shape); a model that cannot be read raises ModelUnreadable."""
+    per shape): ``model_input`` (``check --input``) when given, else the spec's; a model that
+    cannot be read raises ModelUnreadable."""
     from ..core.analysis import analyze
     from .against import load_against
 
     built: dict = {}
 
     def report_at(shape: tuple):
+        shape = model_input or shape
         if shape not in built:
             try:
-                built[shape] = analyze(load_against(model, shape), conventions, strict=False)
+                built[shape] = analyze(load_against(model, shape, replace=model_input is not None), conventions,
+                                       strict=False)
             except CnnCalcError as e:
                 raise ModelUnreadable(e) from None
             except RecursionError:
@@ -417,11 +420,11 @@ def model_loader(model: str, conventions: Conventions):
 
 
 def check_sources(args, conventions: Conventions = Conventions(), strict: bool = False,
-                  against: Optional[str] = None) -> CheckRun:
+                  against: Optional[str] = None, model_input: Optional[tuple] = None) -> CheckRun:
     """Check every spec named by ``args`` (paths, directories, globs, built-in names), each
     against the model ``against`` when given (raises ModelUnreadable when it cannot be read)."""
     sources = expand_sources(args)
-    loader = model_loader(against, conventions) if against is not None else None
+    loader = model_loader(against, conventions, model_input) if against is not None else None
     specs = tuple(check_one(s, conventions, strict, loader) for s in sources)
     if not sources:
         specs = (SpecOutcome("", error=InputError("no spec files to check")),)
@@ -429,4 +432,6 @@ def check_sources(args, conventions: Conventions = Conventions(), strict: bool =
                 "train": conventions.optimizer, "macs_include": {k: f for k, f in conventions.macs_include}}
     if against is not None:
         settings["against"] = against
+        if model_input is not None:
+            settings["against_input"] = list(model_input)
     return CheckRun(specs, settings)

@@ -17,9 +17,26 @@ def check_format(fmt: Optional[CheckFormat]) -> CheckFormat:
     return CheckFormat.github if os.environ.get("GITHUB_ACTIONS") == "true" else CheckFormat.text
 
 
+def _model_input(text: Optional[str], against: Optional[str]) -> Optional[tuple]:
+    """``--input`` of ``check``: the size the ``--against`` model is built at (None: each spec's)."""
+    if text is None:
+        return None
+    from ...core.errors import InputError
+    from ...core.sizes import parse_size
+    from ...layers.base import ParamError
+
+    if against is None:
+        raise InputError("--input is the size the --against model is built at: give it with --against",
+                         received=repr(text))
+    try:
+        return parse_size(text)
+    except ParamError as e:
+        raise InputError(f"--input: the input size {e.message}", received=repr(text)) from None
+
+
 def check(files: List[str], fmt: Optional[CheckFormat] = None, strict: bool = False, dtype: Dtype = Dtype.float32,
           batch: int = 1, train=None, verbose: bool = False, macs_include: Optional[str] = None,
-          against: Optional[str] = None, debug: bool = False) -> int:
+          against: Optional[str] = None, input_size: Optional[str] = None, debug: bool = False) -> int:
     """``cnncalc check``: check every spec's validity, expectations and budgets (and, with
     ``against``, its model's layers); the exit code."""
     from ...verify.check import ModelUnreadable, check_sources
@@ -31,12 +48,13 @@ def check(files: List[str], fmt: Optional[CheckFormat] = None, strict: bool = Fa
 
     try:
         include = parse_include(macs_include)
+        model_input = _model_input(input_size, against)
     except CnnCalcError as err:
         return report_error(err)
     conv = Conventions(dtype=dtype.value, batch=batch, optimizer=train.value if train else None,
                        macs_include=include)
     try:
-        run = check_sources(files, conv, strict=strict, against=against)
+        run = check_sources(files, conv, strict=strict, against=against, model_input=model_input)
     except ModelUnreadable as e:
         return report_error(e.error)
     keep_until_exit(run)
