@@ -173,7 +173,7 @@ def test_nothing_to_fold_gives_the_plain_spec():
         plain = imported(str(FIXTURES / name)).splitlines()
         folded = imported(str(FIXTURES / name), "--compact").splitlines()
         assert folded[1] == ("# --compact: no repeated structure found: repetitions are found by numbered names "
-                             "(S.0.…, S.1.…); the plain spec is written")
+                             "(S.0.…, S.1.…; Keras's S_blockN_… and blockNx_…); the plain spec is written")
         assert folded[:1] + folded[2:] == plain
 
 
@@ -230,3 +230,87 @@ def test_a_fold_that_changes_a_figure_is_never_written(tmp_path, monkeypatch):
     assert not folded and "repeat:" not in text
     assert text.splitlines()[1] == ("# --compact: the folded spec did not build to the same layers; the plain spec "
                                     "is written")
+
+
+def _keras_named_model(keras):
+    """A small functional model named as keras.applications names its layers: ResNet50's
+    conv2_block1_0_conv … conv3_block2_out (instances from 1; the first of a stage with a projection
+    shortcut, _0_conv/_0_bn) and EfficientNet's block2a_… block2c_… (instances by letter; the
+    others with a residual add)."""
+    layers = keras.layers
+    inputs = keras.Input((32, 32, 3), name="input_layer")
+    x = layers.Conv2D(16, 3, padding="same", name="conv1_conv")(inputs)
+    x = layers.BatchNormalization(name="conv1_bn")(x)
+    x = layers.Activation("relu", name="conv1_relu")(x)
+    for stage, width, blocks, stride in (("conv2", 8, 3, 1), ("conv3", 16, 2, 2)):
+        for b in range(1, blocks + 1):
+            name = f"{stage}_block{b}"
+            s = stride if b == 1 else 1
+            if b == 1:
+                shortcut = layers.Conv2D(4 * width, 1, strides=s, name=name + "_0_conv")(x)
+                shortcut = layers.BatchNormalization(name=name + "_0_bn")(shortcut)
+            else:
+                shortcut = x
+            y = layers.Conv2D(width, 1, strides=s, name=name + "_1_conv")(x)
+            y = layers.BatchNormalization(name=name + "_1_bn")(y)
+            y = layers.Activation("relu", name=name + "_1_relu")(y)
+            y = layers.Conv2D(width, 3, padding="same", name=name + "_2_conv")(y)
+            y = layers.BatchNormalization(name=name + "_2_bn")(y)
+            y = layers.Activation("relu", name=name + "_2_relu")(y)
+            y = layers.Conv2D(4 * width, 1, name=name + "_3_conv")(y)
+            y = layers.BatchNormalization(name=name + "_3_bn")(y)
+            y = layers.Add(name=name + "_add")([shortcut, y])
+            x = layers.Activation("relu", name=name + "_out")(y)
+    for b, letter in enumerate("abc"):
+        name = f"block2{letter}"
+        y = layers.Conv2D(128, 1, use_bias=False, name=name + "_expand_conv")(x)
+        y = layers.BatchNormalization(name=name + "_expand_bn")(y)
+        y = layers.Activation("swish", name=name + "_expand_activation")(y)
+        y = layers.DepthwiseConv2D(3, padding="same", use_bias=False, name=name + "_dwconv")(y)
+        y = layers.BatchNormalization(name=name + "_bn")(y)
+        y = layers.Activation("swish", name=name + "_activation")(y)
+        y = layers.Conv2D(64 if b == 0 else 64, 1, use_bias=False, name=name + "_project_conv")(y)
+        y = layers.BatchNormalization(name=name + "_project_bn")(y)
+        x = y if b == 0 else layers.Add(name=name + "_add")([y, x])
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    outputs = layers.Dense(10, name="predictions")(x)
+    return keras.Model(inputs, outputs, name="keras_named")
+
+
+def test_keras_application_names_fold(tmp_path):
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    import math
+
+    model = _keras_named_model(keras)
+    path = tmp_path / "keras_named.keras"
+    model.save(path)
+    plain = imported(str(path))
+    folded = imported(str(path), "--compact")
+    rep_p, rows_p = rows(plain)
+    rep_f, rows_f = rows(folded)
+    # layer by layer the same figures; the names as blocks name instances (from 0), the one renaming
+    def dotted(name):
+        import re
+
+        m = re.match(r"^(conv\d_block)(\d+)_(.+)$", name)
+        if m:
+            return f"{m[1]}.{int(m[2]) - 1}.{m[3]}"
+        m = re.match(r"^(block\d)([a-z])_(.+)$", name)
+        return f"{m[1]}.{'abc'.index(m[2])}.{m[3]}" if m else name
+
+    assert dotted("conv2_block1_0_conv") == "conv2_block.0.0_conv" and dotted("block2c_add") == "block2.2.add"
+    assert [(dotted(r[0]), r[1], tuple(dotted(i) for i in r[2])) + r[3:] for r in rows_p] == rows_f
+    # Keras's own figures
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    frozen = sum(math.prod(w.shape) for w in model.non_trainable_weights)
+    assert (rep_f.totals.params, rep_f.totals.non_trainable_params) == (trainable, frozen)
+    assert tuple(rep_f.layers[-1].output_shape) == tuple(model.output_shape[1:]) == (10,)
+    # three blocks (ResNet's bottleneck in two stages, EfficientNet's MBConv), much shorter
+    assert folded.count("    layers:\n") == 2
+    assert "{name: conv2_block, repeat: 3" in folded and "{name: conv3_block, repeat: 2" in folded
+    assert "{name: block2, repeat: 3" in folded
+    assert folded.count("\n") * 2 < plain.count("\n")
+    assert folded.splitlines()[1].startswith("# layer names: Keras numbers repetitions inside the name")

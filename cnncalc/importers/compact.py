@@ -2,7 +2,10 @@
 
 Repetitions are found by the model's own names, as frameworks number them: the layers named
 ``S.i.LOCAL`` (``layer3.4.conv2``: stage ``layer3``, instance 4) with i = 0, 1, … in a row form
-the instances of stage S. A stage folds when
+the instances of stage S. Keras's applications number inside underscore names
+(``conv2_block1_1_conv``, from 1; EfficientNet's ``block2a_expand_conv``, by letter): when no
+dotted numbering folds, those are read as ``conv2_block.0.1_conv``, ``block2.0.expand_conv``
+(``keras_names``), and the folded spec names its layers so. A stage folds when
 
 - its instances 1 … n−1 are identical but for their names (types, parameters, connections
   inside the instance, each reading the instance before it), and
@@ -18,7 +21,8 @@ Stages of the same structure share one block; values that differ between them be
 parameters (named after the parameter, or the layer and the parameter when two differ). Layers
 outside any instance stay as they are, and nothing outside an instance may read a layer inside
 it other than its last. The written spec is built and compared with the plain import layer by
-layer (names, types, shapes, every count); anything else keeps the plain spec.
+layer (names — through the renaming, for Keras's —, types, inputs, shapes, every count); anything
+else keeps the plain spec.
 """
 
 from __future__ import annotations
@@ -445,8 +449,48 @@ def _write(net: Net, blocks: list) -> str:
     return "\n".join(lines) + "\n"
 
 
-def same_figures(plain: str, folded: str, display: str) -> bool:
-    """Both specs build to the same layers: names, types, inputs, shapes and every count."""
+# Keras applications number repetitions inside underscore names, from 1 or by letter:
+# ResNet50's conv2_block1_1_conv, conv2_block2_1_conv (stage conv2_block, instances 1, 2, …) and
+# EfficientNet's block2a_expand_conv, block2b_expand_conv (stage block2, instances a, b, …)
+KERAS_NUMBERED = (
+    (re.compile(r"^(?P<stage>[A-Za-z]\w*?_block)(?P<n>[1-9][0-9]*)_(?P<rest>\w+)$"), lambda m: int(m["n"]) - 1),
+    (re.compile(r"^(?P<stage>block[0-9]+)(?P<n>[a-z])_(?P<rest>\w+)$"), lambda m: ord(m["n"]) - ord("a")),
+)
+
+
+def keras_names(net: Net) -> dict:
+    """{Keras name: dotted name} for the layers numbered the Keras way (conv2_block1_1_conv →
+    conv2_block.0.1_conv, block2a_expand_conv → block2.0.expand_conv: instances from 0, as blocks
+    name them); {} when none is, or when the dotted names would not stay distinct."""
+    names = [layer["name"] for layer in net.layers]
+    out = {}
+    for name in names:
+        if "." in name:
+            continue
+        for pattern, index in KERAS_NUMBERED:
+            m = pattern.match(name)
+            if m:
+                out[name] = f"{m['stage']}.{index(m)}.{m['rest']}"
+                break
+    dotted = [out.get(n, n) for n in names]
+    if not out or len(set(dotted)) != len(dotted) or "input" in out.values():
+        return {}
+    return out
+
+
+def _renamed(net: Net, names: dict) -> Net:
+    """The same network with its layers renamed (and every reference to them)."""
+    copy = Net(net.display, net.kind, net.name)
+    copy.input_shape, copy.notes = net.input_shape, list(net.notes)
+    copy.shapes = {names.get(k, k): v for k, v in net.shapes.items()}
+    copy.layers = [{**layer, "name": names.get(layer["name"], layer["name"]),
+                    "inputs": [names.get(src, src) for src in layer["inputs"]]} for layer in net.layers]
+    return copy
+
+
+def same_figures(plain: str, folded: str, display: str, names: Optional[dict] = None) -> bool:
+    """Both specs build to the same layers: names (the plain spec's through ``names``, when the
+    folded one renames them), types, inputs, shapes and every count."""
     from ..core.analysis import analyze
     from ..core.errors import CnnCalcError
     from ..load import parse_spec
@@ -457,23 +501,34 @@ def same_figures(plain: str, folded: str, display: str) -> bool:
     except CnnCalcError:
         return False
 
-    def rows(rep):
-        return [(r.name, r.type, tuple(r.inputs), tuple(r.output_shape), r.weights, r.biases,
-                 r.non_trainable_params, r.macs, r.activations) for r in rep.layers]
+    def rows(rep, to=None):
+        to = to or {}
+        return [(to.get(r.name, r.name), r.type, tuple(to.get(i, i) for i in r.inputs), tuple(r.output_shape),
+                 r.weights, r.biases, r.non_trainable_params, r.macs, r.activations) for r in rep.layers]
 
-    return rows(a) == rows(b)
+    return rows(a, names) == rows(b)
 
 
 def compact(net: Net) -> tuple:
     """(spec text, folded?) — the folded spec when it builds to the same figures, else the plain one."""
     plain = net.to_yaml()
     folded = compact_yaml(net)
-    if folded is not None and same_figures(plain, folded, net.display):
+    names: dict = {}
+    if folded is None and keras_names(net):  # Keras's numbering: fold under dotted names
+        names = keras_names(net)
+        folded = compact_yaml(_renamed(net, names))
+        if folded is not None:
+            head, sep, rest = folded.partition("\n")
+            first = next(iter(names.items()))
+            folded = (f"{head}\n# layer names: Keras numbers repetitions inside the name ({first[0]}); blocks "
+                      f"name instance i (from 0) S.i.LOCAL: {first[1]}{sep}{rest}")
+    if folded is not None and same_figures(plain, folded, net.display, names):
         return folded, True
-    why = ("no repeated structure found: repetitions are found by numbered names (S.0.…, S.1.…)" if folded is None
+    why = ("no repeated structure found: repetitions are found by numbered names (S.0.…, S.1.…; Keras's "
+           "S_blockN_… and blockNx_…)" if folded is None
            else "the folded spec did not build to the same layers")
     head, sep, rest = plain.partition("\n")
     return f"{head}\n# --compact: {why}; the plain spec is written{sep}{rest}", False
 
 
-__all__ = ["compact", "compact_yaml", "same_figures"]
+__all__ = ["compact", "compact_yaml", "keras_names", "same_figures"]
