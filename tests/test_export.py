@@ -316,21 +316,23 @@ def test_keras_helper_layers_compute_what_pytorch_computes(keras):
     assert np.array_equal(got, hwc(torch.nn.PixelShuffle(2)(tx)))
 
 
-def test_keras_window_attention_is_the_pytorch_modules(keras):
-    # the same weights in the Keras layer and the PyTorch module `cnncalc export --to pytorch` writes
+@pytest.mark.parametrize("shift", [0, 1])
+def test_keras_window_attention_is_the_pytorch_modules(keras, shift):
+    # the same weights in the Keras layer and tests/torch_oracle.py's module (torchvision's
+    # arithmetic, the shifted windows' mask included)
     torch = pytest.importorskip("torch")
     np = pytest.importorskip("numpy")
-    from cnncalc.export import keras as kx, pytorch as px
+    from cnncalc.export import keras as kx
+
+    from .torch_oracle import WindowAttention
 
     ks: dict = {}
     exec("import keras\nfrom keras import layers\n" + kx.HELPERS["WindowAttention"], ks)
-    ts: dict = {}
-    exec("import torch\nfrom torch import nn\n" + px.HELPERS["WindowAttention"], ts)
     torch.manual_seed(0)
-    theirs = ts["WindowAttention"](8, 2, 3, 1).eval()
+    theirs = WindowAttention(8, 2, 3, shift).eval()
     with torch.no_grad():
         theirs.relative_position_bias_table.normal_()
-    ours = ks["WindowAttention"](8, 2, 3, 1)
+    ours = ks["WindowAttention"](8, 2, 3, shift)
     x = np.random.default_rng(1).standard_normal((1, 5, 7, 8)).astype("float32")  # padded to 6×9
     ours(x)  # built
     ours.qkv.set_weights([theirs.qkv.weight.detach().numpy().T, theirs.qkv.bias.detach().numpy()])

@@ -13,6 +13,23 @@ from . import constructs, figures, identifiers, shape_text, uses
 
 RESERVED = frozenset({"keras", "layers", "inputs", "model", "math", "build_model", "x", "print", "sum"})
 
+SHIFT_MASK = '''    def _mask(self, hp, wp, sh, sw):
+        """-100 between the tokens of a window that were not neighbours before the roll."""
+        win = self.window
+
+        def region(r, size, s):
+            return 0 if not s else 0 if r < size - win else 1 if r < size - s else 2
+
+        masks = []
+        for wy in range(hp // win):
+            for wx in range(wp // win):
+                regions = [(region(wy * win + i, hp, sh), region(wx * win + j, wp, sw))
+                           for i in range(win) for j in range(win)]
+                masks.append([[0.0 if a == b else -100.0 for b in regions] for a in regions])
+        return masks
+
+'''
+
 HELPERS = {
     "LocalResponseNorm": '''
 class LocalResponseNorm(layers.Layer):
@@ -134,8 +151,8 @@ class PixelShuffle(layers.Layer):
 class WindowAttention(layers.Layer):
     """Swin V1's (shifted) window attention, after torchvision's shifted_window_attention: pad H
     and W to a multiple of the window, (shift,) cut into windows, softmax(Q·Kᵀ·scale +
-    relative-position bias)·V per head, output projection. (torchvision also masks across the
-    shifted borders; the mask has no parameters and is left out here.)"""
+    relative-position bias + the shifted windows' mask, -100 across the rolled borders)·V per
+    head, output projection."""
 
     def __init__(self, channels, heads, window, shift, qkv_bias=True, proj_bias=True, **kwargs):
         super().__init__(**kwargs)
@@ -153,15 +170,16 @@ class WindowAttention(layers.Layer):
         cells = [(i, j) for i in range(win) for j in range(win)]
         self.index = [(a - c_ + win - 1) * span + (b - d + win - 1) for a, b in cells for c_, d in cells]
 
-    def call(self, x):
+''' + SHIFT_MASK + '''    def call(self, x):
         ops = keras.ops
         h, w, c = x.shape[1:]
         win, heads = self.window, self.heads
         pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
         x = ops.pad(x, [(0, 0), (0, pad_b), (0, pad_r), (0, 0)])
         hp, wp = h + pad_b, w + pad_r
-        if self.shift:
-            x = ops.roll(ops.roll(x, -self.shift, axis=1), -self.shift, axis=2)
+        sh, sw = (0 if win >= hp else self.shift), (0 if win >= wp else self.shift)  # as torchvision
+        if sh or sw:
+            x = ops.roll(ops.roll(x, -sh, axis=1), -sw, axis=2)
         x = ops.reshape(x, (-1, hp // win, win, wp // win, win, c))
         x = ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, win * win, c))
         qkv = ops.transpose(ops.reshape(self.qkv(x), (-1, win * win, 3, heads, c // heads)), (2, 0, 3, 1, 4))
@@ -169,12 +187,18 @@ class WindowAttention(layers.Layer):
         attn = ops.matmul(q * (c // heads) ** -0.5, ops.transpose(k, (0, 1, 3, 2)))
         bias = ops.reshape(ops.take(self.relative_position_bias_table, self.index, axis=0),
                            (win * win, win * win, heads))
-        attn = ops.softmax(attn + ops.expand_dims(ops.transpose(bias, (2, 0, 1)), 0), axis=-1)
+        attn = attn + ops.expand_dims(ops.transpose(bias, (2, 0, 1)), 0)
+        if sh or sw:
+            mask = ops.convert_to_tensor(self._mask(hp, wp, sh, sw), dtype=attn.dtype)  # windows × w² × w²
+            windows = mask.shape[0]
+            attn = ops.reshape(ops.reshape(attn, (-1, windows, heads, win * win, win * win))
+                               + ops.expand_dims(ops.expand_dims(mask, 1), 0), (-1, heads, win * win, win * win))
+        attn = ops.softmax(attn, axis=-1)
         x = self.proj(ops.reshape(ops.transpose(ops.matmul(attn, v), (0, 2, 1, 3)), (-1, win * win, c)))
         x = ops.reshape(ops.transpose(ops.reshape(x, (-1, hp // win, wp // win, win, win, c)), (0, 1, 3, 2, 4, 5)),
                         (-1, hp, wp, c))
-        if self.shift:
-            x = ops.roll(ops.roll(x, self.shift, axis=1), self.shift, axis=2)
+        if sh or sw:
+            x = ops.roll(ops.roll(x, sh, axis=1), sw, axis=2)
         return x[:, :h, :w, :]
 
     def compute_output_shape(self, input_shape):
@@ -217,22 +241,7 @@ class WindowAttentionV2(layers.Layer):
         cells = [(i, j) for i in range(win) for j in range(win)]
         self.index = [(a - c_ + win - 1) * span + (b - d + win - 1) for a, b in cells for c_, d in cells]
 
-    def _mask(self, hp, wp, sh, sw):
-        """-100 between the tokens of a window that were not neighbours before the roll."""
-        win = self.window
-
-        def region(r, size, s):
-            return 0 if not s else 0 if r < size - win else 1 if r < size - s else 2
-
-        masks = []
-        for wy in range(hp // win):
-            for wx in range(wp // win):
-                regions = [(region(wy * win + i, hp, sh), region(wx * win + j, wp, sw))
-                           for i in range(win) for j in range(win)]
-                masks.append([[0.0 if a == b else -100.0 for b in regions] for a in regions])
-        return masks
-
-    def call(self, x):
+''' + SHIFT_MASK + '''    def call(self, x):
         ops = keras.ops
         h, w, c = x.shape[1:]
         win, heads = self.window, self.heads
