@@ -469,6 +469,10 @@ def test_check_input_builds_the_torch_model_at_that_size(torch_module, tmp_path)
 
 def test_check_input_replaces_a_spec_models_size_only_with_against(tmp_path):
     mine = spec(tmp_path, "input: 10\nlayers:\n  - dense: {name: fc, units: 5}\n")
+    assert run_cli("check", mine, "--against", mine).code == 0
+    # the model (here the spec itself) at 12 inputs: 12·5 + 5 = 65 params against 10·5 + 5 = 55
+    r = run_cli("check", mine, "--against", mine, "--input", "12")
+    assert r.code == 1 and f"{mine}:3: fc params: the spec gives 55, the model 65" in r.out.splitlines(), r.out
     r = run_cli("check", mine, "--input", "12")
     assert r.code == 2 and r.out == "" and len(r.err.splitlines()) == 1 and "--against" in r.err, r.err
     r = run_cli("check", mine, "--against", mine, "--input", "12x")

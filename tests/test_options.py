@@ -47,8 +47,12 @@ def _cases():
 CASES = list(_cases())
 
 
+# an option that needs another one beside it
+WITH = {("check", "input_size"): ["--against", "lenet5"]}
+
+
 def _line(name, o, flag, tmp):
-    args = [name] + list(BASE[name])
+    args = [name] + list(BASE[name]) + WITH.get((name, o.key), [])
     if o.key == "expr":
         args = [name]
     if o.key == "output":

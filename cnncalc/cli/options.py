@@ -187,7 +187,7 @@ OPTIONS: Tuple[Option, ...] = (
            {None: "replace the spec's input size: 299x299x3, or N for a vector",
             "import": "the input size HxWxC (or N): needed when the file leaves it open, or to replace it",
             "check": "with --against: the input size HxWxC (or N) the model is built at (torch:MODULE:FACTORY, "
-                     "or a file's own size replaced); default: each spec's input size"},
+                     "or a file's or spec's own size replaced); default: each spec's input size"},
            ("show", "compare", "import", "export", "check")),
     Option(("--to", "-t"), "target", Target, ..., "the framework: pytorch or keras", ("export",)),
     Option(("--depth",), "depth", int, None,

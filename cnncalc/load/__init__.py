@@ -143,4 +143,20 @@ def load_spec(source: str) -> Graph:
     return parse_spec(text, display)
 
 
-__all__ = ["load_spec", "parse_spec", "resolve", "builtin_names", "builtin_dir", "MAX_SPEC_BYTES"]
+def with_input(graph: Graph, text: str) -> Graph:
+    """The graph with another input size (``--input 299x299x3``); every layer is inferred again."""
+    from dataclasses import replace
+
+    from ..core.sizes import parse_size
+    from ..layers.base import ParamError
+
+    try:
+        shape = parse_size(text)
+    except ParamError as e:
+        raise InputError(f"--input: the input size {e.message}", received=repr(text)) from None
+    first = graph.layers[0]
+    inp = replace(first, params={**dict(first.params), "shape": shape})
+    return replace(graph, input_shape=shape, layers=(inp,) + tuple(graph.layers[1:]))
+
+
+__all__ = ["load_spec", "parse_spec", "resolve", "with_input", "builtin_names", "builtin_dir", "MAX_SPEC_BYTES"]

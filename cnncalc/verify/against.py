@@ -236,17 +236,20 @@ def compare_reports(spec_report, model_report) -> list:
 def load_against(model: str, input_shape: tuple, display: Optional[str] = None, replace: bool = False):
     """The Graph of MODEL: a model file (read with its own input size, or ``input_shape`` when the
     file leaves it open or ``replace`` — ``check --input`` — is set), ``torch:MODULE:FACTORY``
-    (built at ``input_shape``: the spec's, or ``check --input``), or a spec."""
+    (built at ``input_shape``: the spec's, or ``check --input``), or a spec (its own input size,
+    or ``input_shape`` with ``replace``)."""
     from pathlib import Path
 
     from ..core.errors import CnnCalcError, InputError
     from ..importers import NotAModel, load_model, model_format
     from ..load import load_spec, parse_spec
 
+    from ..load import with_input
+
     size = "x".join(str(x) for x in input_shape)
     fmt = model_format(model)
     if fmt is None:
-        return load_spec(model)
+        return with_input(load_spec(model), size) if replace else load_spec(model)
     if fmt == "torch":
         return parse_spec(load_model(model, size), model)
     try:
@@ -263,8 +266,8 @@ def load_against(model: str, input_shape: tuple, display: Optional[str] = None, 
             if "--input" not in err.message:  # the file leaves its input size open: the spec's
                 raise
             text = load_model(model, size)
-    except NotAModel:
-        return load_spec(model)
+    except NotAModel:  # a spec written in JSON
+        return with_input(load_spec(model), size) if replace else load_spec(model)
     return parse_spec(text, model)
 
 

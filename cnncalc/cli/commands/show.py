@@ -74,20 +74,11 @@ def load_model_graph(spec: str, input_size: str):
 
 
 def with_input(graph, text: str):
-    """The graph with another input size (``--input 299x299x3``); every layer is inferred again."""
-    from dataclasses import replace
+    """``--input``: the graph with another input size (its home: cnncalc.load.with_input; imported
+    when used, to keep the start fast)."""
+    from ...load import with_input as replace_input
 
-    from ...core.errors import InputError
-    from ...layers.base import ParamError
-    from ...core.sizes import parse_size
-
-    try:
-        shape = parse_size(text)
-    except ParamError as e:
-        raise InputError(f"--input: the input size {e.message}", received=repr(text)) from None
-    first = graph.layers[0]
-    inp = replace(first, params={**dict(first.params), "shape": shape})
-    return replace(graph, input_shape=shape, layers=(inp,) + tuple(graph.layers[1:]))
+    return replace_input(graph, text)
 
 
 def show(spec: Optional[str] = None, expr: Optional[str] = None, input_size: Optional[str] = None,
