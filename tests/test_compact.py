@@ -314,3 +314,29 @@ def test_keras_application_names_fold(tmp_path):
     assert "{name: block2, repeat: 3" in folded
     assert folded.count("\n") * 2 < plain.count("\n")
     assert folded.splitlines()[1].startswith("# layer names: Keras numbers repetitions inside the name")
+
+
+def test_keras_names_inside_a_nested_model_fold(tmp_path):
+    # transfer learning: the named model as a base inside another; its layers are read as base.NAME
+    import math
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    base = _keras_named_model(keras)
+    inputs = keras.Input((32, 32, 3), name="image")
+    outputs = keras.layers.Dense(3, name="head")(base(inputs))
+    model = keras.Model(inputs, outputs, name="transfer")
+    path = tmp_path / "transfer.keras"
+    model.save(path)
+    plain = imported(str(path))
+    folded = imported(str(path), "--compact")
+    rep_p, rows_p = rows(plain)
+    rep_f, rows_f = rows(folded)
+    assert "keras_named.conv2_block1_1_conv" in [r[0] for r in rows_p]
+    assert "keras_named.conv2_block.0.1_conv" in [r[0] for r in rows_f]
+    assert [r[3:] for r in rows_f] == [r[3:] for r in rows_p]
+    assert "{name: keras_named.conv2_block, repeat: 3" in folded
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    frozen = sum(math.prod(w.shape) for w in model.non_trainable_weights)
+    assert (rep_f.totals.params, rep_f.totals.non_trainable_params) == (trainable, frozen)

@@ -461,16 +461,16 @@ KERAS_NUMBERED = (
 def keras_names(net: Net) -> dict:
     """{Keras name: dotted name} for the layers numbered the Keras way (conv2_block1_1_conv →
     conv2_block.0.1_conv, block2a_expand_conv → block2.0.expand_conv: instances from 0, as blocks
-    name them); {} when none is, or when the dotted names would not stay distinct."""
+    name them; inside a nested model, base.conv2_block1_1_conv → base.conv2_block.0.1_conv); {}
+    when none is, or when the dotted names would not stay distinct."""
     names = [layer["name"] for layer in net.layers]
     out = {}
     for name in names:
-        if "." in name:
-            continue
+        outer, dot, own = name.rpartition(".")  # a nested model's layer: base.conv2_block1_1_conv
         for pattern, index in KERAS_NUMBERED:
-            m = pattern.match(name)
+            m = pattern.match(own)
             if m:
-                out[name] = f"{m['stage']}.{index(m)}.{m['rest']}"
+                out[name] = f"{outer}{dot}{m['stage']}.{index(m)}.{m['rest']}"
                 break
     dotted = [out.get(n, n) for n in names]
     if not out or len(set(dotted)) != len(dotted) or "input" in out.values():
