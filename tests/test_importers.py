@@ -315,12 +315,12 @@ def test_keras2_functional_and_sequential_layouts(tmp_path):
 def test_keras_nested_model_by_hand(tmp_path):
     inner = {"class_name": "Sequential", "config": {"name": "block", "layers": [
         {"class_name": "Conv2D", "config": {"name": "c", "filters": 4, "kernel_size": [3, 3], "padding": "same"}},
-        {"class_name": "Rescaling", "config": {"name": "r", "scale": 2.0}}]}}
+        {"class_name": "RandomFlip", "config": {"name": "r", "mode": "horizontal"}}]}}
     doc = {"class_name": "Sequential", "config": {"name": "outer", "layers": [
         {"class_name": "InputLayer", "config": {"name": "i", "batch_input_shape": [None, 8, 8, 2]}},
         inner, {"class_name": "Flatten", "config": {"name": "f"}}]}}
     line = error_of(str(write(tmp_path, "n.json", json.dumps(doc))))
-    assert "Rescaling ('block.r')" in line
+    assert "RandomFlip ('block.r')" in line
     inner["config"]["layers"].pop()
     rep, text = report_of(write(tmp_path, "n.json", json.dumps(doc)))
     assert rep.layer("block.c").params == 3 * 3 * 2 * 4 + 4 and rep.output_shape == (8 * 8 * 4,)
@@ -330,14 +330,15 @@ def test_keras_unsupported_layers_in_one_message(tmp_path):
     L = keras3_layer
     doc = {"class_name": "Sequential", "config": {"name": "u", "layers": [
         L("InputLayer", "i", {"batch_shape": [None, 8, 8, 3]}),
-        L("Rescaling", "rescale", {"scale": 0.5, "offset": 0.0}),
-        L("Normalization", "norm", {"axis": -1}),
+        L("Rescaling", "rescale", {"scale": [0.5, 0.25, 0.125], "offset": 0.0}),
+        L("Normalization", "norm", {"axis": 1}),
         L("Conv2D", "c", {"filters": 2, "kernel_size": [1, 1]}),
-        L("BatchNormalization", "bn_scale_only", {"center": False, "scale": True}),
+        L("LayerNormalization", "rms", {"axis": -1, "rms_scaling": True}),
     ]}}
     line = error_of(str(write(tmp_path, "u.json", json.dumps(doc))))
-    for word in ("3 Keras layers cnncalc cannot count", "Rescaling ('rescale')", "Normalization ('norm')",
-                 "bn_scale_only", "γ alone", "nothing was counted"):
+    for word in ("3 Keras layers cnncalc cannot count", "Rescaling (a scale or offset per channel) ('rescale')",
+                 "Normalization (axis 1) ('norm')",
+                 "LayerNormalization (rms_scaling) ('rms')", "nothing was counted"):
         assert word in line, line
 
 
@@ -451,6 +452,43 @@ def test_keras_applications_equal_count_params(keras, tmp_path, app, spec):
     assert (rep.totals.params, rep.totals.non_trainable_params, rep.output_shape) == (params, nt, shape)
     if spec:  # REFERENCE.md's MobileNet 1.0 figures: the same network as Keras builds it
         assert (params, nt) == (4_231_976, 21_888) and rep.totals.macs == 568_740_352
+
+
+@pytest.mark.parametrize("app, spec", [("EfficientNetB0", "keras_efficientnet_b0"), ("ConvNeXtTiny", "keras_convnext_tiny")])
+def test_the_keras_specs_equal_their_saved_applications(keras, tmp_path, app, spec):
+    # issue 13: a saved .keras of each Keras spec gives Keras's figures — its preprocessing
+    # (Rescaling; Normalization adapted: mean, variance, count stored; or given as constants: nothing),
+    # ConvNeXt's LayerNormalization, LayerScale and Dense on the last axis — and the spec's MACs
+    m = getattr(keras.applications, app)(weights=None)
+    m.save(tmp_path / "m.keras")
+    params, nt, shape = keras_counts(m)
+    rep, _ = report_of(tmp_path / "m.keras")
+    assert (rep.totals.params, rep.totals.non_trainable_params, rep.output_shape) == (params, nt, shape)
+    ref = analyze(load_spec(spec))
+    assert (ref.totals.params, ref.totals.non_trainable_params, ref.output_shape) == (params, nt, shape)
+    assert rep.totals.macs == ref.totals.macs
+    assert [r.params for r in rep.layers if r.params] == [r.params for r in ref.layers if r.params]
+
+
+def test_keras_preprocessing_and_layer_norm_by_hand(keras, tmp_path):
+    layers = keras.layers
+    inp = keras.Input((6, 5, 4))
+    x = layers.Rescaling(1 / 255, offset=-1)(inp)
+    x = layers.Normalization(axis=-1)(x)  # to be adapted: 4 + 4 + 1 stored
+    x = layers.Normalization(axis=-1, mean=[1, 2, 3, 4], variance=[1, 1, 1, 1])(x)  # constants: nothing
+    x = layers.LayerNormalization(epsilon=1e-6)(x)  # γ, β: 4 + 4
+    x = layers.LayerNormalization(center=False)(x)  # γ only: 4
+    x = layers.Dense(3)(x)  # on the last axis: 4·3 + 3
+    x = layers.BatchNormalization(scale=False)(x)  # β 3 (InceptionV3's), mean and variance 3 + 3
+    x = layers.BatchNormalization(center=False)(x)  # γ 3, mean and variance 3 + 3
+    m = keras.Model(inp, x)
+    m.save(tmp_path / "m.keras")
+    rep, text = report_of(tmp_path / "m.keras")
+    assert (rep.totals.params, rep.totals.non_trainable_params) == (8 + 4 + 15 + 3 + 3, 9 + 6 + 6) \
+        == keras_counts(m)[:2]
+    assert rep.output_shape == (6, 5, 3) == keras_counts(m)[2]
+    assert rep.layers[-3].macs == 6 * 5 * 4 * 3
+    assert "scale: 0.00392156862745098" in text and "offset: -1" in text and "adapted: false" in text
 
 
 def test_keras_nested_models_are_flattened(keras, tmp_path):
@@ -732,12 +770,14 @@ def test_not_a_model_suffix_and_missing_file(tmp_path):
         load_model(str(tmp_path / "x.txt"))
 
 
-def test_keras_dense_on_a_feature_map_is_refused_with_the_reason(tmp_path):
+def test_keras_dense_on_a_feature_map_acts_on_the_last_axis(tmp_path):
+    # as Keras does (and cnncalc's dense since issue 12): 3·2 + 2 params, 4·4·3·2 MACs, 4×4×2 out
     L = keras3_layer
     doc = {"class_name": "Sequential", "config": {"name": "d", "layers": [
         L("InputLayer", "i", {"batch_shape": [None, 4, 4, 3]}), L("Dense", "head", {"units": 2})]}}
-    line = error_of(str(write(tmp_path, "d.json", json.dumps(doc))))
-    assert "Dense (on an H×W×C input: Keras applies it to the last axis" in line and "'head'" in line
+    rep, _ = report_of(write(tmp_path, "d.json", json.dumps(doc)))
+    head = rep.layer("head")
+    assert (head.params, head.macs, head.output_shape) == (3 * 2 + 2, 4 * 4 * 3 * 2, (4, 4, 2))
 
 
 def test_mutated_model_files_give_one_line_or_a_report(tmp_path):

@@ -4,8 +4,8 @@ Keras): a ``.keras`` zip (its ``config.json``), a model JSON config (``model.to_
 
 Both layouts: Keras 3 (``batch_shape``, ``inbound_nodes: [{"args": [keras tensors]}]``) and
 Keras 2 (``batch_input_shape``, ``inbound_nodes: [[["layer", 0, 0, {}]]]``); Sequential and
-Functional models. Layers without a cnncalc type (``Rescaling``, ``Normalization``, …) are named
-in one error: nothing is counted as zero in silence.
+Functional models. Layers without a cnncalc type are named in one error: nothing is counted as
+zero in silence.
 """
 
 from __future__ import annotations
@@ -335,7 +335,7 @@ def _check_only(layers: list, prefix: str, missing: list) -> None:
 
 
 REFUSED = {  # why a mapped layer can still be refused once shapes are known
-    "Dense": "on an H×W×C input: Keras applies it to the last axis, cnncalc's dense needs a vector",
+    "LayerScale": "projection_dim other than the input's channels",
     "ReLU": "a max_value other than 6", "Reshape": "to a shape other than H×W×C or N",
     "UpSampling2D": "interpolation other than nearest or bilinear",
 }
@@ -343,7 +343,14 @@ _SIMPLE = {"Flatten", "Dropout", "SpatialDropout2D", "Add", "Multiply", "Activat
            "Softmax", "PReLU", "ZeroPadding2D", "Concatenate", "Reshape", "UpSampling2D", "Identity",
            "Conv2D", "Convolution2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D", "Dense",
            "BatchNormalization", "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D",
-           "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D", "GlobalMaxPool2D"}
+           "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D", "GlobalMaxPool2D",
+           "Rescaling", "Normalization", "LayerNormalization", "LayerScale"}
+
+
+def _last_axis(axis) -> bool:
+    """Keras's ``axis`` of a per-channel layer: -1 or 3 (channels last), alone or in a list."""
+    axis = axis[0] if isinstance(axis, list) and len(axis) == 1 else axis
+    return axis in (-1, 3)
 
 
 def _label(kcls: str, cfg: dict) -> str:
@@ -365,8 +372,12 @@ def _supported(kcls: str, cfg: dict) -> Any:
         axis = axis[0] if isinstance(axis, list) and len(axis) == 1 else axis
         if axis not in (-1, 3):
             return f"axis {axis}"
-        if bool(cfg.get("center", True)) != bool(cfg.get("scale", True)):
-            return "center and scale differ: β alone or γ alone has no cnncalc type"
+    if kcls == "Rescaling" and not all(isinstance(cfg.get(k, 0.0), (int, float)) for k in ("scale", "offset")):
+        return "a scale or offset per channel"
+    if kcls in ("Normalization", "LayerNormalization") and not _last_axis(cfg.get("axis", -1)):
+        return f"axis {cfg.get('axis')}"
+    if kcls == "LayerNormalization" and cfg.get("rms_scaling"):
+        return "rms_scaling"
     if kcls == "Concatenate" and cfg.get("axis", -1) not in (-1, 3):
         return f"axis {cfg.get('axis')}"
     if kcls == "PReLU" and sorted(cfg.get("shared_axes") or []) != [1, 2]:
@@ -408,16 +419,33 @@ def _build(net: Net, kcls: str, cfg: dict, lname: str, ins: list) -> Optional[st
             p["bias"] = False
         return net.add("depthwise" if kcls == "DepthwiseConv2D" else "separable_conv", lname, {**_tidy(p), **fused},
                        [src])
-    if kcls == "Dense":
-        if len(net.shapes[src]) != 1:
-            return None
+    if kcls == "Dense":  # on H×W×C (or tokens) it acts on the last axis, as cnncalc's dense does
         p = {"units": cfg["units"]}
         if not cfg.get("use_bias", True):
             p["bias"] = False
         return net.add("dense", lname, {**p, **fused}, [src])
-    if kcls == "BatchNormalization":
-        p = {} if cfg.get("center", True) else {"affine": False}
+    if kcls == "BatchNormalization":  # center: learnable β, scale: learnable γ (InceptionV3: scale=False)
+        center, scale = bool(cfg.get("center", True)), bool(cfg.get("scale", True))
+        p = {"affine": False} if not (center or scale) else {k: False for k, on in
+                                                            (("center", center), ("scale", scale)) if not on}
         return net.add("batchnorm", lname, p, [src])
+    if kcls == "Rescaling":
+        return net.add("rescaling", lname, {"scale": cfg.get("scale", 1.0), "offset": cfg.get("offset", 0.0)}, [src])
+    if kcls == "Normalization":  # adapted: mean, variance and count stored; given as constants: nothing
+        p = {"adapted": cfg.get("mean") is None}
+        if cfg.get("invert"):
+            p["invert"] = True
+        return net.add("normalization", lname, p, [src])
+    if kcls == "LayerNormalization":
+        p = {"eps": cfg.get("epsilon", 1e-3)}
+        for key in ("center", "scale"):
+            if not cfg.get(key, True):
+                p[key] = False
+        return net.add("layernorm", lname, p, [src])
+    if kcls == "LayerScale":  # keras.applications.convnext's: one learnable scale per channel
+        if cfg.get("projection_dim") not in (None, net.shapes[src][-1]):
+            return None
+        return net.add("layer_scale", lname, {"init": cfg.get("init_values", 1e-6)}, [src])
     if kcls in ("MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D"):
         k = _pair(cfg.get("pool_size", 2))
         s = _pair(cfg.get("strides") if cfg.get("strides") is not None else cfg.get("pool_size", 2))
