@@ -49,6 +49,22 @@ def unsupported(items: list, what: str, loc: SourceLoc, hint: str = "") -> Model
                       + ")", loc=loc)
 
 
+# A channels-last stretch (torchvision's ConvNeXt: ``permute(0, 2, 3, 1)`` … LayerNorm / Linear …
+# ``permute(0, 3, 1, 2)``; in ONNX a ``Transpose`` with those perms) is cnncalc's own H×W×C: the
+# tensor is the same cnncalc layer, and only ops on the last axis or element by element may act on it.
+TO_CHANNELS_LAST = (0, 2, 3, 1)
+FROM_CHANNELS_LAST = (0, 3, 1, 2)
+
+
+def channels_last_after(perm, rank: int, channels_last: bool) -> Optional[bool]:
+    """Whether a tensor is channels-last after permuting it by ``perm``: the flipped layout when
+    ``perm`` moves N×C×H×W to N×H×W×C (or back, on a channels-last tensor); None for any other
+    permutation (no cnncalc layer is that)."""
+    if rank == 4 and tuple(perm) == (FROM_CHANNELS_LAST if channels_last else TO_CHANNELS_LAST):
+        return not channels_last
+    return None
+
+
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./\-]*$")
 _YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..core.errors import CnnCalcError, InputError
-from .common import ModelError, Net, file_loc, unsupported
+from .common import TO_CHANNELS_LAST, ModelError, Net, channels_last_after, file_loc, unsupported
 
 MAX_ONNX_BYTES = int(os.environ.get("CNNCALC_MAX_MODEL_BYTES", 2 << 30))
 
@@ -27,19 +27,24 @@ ACTS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Selu": "selu", "S
 MAPPED = set(ACTS) | {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "LeakyRelu", "Elu", "Gelu",
                       "PRelu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean",
                       "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Add", "Mul", "Concat", "Dropout", "Identity",
-                      "Pad", "Resize", "Upsample", "LRN"}
+                      "Pad", "Resize", "Upsample", "LRN", "LayerNormalization", "Transpose"}
 REFUSED = {  # why a mapped op can still be refused
     "Add": "an activation plus a constant that is neither a dense layer's bias nor a weight of its whole shape",
-    "Mul": "an activation times a constant", "Reshape": "to a shape other than N×C×H×W or N×D",
+    "Reshape": "to a shape other than N×C×H×W or N×D",
     "Squeeze": "to a shape other than N×C×H×W or N×D", "Unsqueeze": "to a shape other than N×C×H×W or N×D",
     "Concat": "not along the channels", "Gemm": "a transposed input, or not on a vector",
-    "MatMul": "not a vector times a weight matrix", "Clip": "bounds other than [0, 6] or [0, ∞)",
+    "Mul": "an activation times a constant that is not a weight per channel",
+    "MatMul": "not a vector or a channels-last map times a weight matrix", "Clip": "bounds other than [0, 6] or [0, ∞)",
     "Pad": "not zeros on H and W", "Resize": "not an integer scale or a size on H and W",
     "Upsample": "not an integer scale", "PRelu": "slopes neither shared nor per channel",
     "Softmax": "not over the channels", "Flatten": "axis other than 1", "ReduceMean": "not over H and W",
     "Conv": "weights that are not a constant 4-D tensor", "ConvTranspose": "an output_shape, or non-constant weights",
     "MaxPool": "not on H×W×C, or its indices are used", "AveragePool": "not on H×W×C, or dilated",
+    "Transpose": "other than N×C×H×W to N×H×W×C and back",
 }
+# what may act on a channels-last tensor (after Transpose to N×H×W×C): the last axis, element by element
+LAST_AXIS = (set(ACTS) - {"Softmax"}) | {"Gelu", "LeakyRelu", "Elu", "Clip", "Dropout", "Identity", "MatMul", "Add",
+                                         "Mul", "LayerNormalization", "Transpose"}
 FOLDED = {"Shape", "Size", "Constant", "Identity", "Cast", "Gather", "Unsqueeze", "Squeeze", "Concat", "Add", "Sub",
           "Mul", "Div", "Pow", "Max", "Min", "Equal", "Greater", "Less", "Mod", "Floor", "Ceil", "Sqrt", "Neg", "Abs",
           "Not", "Reciprocal", "Slice", "Reshape", "Transpose", "ConstantOfShape", "Range", "ReduceProd", "Expand",
@@ -157,6 +162,7 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
     consts: dict = {}  # tensor → numpy value (folded)
     acts: dict = {}  # tensor → cnncalc layer name
     poisoned: set = set()
+    last: set = set()  # activation tensors in channels-last layout (N×H×W×C): cnncalc's H×W×C as it is
     missing: list = []
     consumers: dict = {}
     for node in g.node:
@@ -245,7 +251,8 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
             # ---- constant side graphs
             if op == "Shape" and ins[0] in acts or op == "Shape" and ins[0] in pending_pad:
                 src = act_in(ins[0])
-                s = np.array(nchw(src), dtype=np.int64)
+                s = nchw(src)
+                s = np.array([s[i] for i in TO_CHANNELS_LAST] if ins[0] in last else s, dtype=np.int64)
                 start, end = a.get("start", 0), a.get("end", None)
                 consts[outs[0]] = s[start:end]
                 continue
@@ -263,16 +270,22 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
                 continue
             # ---- layers
             made = _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shape_of_const, consts,
-                        pending_pad, dense_nobias, consumers, nchw, loc, inits)
+                        pending_pad, dense_nobias, consumers, nchw, loc, inits, last)
         except CnnCalcError as err:
             raise err.located(loc=loc, layer=lname) from None
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError, StopIteration) as e:
             raise ModelError(f"this {op} node cannot be read ({type(e).__name__}: {e})", loc=loc,
                              layer=lname) from None
+        if isinstance(made, str):  # a reason of its own
+            missing.append((lname, f"{op} ({made})"))
+            poisoned.update(outs)
+            continue
         if made is None or made is False:
             missing.append((lname, f"{op} ({REFUSED.get(op, 'this configuration')})" if op in MAPPED else op))
             poisoned.update(outs)
             continue
+        if op not in ("Transpose", "Flatten", "Reshape", "Squeeze") and any(t in last for t in ins if t):
+            last.update(o for o in outs[:1] if o)
     if missing:
         raise unsupported(missing, "ONNX op", loc, hint="shapes and weights only flow through mapped ops")
     for t, (src, pads, pname) in list(pending_pad.items()):
@@ -407,8 +420,9 @@ def _window_params(a: dict, tblr: list, kernel, stride_default=1) -> dict:
 
 
 def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shape_of_const, consts,
-         pending_pad, dense_nobias, consumers, nchw, loc, inits):
-    """Add the layer(s) for one op whose first input is an activation; None when unmappable."""
+         pending_pad, dense_nobias, consumers, nchw, loc, inits, last):
+    """Add the layer(s) for one op whose first input is an activation; None (or the reason, a
+    string) when unmappable."""
     import numpy as np
 
     if not ins or ins[0] not in acts and ins[0] not in pending_pad:
@@ -417,6 +431,15 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
         else:
             return None
     x = ins[0]
+    on_last = x in last
+    if on_last and op in ("Flatten", "Reshape", "Squeeze") and net.shapes[acts[x]][:2] == (1, 1):
+        on_last = False  # 1×1×C: flattened in the same order either way
+    elif on_last and op not in LAST_AXIS:
+        return "on a channels-last tensor (after Transpose to N×H×W×C): only ops on the last axis or element by " \
+               "element are mapped there"
+    if op in ("Add", "Mul") and len(ins) == 2 and (ins[1] in acts or ins[1] in pending_pad) and \
+            (ins[1] in last) != on_last:
+        return "of a channels-last and a channels-first tensor"
 
     def done(layer: str) -> bool:
         acts[outs[0]] = layer
@@ -470,6 +493,33 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
         return done(net.add("conv" if op == "Conv" else "conv_transpose", lname, p, [src], loc))
     src = act_in(x)
     shape = net.shapes[src]
+    if op == "Transpose":
+        perm = a.get("perm") or list(range(len(nchw(src))))[::-1]
+        flipped = channels_last_after(perm, len(nchw(src)), on_last)
+        if flipped is None:
+            return None
+        if flipped:
+            last.add(outs[0])
+        return done(src)  # the same H×W×C tensor for cnncalc
+    if op == "LayerNormalization":
+        rank = len(shape) + 1
+        if not (on_last or rank == 2) or int(a.get("axis", -1)) % rank != rank - 1:
+            return "not over the channels: the last axis of a channels-last tensor or of a vector"
+        if any(o and consumers.get(o) for o in outs[1:]):
+            return "its mean or inverse standard deviation is used"
+        # γ and β are weights (initializers); PyTorch writes a Constant node where it has none
+        gamma, beta = (len(ins) > i and ins[i] in inits for i in (1, 2))
+        if beta and not gamma:
+            return "a learnable bias without a learnable scale"
+        c = shape[-1]
+        if any(not is_const(t) or shape_of_const(t) not in ((c,), (1, c)) for t in ins[1:3] if t):
+            return "a scale or bias of other than one value per channel"
+        p = {"eps": _f32(a.get("epsilon", 1e-5))}
+        if not gamma:
+            p["affine"] = False
+        elif not beta:
+            p["bias"] = False
+        return done(net.add("layernorm", lname, p, [src], loc))
     if op == "Gemm":
         if a.get("transA", 0) or len(shape) != 1 or not is_const(ins[1]):
             return None
@@ -480,7 +530,7 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
             p["bias"] = False
         return done(net.add("dense", lname, p, [src], loc))
     if op == "MatMul":
-        if len(shape) != 1 or not is_const(ins[1]) or len(shape_of_const(ins[1])) != 2:
+        if len(shape) != 1 and not on_last or not is_const(ins[1]) or len(shape_of_const(ins[1])) != 2:
             return None
         layer = net.add("dense", lname, {"units": int(shape_of_const(ins[1])[1]), "bias": False}, [src], loc)
         dense_nobias[outs[0]] = layer
@@ -488,15 +538,23 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
     if op == "Add" and is_const(ins[1]):
         layer = dense_nobias.get(x)
         if layer is not None and consumers.get(x) == 1 and shape_of_const(ins[1]) in (
-                (net.shapes[layer][0],), (1, net.shapes[layer][0])):
+                (net.shapes[layer][-1],), (1, net.shapes[layer][-1])):
             spec = next(s for s in reversed(net.layers) if s["name"] == layer)
             spec["params"].pop("bias", None)
             return done(layer)
         full = tuple(nchw(src))
-        if ins[1] in inits and shape_of_const(ins[1]) in (full, full[1:]) and len(full) == 4:
+        if ins[1] in inits and shape_of_const(ins[1]) in (full, full[1:]) and len(full) == 4 and not on_last:
             # a weight of the activation's whole shape added to it: a bias for every position
             # (AlphaGo's policy output); a constant that broadcasts is not a parameter cnncalc has
             return done(net.add("position_bias", lname, {}, [src], loc))
+        return None
+    if op == "Mul" and is_const(ins[1]):
+        c = shape[-1]
+        per_channel = [(c,), (1, c)] if len(shape) == 1 or on_last else [(c, 1, 1), (1, c, 1, 1)]
+        if on_last:
+            per_channel.append((1, 1, 1, c))
+        if ins[1] in inits and shape_of_const(ins[1]) in per_channel:
+            return done(net.add("layer_scale", lname, {}, [src], loc))  # γ · x, a weight per channel
         return None
     if op in ("Add", "Mul"):
         if len(ins) != 2 or not all(t in acts or t in pending_pad for t in ins):

@@ -29,7 +29,7 @@ import warnings
 from typing import Any, Optional
 
 from ..core.errors import InputError
-from .common import ModelError, Net, file_loc, unsupported
+from .common import ModelError, Net, channels_last_after, file_loc, unsupported
 
 
 def _activation_modules() -> dict:
@@ -357,8 +357,9 @@ def _map(net: Net, node, modules: dict, names: dict, loc) -> str:
         dims = node.args[1] if len(node.args) == 2 and isinstance(node.args[1], (list, tuple)) else \
             node.args[1:] or node.kwargs.get("dims")
         dims = tuple(dims or ())
-        if len(in_shape) == 4 and dims == ((0, 3, 1, 2) if nhwc else (0, 2, 3, 1)):
-            node.meta["cnncalc_nhwc"] = not nhwc  # the same H×W×C tensor for cnncalc
+        flipped = channels_last_after(dims, len(in_shape), nhwc)
+        if flipped is not None:
+            node.meta["cnncalc_nhwc"] = flipped  # the same H×W×C tensor for cnncalc
             return src
         raise _Unmappable(f"permute{list(dims)} (other than to channels-last and back)")
     if fn in ("mul", "imul", "mul_") and params:  # γ · x, one scale per channel: ConvNeXt's layer scale

@@ -1,0 +1,164 @@
+"""ONNX patterns that PyTorch's TorchScript exporter writes for one cnncalc layer, on small
+hand-made models: each built here in PyTorch, exported by ``torch.onnx.export(dynamo=False)``
+into tmp_path and read back by ``cnncalc FILE.onnx``. The expected figures are PyTorch's own:
+``parameters()``, the buffers, ``FlopCounterMode`` (FLOPs = 2·MACs) and the output shape. A
+near miss of each pattern (a permutation, an axis, a constant that is not the pattern's) is
+refused in one line naming the op and the layer — never counted some other way.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import warnings
+from contextlib import redirect_stdout
+
+import pytest
+
+from .conftest import run_cli
+
+LINE = re.compile(r"^cnncalc: error: (?P<file>[^:]+): (?P<n>\d+) ONNX ops? cnncalc cannot count: (?P<what>.*) — "
+                  r"nothing was counted")
+
+
+@pytest.fixture(scope="module")
+def torch():
+    pytest.importorskip("onnx")
+    return pytest.importorskip("torch")
+
+
+def _export(torch, model, x, path):
+    with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (x,), str(path), dynamo=False, training=torch.onnx.TrainingMode.PRESERVE)
+    return path
+
+
+def _pytorch_figures(torch, model, x):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        y = model(x)
+    buffers = sum(b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked"))
+    shape = tuple(y.shape[1:])
+    hwc = [shape[1], shape[2], shape[0]] if len(shape) == 3 else list(shape)
+    return {"params": sum(p.numel() for p in model.parameters()), "non_trainable_params": buffers,
+            "macs": counter.get_total_flops() // 2, "output_shape": hwc}
+
+
+def _same_figures(torch, tmp_path, model, x):
+    """The ONNX export of ``model`` read by cnncalc gives PyTorch's figures; the spec text."""
+    model = model.eval()
+    path = _export(torch, model, x, tmp_path / "m.onnx")
+    r = run_cli(str(path), "--format", "json")
+    assert r.code == 0, r.err
+    got = json.loads(r.out)
+    figures = {k: got["totals"][k] for k in ("params", "non_trainable_params", "macs")}
+    figures["output_shape"] = got["layers"][-1]["output_shape"]
+    assert figures == _pytorch_figures(torch, model, x)
+    r = run_cli("import", str(path))
+    assert r.code == 0, r.err
+    return r.out
+
+
+def _refused(torch, tmp_path, model, x) -> str:
+    """The export of ``model`` is refused: exit 2, one line naming the ops; what was named."""
+    path = _export(torch, model.eval(), x, tmp_path / "bad.onnx")
+    r = run_cli(str(path))
+    assert r.code == 2 and r.out == "" and r.err.count("\n") == 1, r.err
+    m = LINE.match(r.err)
+    assert m, r.err
+    return m["what"]
+
+
+# ------------------------------------------------------------------------------------------
+# channels-last stretches: Transpose(0, 2, 3, 1) … LayerNormalization / MatMul + Add … Transpose(0, 3, 1, 2)
+
+
+def _convnext_like(torch):
+    from torch import nn
+
+    class Block(nn.Module):  # torchvision's CNBlock: dwconv, permute, LayerNorm, Linear, GELU, Linear, permute, γ
+        def __init__(self, c):
+            super().__init__()
+            self.dwconv = nn.Conv2d(c, c, 7, padding=3, groups=c)
+            self.norm = nn.LayerNorm(c, eps=1e-6)
+            self.pw1, self.act, self.pw2 = nn.Linear(c, 4 * c), nn.GELU(), nn.Linear(4 * c, c)
+            self.gamma = nn.Parameter(torch.full((c, 1, 1), 1e-6))
+
+        def forward(self, x):
+            y = self.dwconv(x).permute(0, 2, 3, 1)
+            y = self.pw2(self.act(self.pw1(self.norm(y)))).permute(0, 3, 1, 2)
+            return x + self.gamma * y
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 4, stride=4)
+            self.stem_norm = nn.LayerNorm(8, eps=1e-6)
+            self.block = Block(8)
+            self.plain = nn.LayerNorm(8, elementwise_affine=False)  # no γ, no β
+            self.gamma_only = nn.LayerNorm(8, bias=False)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.head_norm = nn.LayerNorm(8)
+            self.fc = nn.Linear(8, 5)
+
+        def forward(self, x):
+            x = self.stem_norm(self.stem(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+            x = self.block(x)
+            x = self.gamma_only(self.plain(x.permute(0, 2, 3, 1))).permute(0, 3, 1, 2)
+            x = self.pool(x).permute(0, 2, 3, 1)
+            return self.fc(self.head_norm(x.flatten(1)))  # a LayerNorm on a vector too
+
+    return Net()
+
+
+def test_channels_last_layernorm_linear_and_layer_scale(torch, tmp_path):
+    model = _convnext_like(torch)
+    x = torch.zeros(1, 3, 32, 32)
+    text = _same_figures(torch, tmp_path, model, x)
+    # by hand: stem 4·4·3·8 + 8 = 392; the LayerNorms 8 + 8 (×3: stem, block, head), 8 (γ only), 0 (plain);
+    # dwconv 7·7·8 + 8 = 400; Linear 8·32 + 32 = 288 and 32·8 + 8 = 264; γ 8; fc 8·5 + 5 = 45
+    assert sum(p.numel() for p in model.parameters()) == 392 + 3 * 16 + 8 + 400 + 288 + 264 + 8 + 45
+    assert "layernorm: {name: stem_norm, eps: 1.0e-06}" in text
+    assert "affine: false" in text and "bias: false" in text and "layer_scale:" in text
+    assert "dense: {name: block.pw1, units: 32}" in text
+
+
+@pytest.mark.parametrize("case, named", [
+    ("flatten", "Flatten (on a channels-last tensor"),  # N×H×W×C flattened: another order than cnncalc's
+    ("conv", "Conv (on a channels-last tensor"),  # a conv over the wrong axis as channels
+    ("perm", "Transpose (other than N×C×H×W to N×H×W×C and back)"),
+    ("ln_chw", "LayerNormalization (not over the channels"),  # over C, H and W: not cnncalc's layernorm
+    ("ln_nchw", "LayerNormalization (not over the channels"),  # the last axis of N×C×H×W is W
+    ("scale", "Mul (an activation times a constant that is not a weight per channel)"),
+    ("mixed", "Add (of a channels-last and a channels-first tensor)"),
+])
+def test_channels_last_near_misses_are_refused(torch, tmp_path, case, named):
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.inner = nn.Conv2d(8, 8, 1)
+            self.norm = nn.LayerNorm([8, 8, 8] if case == "ln_chw" else 8)
+            self.gamma = nn.Parameter(torch.ones(1, 1, 8))  # over W, not the channels
+
+        def forward(self, x):
+            x = self.conv(x)
+            if case == "flatten":
+                return x.permute(0, 2, 3, 1).flatten(1)
+            if case == "conv":
+                return self.inner(x.permute(0, 2, 3, 1))
+            if case == "perm":
+                return self.norm(x.permute(0, 1, 3, 2))
+            if case in ("ln_chw", "ln_nchw"):
+                return self.norm(x)
+            if case == "scale":
+                return x * self.gamma
+            return x.permute(0, 2, 3, 1) + x  # 8×8×8: the shapes agree, the layouts do not
+
+    what = _refused(torch, tmp_path, Net(), torch.zeros(1, 3, 8, 8))
+    assert what.startswith(named), what
