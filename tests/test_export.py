@@ -512,7 +512,8 @@ def test_keras_layers_of_one_construct(tmp_path, keras):
 # torchvision's family at small inputs, and two course networks as they are (branches and concat)
 ROUND_TRIP = {"resnet18": "64x64x3", "mobilenet_v2": "64x64x3", "mobilenet_v3_small": "64x64x3",
               "efficientnet_b0": "64x64x3", "regnet_y_400mf": "64x64x3", "vgg16": "32x32x3",
-              "lenet5": None, "inception_bottleneck": None, "convnext_tiny": "32x32x3"}
+              "lenet5": None, "inception_bottleneck": None, "convnext_tiny": "32x32x3",
+              "shufflenet_v2_x1_0": "64x64x3"}
 
 
 @pytest.mark.parametrize("name", sorted(ROUND_TRIP))

@@ -129,7 +129,7 @@ def test_channels_last_layernorm_linear_and_layer_scale(torch, tmp_path):
 @pytest.mark.parametrize("case, named", [
     ("flatten", "Flatten (on a channels-last tensor"),  # N×H×W×C flattened: another order than cnncalc's
     ("conv", "Conv (on a channels-last tensor"),  # a conv over the wrong axis as channels
-    ("perm", "Transpose (other than N×C×H×W to N×H×W×C and back)"),
+    ("perm", "Transpose (other than N×C×H×W to N×H×W×C and back"),
     ("ln_chw", "LayerNormalization (not over the channels"),  # over C, H and W: not cnncalc's layernorm
     ("ln_nchw", "LayerNormalization (not over the channels"),  # the last axis of N×C×H×W is W
     ("scale", "Mul (an activation times a constant that is not a weight per channel)"),
@@ -159,6 +159,83 @@ def test_channels_last_near_misses_are_refused(torch, tmp_path, case, named):
             if case == "scale":
                 return x * self.gamma
             return x.permute(0, 2, 3, 1) + x  # 8×8×8: the shapes agree, the layouts do not
+
+    what = _refused(torch, tmp_path, Net(), torch.zeros(1, 3, 8, 8))
+    assert what.startswith(named), what
+
+
+# ------------------------------------------------------------------------------------------
+# ShuffleNet: a channel shuffle written as view → transpose → view (Reshape, Transpose, Reshape);
+# torch.split / chunk (Split) and a slice of the channels (Slice) as split
+
+
+def _shuffle(x, groups):  # torchvision's channel_shuffle
+    b, c, h, w = x.shape
+    return x.view(b, groups, c // groups, h, w).transpose(1, 2).contiguous().view(b, c, h, w)
+
+
+def test_channel_shuffle_split_and_slice(torch, tmp_path):
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 12, 3, padding=1, bias=False)
+            self.bn = nn.BatchNorm2d(12)
+            self.branch = nn.Conv2d(6, 6, 1)
+            self.uneven = nn.Conv2d(5, 2, 1)
+            self.head = nn.Conv2d(12 + 2 + 4, 4, 1)
+
+        def forward(self, x):
+            x = self.bn(self.conv(x))
+            a, b = x.chunk(2, dim=1)  # equal halves
+            x = _shuffle(torch.cat([a, self.branch(b)], 1), 3)
+            p, q = torch.split(x, [5, 7], dim=1)  # unequal parts
+            middle = x[:, 4:8]  # a slice of the channels
+            return self.head(torch.cat([x, self.uneven(p) + q[:, :2], middle], 1))
+
+    text = _same_figures(torch, tmp_path, Net(), torch.zeros(1, 3, 16, 16))
+    assert "channel_shuffle: {name: " in text and "groups: 3" in text
+    # chunk(2) (two Slices, or a Split), torch.split: the parts; a slice: one part of a split
+    assert "parts: 2" in text and "split: {name: split, sizes: [5, 7]}" in text
+    assert "parts: 3, from: " in text  # x[:, 4:8] is the middle part of 4 + 4 + 4
+    assert "sizes: [2, 5], from: split.1}" in text  # q[:, :2] of q's 7
+    # the values too: nn.ChannelShuffle is what the view → transpose → view computes
+    x = torch.arange(2 * 6 * 2 * 2, dtype=torch.float32).reshape(2, 6, 2, 2)
+    assert torch.equal(_shuffle(x, 3), nn.ChannelShuffle(3)(x))
+
+
+@pytest.mark.parametrize("case, named", [
+    ("perm", "Transpose (a 5-D view that is not a channel shuffle"),  # transposed the other two axes
+    ("back", "Reshape (a 5-D view that is not a channel shuffle"),  # not viewed back to N×C×H×W
+    ("twice", "Reshape (a 5-D view that is not a channel shuffle"),  # the 5-D view read twice
+    ("split_h", "Split (not along the channels)"),
+    ("slice_w", "Slice (not a step-1 slice of the channels)"),
+    ("slice_step", "Slice (not a step-1 slice of the channels)"),
+])
+def test_shuffle_split_slice_near_misses_are_refused(torch, tmp_path, case, named):
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+        def forward(self, x):
+            x = self.conv(x)
+            b, c, h, w = x.shape
+            v = x.view(b, 2, c // 2, h, w)
+            if case == "perm":
+                return v.transpose(3, 4).contiguous().view(b, c, h, w)
+            if case == "back":
+                return v.transpose(1, 2).contiguous().view(b, c // 2, 2 * h, w)
+            if case == "twice":
+                return v.transpose(1, 2).contiguous().view(b, c, h, w) + v.view(b, c, h, w)
+            if case == "split_h":
+                return torch.split(x, [3, 5], dim=2)[0]
+            if case == "slice_w":
+                return x[:, :, :, 2:6]
+            return x[:, ::2]
 
     what = _refused(torch, tmp_path, Net(), torch.zeros(1, 3, 8, 8))
     assert what.startswith(named), what

@@ -46,6 +46,21 @@ class TFSamePad2d(nn.Module):
         (top, bottom), (left, right) = pads
         return nn.functional.pad(x, (left, right, top, bottom))
 ''',
+    "ChannelShuffle": '''
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle as torchvision writes it: view as g groups, transpose, view
+    back (the values of nn.ChannelShuffle, which torch.onnx.export's TorchScript exporter cannot
+    write; this exports as Reshape, Transpose, Reshape)."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        x = x.view(b, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous()
+        return x.view(b, c, h, w)
+''',
     "PositionBias": '''
 class PositionBias(nn.Module):
     """A learnable bias for every position (AlphaGo's policy output)."""
@@ -288,9 +303,10 @@ class PartitionAttention(nn.Module):
 ''',
 }
 
-# functional constructs (cnncalc.layers.base.Torch) that are modules: the helper class of each
+# functional constructs (cnncalc.layers.base.Torch) that are modules, and torch.nn classes written as
+# a helper of the same name for the exporters (ChannelShuffle): the helper class of each
 AS_HELPER = {
-    "TFSamePad2d": "TFSamePad2d", "bias": "PositionBias", "last_axis": "LastAxis", "layer_scale": "LayerScale",
+    "TFSamePad2d": "TFSamePad2d", "ChannelShuffle": "ChannelShuffle", "bias": "PositionBias", "last_axis": "LastAxis", "layer_scale": "LayerScale",
     "class_token": "ClassToken", "self_attention": "SelfAttention", "normalization": "KerasNormalization",
     "batchnorm_parts": "BatchNormParts", "window_attention": "WindowAttention",
     "window_attention_v2": "WindowAttentionV2", "partition_attention": "PartitionAttention",

@@ -155,6 +155,8 @@ class Net:
             raise
         self.layers.append({"type": layer.type, "name": name, "params": dict(params), "inputs": list(inputs)})
         self.shapes[name] = tuple(out.shape)
+        for i, part in enumerate(out.parts or ()):  # several named outputs (split): NAME.0, NAME.1, …
+            self.shapes[f"{name}.{i}"] = tuple(part)
         return name
 
     # -- writing

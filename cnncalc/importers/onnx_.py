@@ -27,7 +27,8 @@ ACTS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Selu": "selu", "S
 MAPPED = set(ACTS) | {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "LeakyRelu", "Elu", "Gelu",
                       "PRelu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean",
                       "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Add", "Mul", "Concat", "Dropout", "Identity",
-                      "Pad", "Resize", "Upsample", "LRN", "LayerNormalization", "Transpose"}
+                      "Pad", "Resize", "Upsample", "LRN", "LayerNormalization", "Transpose",
+                      "Split", "Slice"}
 REFUSED = {  # why a mapped op can still be refused
     "Add": "an activation plus a constant that is neither a dense layer's bias nor a weight of its whole shape",
     "Reshape": "to a shape other than N×C×H×W or N×D",
@@ -40,8 +41,11 @@ REFUSED = {  # why a mapped op can still be refused
     "Softmax": "not over the channels", "Flatten": "axis other than 1", "ReduceMean": "not over H and W",
     "Conv": "weights that are not a constant 4-D tensor", "ConvTranspose": "an output_shape, or non-constant weights",
     "MaxPool": "not on H×W×C, or its indices are used", "AveragePool": "not on H×W×C, or dilated",
-    "Transpose": "other than N×C×H×W to N×H×W×C and back",
+    "Transpose": "other than N×C×H×W to N×H×W×C and back, or a channel shuffle's",
+    "Split": "not along the channels", "Slice": "not a step-1 slice of the channels",
 }
+SHUFFLE = ("a 5-D view that is not a channel shuffle (Reshape to N×g×C/g×H×W, Transpose(0, 2, 1, 3, 4), Reshape "
+           "back to N×C×H×W, each read once)")
 # what may act on a channels-last tensor (after Transpose to N×H×W×C): the last axis, element by element
 LAST_AXIS = (set(ACTS) - {"Softmax"}) | {"Gelu", "LeakyRelu", "Elu", "Clip", "Dropout", "Identity", "MatMul", "Add",
                                          "Mul", "LayerNormalization", "Transpose"}
@@ -163,6 +167,7 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
     acts: dict = {}  # tensor → cnncalc layer name
     poisoned: set = set()
     last: set = set()  # activation tensors in channels-last layout (N×H×W×C): cnncalc's H×W×C as it is
+    shuffle: dict = {}  # a channel shuffle under way: tensor → (source layer, groups, the step reached)
     missing: list = []
     consumers: dict = {}
     for node in g.node:
@@ -270,7 +275,7 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
                 continue
             # ---- layers
             made = _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shape_of_const, consts,
-                        pending_pad, dense_nobias, consumers, nchw, loc, inits, last)
+                        pending_pad, dense_nobias, consumers, nchw, loc, inits, last, shuffle)
         except CnnCalcError as err:
             raise err.located(loc=loc, layer=lname) from None
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError, StopIteration) as e:
@@ -286,6 +291,8 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
             continue
         if op not in ("Transpose", "Flatten", "Reshape", "Squeeze") and any(t in last for t in ins if t):
             last.update(o for o in outs[:1] if o)
+    missing += [(net.unique(lname, "reshape"), f"Reshape ({SHUFFLE})") for t, (_, _, _, lname) in shuffle.items()
+                if consumers.get(t)]  # a view left 5-D (read by the graph's output)
     if missing:
         raise unsupported(missing, "ONNX op", loc, hint="shapes and weights only flow through mapped ops")
     for t, (src, pads, pname) in list(pending_pad.items()):
@@ -420,11 +427,27 @@ def _window_params(a: dict, tblr: list, kernel, stride_default=1) -> dict:
 
 
 def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shape_of_const, consts,
-         pending_pad, dense_nobias, consumers, nchw, loc, inits, last):
+         pending_pad, dense_nobias, consumers, nchw, loc, inits, last, shuffle):
     """Add the layer(s) for one op whose first input is an activation; None (or the reason, a
     string) when unmappable."""
     import numpy as np
 
+    if ins and ins[0] in shuffle:  # ShuffleNet's view (N, g, C/g, H, W) → transpose(1, 2) → view (N, C, H, W)
+        src, g, step, _ = shuffle.pop(ins[0])
+        if step == 1 and op == "Transpose" and list(a.get("perm") or ()) == [0, 2, 1, 3, 4] and \
+                consumers.get(outs[0]) == 1:
+            shuffle[outs[0]] = (src, g, 2, lname)
+            return True
+        if step == 2 and op == "Reshape" and is_const(ins[1]):
+            old = nchw(src)
+            target = _as_list(value(ins[1]))
+            new = [d if d else old[i] for i, d in enumerate(target)] if len(target) == 4 else []
+            if -1 in new:
+                new[new.index(-1)] = int(np.prod(old)) // max(1, -int(np.prod(new)))
+            if new == old:
+                acts[outs[0]] = net.add("channel_shuffle", lname, {"groups": g}, [src], loc)
+                return True
+        return SHUFFLE
     if not ins or ins[0] not in acts and ins[0] not in pending_pad:
         if op in ("Add", "Mul") and len(ins) == 2 and (ins[1] in acts or ins[1] in pending_pad):
             ins = [ins[1], ins[0]]
@@ -657,7 +680,53 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
             if target == tuple(shape):
                 return done(src)
             return done(net.add("reshape", lname, {"shape": list(target)}, [src], loc))
+        if op == "Reshape" and len(new) == 5 and len(old) == 4 and not on_last and new[1] * new[2] == old[1] and \
+                new[3:] == old[2:]:
+            if consumers.get(outs[0]) != 1:
+                return SHUFFLE
+            shuffle[outs[0]] = (src, new[1], 1, lname)  # the first step of a channel shuffle
+            return True
         return None
+    if op == "Split":
+        rank = len(nchw(src))
+        axis = int(a.get("axis", 0)) % rank
+        if axis != (rank - 1 if on_last or rank == 2 else 1):
+            return None
+        c = shape[-1]
+        n = len(outs)
+        if len(ins) > 1 and ins[1]:
+            sizes = _as_list(value(ins[1]))
+        elif a.get("split"):
+            sizes = [int(v) for v in a["split"]]
+        else:  # equal parts (the last one smaller when they do not divide: opset 18's num_outputs)
+            k = -(-c // n)
+            sizes = [k] * (n - 1) + [c - k * (n - 1)]
+        if len(sizes) != n or sum(sizes) != c or min(sizes) < 1:
+            return None
+        p = {"parts": n} if len(set(sizes)) == 1 else {"sizes": sizes}
+        layer = net.add("split", lname, p, [src], loc)
+        for i, o in enumerate(outs):
+            acts[o] = f"{layer}.{i}"
+        return True
+    if op == "Slice":
+        rank = len(nchw(src))
+        if not all(is_const(t) for t in ins[1:]) or len(ins) < 3:
+            return None
+        starts, ends = _as_list(value(ins[1])), _as_list(value(ins[2]))
+        axes = _as_list(value(ins[3])) if len(ins) > 3 and ins[3] else list(range(len(starts)))
+        steps = _as_list(value(ins[4])) if len(ins) > 4 and ins[4] else [1] * len(starts)
+        c = shape[-1]
+        if len(starts) != 1 or steps != [1] or axes[0] % rank != (rank - 1 if on_last or rank == 2 else 1):
+            return None
+        lo, hi = slice(starts[0], ends[0]).indices(c)[:2]
+        if hi <= lo:
+            return None
+        if (lo, hi) == (0, c):
+            return done(src)
+        sizes = [s for s in (lo, hi - lo, c - hi) if s]
+        p = {"parts": len(sizes)} if len(set(sizes)) == 1 else {"sizes": sizes}
+        layer = net.add("split", lname, p, [src], loc)  # the slice is one of its parts
+        return done(f"{layer}.{1 if lo else 0}")
     if op == "Concat":
         axis = a.get("axis", 1)
         rank = len(nchw(src))

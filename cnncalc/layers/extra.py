@@ -372,7 +372,7 @@ class ChannelShuffle(Layer):
     type = "channel_shuffle"
     aliases = ("shuffle", "channelshuffle")
     doc = "ShuffleNet channel shuffle: C channels in g groups, transposed; no parameters"
-    imports = {"caffe": ("ShuffleChannel",)}
+    imports = {"onnx": ("Reshape", "Transpose"), "caffe": ("ShuffleChannel",)}  # ONNX: view, transpose, view
     primary = "groups"
     params = {"groups": Param(POS_INT, doc="groups g (must divide C)")}
 

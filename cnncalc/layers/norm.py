@@ -232,6 +232,7 @@ class LayerScale(Layer):
     type = "layer_scale"
     aliases = ("layerscale",)
     doc = "a learnable scale per channel, C weights (ConvNeXt's γ, CaiT's LayerScale)"
+    imports = {"onnx": ("Mul",)}  # by a weight of one value per channel
     params = {"init": Param(NUMBER, 1e-6, "initial value of the scales (no effect on the counts; values: γ "
                                           "when no weights are given)"),
               "weights": Param(NUMBERS, None, "values only: γ, C numbers; changes no figure")}

@@ -36,7 +36,7 @@ class Split(Layer):
     aliases = ("chunk", "split_channels")
     doc = ("split the channels (last axis) into equal parts or parts of given sizes; part i is the "
            "named output NAME.i (from: split1.0); a view")
-    imports = {"onnx": ("Split",)}
+    imports = {"onnx": ("Split", "Slice")}
     primary = "parts"
     view = True
     params = {
