@@ -513,7 +513,7 @@ def test_keras_layers_of_one_construct(tmp_path, keras):
 ROUND_TRIP = {"resnet18": "64x64x3", "mobilenet_v2": "64x64x3", "mobilenet_v3_small": "64x64x3",
               "efficientnet_b0": "64x64x3", "regnet_y_400mf": "64x64x3", "vgg16": "32x32x3",
               "lenet5": None, "inception_bottleneck": None, "convnext_tiny": "32x32x3",
-              "shufflenet_v2_x1_0": "64x64x3"}
+              "shufflenet_v2_x1_0": "64x64x3", "alexnet": "99x99x3", "googlenet": None}
 
 
 @pytest.mark.parametrize("name", sorted(ROUND_TRIP))

@@ -239,3 +239,68 @@ def test_shuffle_split_slice_near_misses_are_refused(torch, tmp_path, case, name
 
     what = _refused(torch, tmp_path, Net(), torch.zeros(1, 3, 8, 8))
     assert what.startswith(named), what
+
+
+# ------------------------------------------------------------------------------------------
+# LocalResponseNorm: the exported module's helper writes ONNX's one LRN op (PyTorch's own
+# export spreads it over about twenty ops, which are refused)
+
+
+def _helpers(torch, *names):
+    from cnncalc.export.pytorch import HELPERS
+
+    scope = {"torch": torch, "nn": torch.nn}
+    exec("".join(HELPERS[n] for n in names), scope)
+    return [scope[n] for n in names]
+
+
+def test_lrn_helper_exports_one_lrn_op_with_pytorchs_values(torch, tmp_path):
+    import numpy as np
+    import onnx
+    from torch import nn
+
+    (LRN,) = _helpers(torch, "LocalResponseNorm")
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 7, 3)
+            self.norm = LRN(5, 1e-2, 0.75, 2.0)  # AlexNet's n, β, k; a larger α so that it shows
+
+        def forward(self, x):
+            return self.norm(torch.relu(self.conv(x)))
+
+    model = Net().eval()
+    text = _same_figures(torch, tmp_path, model, torch.zeros(1, 3, 12, 12))
+    assert "lrn: {name: norm, size: 5, alpha: 0.01, beta: 0.75, k: 2.0}" in text
+    m = onnx.load(str(tmp_path / "m.onnx"))
+    assert [n.op_type for n in m.graph.node] == ["Conv", "Relu", "LRN"]
+    # ONNX's LRN as its operator spec defines it — square_sum[c] = Σ x[i]² for i from
+    # c − ⌊(n − 1)/2⌋ to c + ⌈(n − 1)/2⌉, y = x/(bias + α/n·square_sum)^β — with the attributes
+    # written, computes PyTorch's LocalResponseNorm (α/n too). (onnx.reference's LRN of onnx 1.23
+    # loops over the batch, not the channels: not usable as the oracle.)
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in m.graph.node[-1].attribute}
+    n, alpha, beta, bias = attrs["size"], attrs["alpha"], attrs["beta"], attrs["bias"]
+    x = np.random.default_rng(0).standard_normal((2, 7, 4, 5)).astype("float64")
+    square_sum = np.stack([(x[:, max(0, c - (n - 1) // 2):c + n // 2 + 1] ** 2).sum(axis=1) for c in range(7)], 1)
+    got = x / (bias + alpha / n * square_sum) ** beta
+    want = nn.LocalResponseNorm(5, 1e-2, 0.75, 2.0)(torch.tensor(x)).numpy()
+    assert np.allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert np.array_equal(LRN(5, 1e-2, 0.75, 2.0)(torch.tensor(x)).numpy(), want)  # and the helper is nn's
+
+
+def test_lrn_of_even_size_is_pytorchs_ops_and_refused(torch, tmp_path):
+    from torch import nn
+
+    (LRN,) = _helpers(torch, "LocalResponseNorm")
+    model = nn.Sequential(nn.Conv2d(3, 6, 3), LRN(4))  # ONNX's window of 4 starts a channel later
+    what = _refused(torch, tmp_path, model, torch.zeros(1, 3, 8, 8))
+    # PyTorch's decomposition: x² viewed as N×1×C×H×W, padded, averaged over the channels, viewed back
+    assert what.startswith("Reshape (to a shape other than N×C×H×W or N×D) ("), what
+
+
+def test_channel_shuffle_helper_is_nn_channel_shuffle(torch):
+    (Shuffle,) = _helpers(torch, "ChannelShuffle")
+    x = torch.arange(2 * 12 * 3 * 2, dtype=torch.float32).reshape(2, 12, 3, 2)
+    for g in (2, 3, 4):
+        assert torch.equal(Shuffle(g)(x), torch.nn.ChannelShuffle(g)(x))

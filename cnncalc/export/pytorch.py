@@ -61,6 +61,27 @@ class ChannelShuffle(nn.Module):
         x = x.view(b, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous()
         return x.view(b, c, h, w)
 ''',
+    "LocalResponseNorm": '''
+class LocalResponseNorm(nn.LocalResponseNorm):
+    """nn.LocalResponseNorm, written by torch.onnx.export (TorchScript) as ONNX's one LRN op
+    rather than twenty: both compute b = a/(k + α/n·Σa²)^β over n neighbouring channels, the
+    same window when n is odd (for an even n PyTorch's window starts a channel earlier than
+    ONNX's, so that one exports as PyTorch's own ops)."""
+
+    class Op(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, size, alpha, beta, k):
+            return nn.functional.local_response_norm(x, size, alpha, beta, k)
+
+        @staticmethod
+        def symbolic(g, x, size, alpha, beta, k):
+            return g.op("LRN", x, size_i=size, alpha_f=alpha, beta_f=beta, bias_f=k)
+
+    def forward(self, x):
+        if self.size % 2 == 0:
+            return super().forward(x)
+        return self.Op.apply(x, self.size, self.alpha, self.beta, self.k)
+''',
     "PositionBias": '''
 class PositionBias(nn.Module):
     """A learnable bias for every position (AlphaGo's policy output)."""
@@ -304,9 +325,10 @@ class PartitionAttention(nn.Module):
 }
 
 # functional constructs (cnncalc.layers.base.Torch) that are modules, and torch.nn classes written as
-# a helper of the same name for the exporters (ChannelShuffle): the helper class of each
+# a helper of the same name for the ONNX exporter (ChannelShuffle, LocalResponseNorm): the helper class of each
 AS_HELPER = {
-    "TFSamePad2d": "TFSamePad2d", "ChannelShuffle": "ChannelShuffle", "bias": "PositionBias", "last_axis": "LastAxis", "layer_scale": "LayerScale",
+    "TFSamePad2d": "TFSamePad2d", "ChannelShuffle": "ChannelShuffle", "LocalResponseNorm": "LocalResponseNorm",
+    "bias": "PositionBias", "last_axis": "LastAxis", "layer_scale": "LayerScale",
     "class_token": "ClassToken", "self_attention": "SelfAttention", "normalization": "KerasNormalization",
     "batchnorm_parts": "BatchNormParts", "window_attention": "WindowAttention",
     "window_attention_v2": "WindowAttentionV2", "partition_attention": "PartitionAttention",

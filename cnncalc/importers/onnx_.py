@@ -681,7 +681,7 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
                 return done(src)
             return done(net.add("reshape", lname, {"shape": list(target)}, [src], loc))
         if op == "Reshape" and len(new) == 5 and len(old) == 4 and not on_last and new[1] * new[2] == old[1] and \
-                new[3:] == old[2:]:
+                new[3:] == old[2:] and new[1] > 1 and new[2] > 1:
             if consumers.get(outs[0]) != 1:
                 return SHUFFLE
             shuffle[outs[0]] = (src, new[1], 1, lname)  # the first step of a channel shuffle
