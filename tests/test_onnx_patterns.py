@@ -296,7 +296,7 @@ def test_lrn_of_even_size_is_pytorchs_ops_and_refused(torch, tmp_path):
     model = nn.Sequential(nn.Conv2d(3, 6, 3), LRN(4))  # ONNX's window of 4 starts a channel later
     what = _refused(torch, tmp_path, model, torch.zeros(1, 3, 8, 8))
     # PyTorch's decomposition: x² viewed as N×1×C×H×W, padded, averaged over the channels, viewed back
-    assert what.startswith("Reshape (to a shape other than N×C×H×W or N×D) ("), what
+    assert what == "Reshape (to a shape other than N×C×H×W or N×D, here 1×1×6×6×6) ('1'); If ('1')", what
 
 
 def test_channel_shuffle_helper_is_nn_channel_shuffle(torch):
@@ -304,3 +304,49 @@ def test_channel_shuffle_helper_is_nn_channel_shuffle(torch):
     x = torch.arange(2 * 12 * 3 * 2, dtype=torch.float32).reshape(2, 12, 3, 2)
     for g in (2, 3, 4):
         assert torch.equal(Shuffle(g)(x), torch.nn.ChannelShuffle(g)(x))
+
+
+# ------------------------------------------------------------------------------------------
+# attention (ViT): tokens and MatMul / Softmax are not read yet — refused in one line naming the
+# first op that leaves cnncalc's shapes, with the shape it makes
+
+
+def _tiny_vit(torch):
+    from torch import nn
+
+    class Net(nn.Module):  # torchvision's ViT in small: patches, class token, attention, head
+        def __init__(self):
+            super().__init__()
+            self.conv_proj = nn.Conv2d(3, 8, 4, stride=4)
+            self.class_token = nn.Parameter(torch.zeros(1, 1, 8))
+            self.ln = nn.LayerNorm(8)
+            self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+            self.head = nn.Linear(8, 3)
+
+        def forward(self, x):
+            x = self.conv_proj(x)
+            x = x.reshape(x.shape[0], 8, -1).permute(0, 2, 1)
+            x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+            y = self.ln(x)
+            x = x + self.attn(y, y, y, need_weights=False)[0]
+            return self.head(x[:, 0])
+
+    return Net()
+
+
+def test_attention_is_refused_in_one_line(torch, tmp_path):
+    what = _refused(torch, tmp_path, _tiny_vit(torch), torch.zeros(1, 3, 16, 16))
+    assert what == "Reshape (to a shape other than N×C×H×W or N×D, here 1×8×16) ('reshape')", what
+
+
+@pytest.mark.slow
+def test_vit_b_16_export_is_refused_in_one_line(torch, tmp_path):
+    # `python -m pytest -m slow tests/test_onnx_patterns.py`: ViT-B/16's 86 M weights written, about 8 s
+    from .test_export import _export as export_spec, _load
+
+    path = export_spec(tmp_path, "vit_b_16", "pytorch", "--input", "32x32x3")
+    module = _load(path)
+    net = [v for v in vars(module).values()
+           if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == module.__name__][-1]
+    what = _refused(torch, tmp_path, net(), torch.zeros(1, 3, 32, 32))
+    assert what == "Reshape (to a shape other than N×C×H×W or N×D, here 1×768×4) ('reshape')", what

@@ -686,7 +686,7 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
                 return SHUFFLE
             shuffle[outs[0]] = (src, new[1], 1, lname)  # the first step of a channel shuffle
             return True
-        return None
+        return f"{REFUSED[op]}, here {'×'.join(map(str, new))}"  # e.g. ViT's tokens, N×C×L
     if op == "Split":
         rank = len(nchw(src))
         axis = int(a.get("axis", 0)) % rank
