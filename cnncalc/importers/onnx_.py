@@ -291,7 +291,7 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
             continue
         if op not in ("Transpose", "Flatten", "Reshape", "Squeeze") and any(t in last for t in ins if t):
             last.update(o for o in outs[:1] if o)
-    missing += [(net.unique(lname, "reshape"), f"Reshape ({SHUFFLE})") for t, (_, _, _, lname) in shuffle.items()
+    missing += [(lname, f"Reshape ({SHUFFLE})") for t, (_, _, _, lname) in shuffle.items()
                 if consumers.get(t)]  # a view left 5-D (read by the graph's output)
     if missing:
         raise unsupported(missing, "ONNX op", loc, hint="shapes and weights only flow through mapped ops")
@@ -457,6 +457,8 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
     on_last = x in last
     if on_last and op in ("Flatten", "Reshape", "Squeeze") and net.shapes[acts[x]][:2] == (1, 1):
         on_last = False  # 1×1×C: flattened in the same order either way
+    elif on_last and op == "ReduceMean" and [x % 4 for x in (a.get("axes") or ())] == [3]:
+        return "over a channels-last tensor: a LayerNorm spread over ops, opset < 17; export at opset 17 or later"
     elif on_last and op not in LAST_AXIS:
         return "on a channels-last tensor (after Transpose to N×H×W×C): only ops on the last axis or element by " \
                "element are mapped there"
