@@ -146,8 +146,8 @@ def test_layernorm_spread_over_ops_is_refused_with_the_opset_to_use(torch, tmp_p
     r = run_cli(str(tmp_path / "ln.onnx"))
     assert r.code == 2 and r.err.count("\n") == 1, r.err
     assert LINE.match(r.err)["what"] == (
-        "ReduceMean (over a channels-last tensor: a LayerNorm spread over ops, opset < 17; export at opset 17 or later) "
-        "('2')"), r.err
+        "ReduceMean (over a channels-last tensor: a LayerNorm spread over ops, opset < 17; "
+        "export at opset 17 or later) ('2')"), r.err
     _export(torch, model, torch.zeros(1, 3, 8, 8), tmp_path / "ln17.onnx")  # the default opset: read
     assert run_cli(str(tmp_path / "ln17.onnx")).code == 0
 
