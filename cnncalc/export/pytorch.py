@@ -27,6 +27,8 @@ T_destination""".split())
 RESERVED = frozenset({"self", "x", "torch", "nn", "super", "print", "sum", "tuple", "model", "y"})
 
 
+HELPER_NEEDS = {"WindowAttention": ("shift_mask",), "WindowAttentionV2": ("shift_mask",)}
+
 HELPERS = {
     "TFSamePad2d": '''
 class TFSamePad2d(nn.Module):
@@ -182,12 +184,28 @@ class BatchNormParts(nn.Module):
             x = x + self.bias
         return x
 ''',
+    "shift_mask": '''
+def shift_mask(attn, hp, wp, win, sh, sw, heads):
+    """Swin's mask of shifted windows (torchvision's): −100 between the tokens of a window that came
+    from regions that were not neighbours before the roll; no parameters, no MACs."""
+    mask = attn.new_zeros((hp, wp))
+    count = 0
+    for hs in ((0, -win), (-win, -sh), (-sh, None)):
+        for ws in ((0, -win), (-win, -sw), (-sw, None)):
+            mask[hs[0]:hs[1], ws[0]:ws[1]] = count
+            count += 1
+    mask = mask.view(hp // win, win, wp // win, win).permute(0, 2, 1, 3).reshape(-1, win * win)
+    mask = mask.unsqueeze(1) - mask.unsqueeze(2)
+    mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
+    attn = attn.view(-1, mask.shape[0], heads, win * win, win * win) + mask.unsqueeze(1).unsqueeze(0)
+    return attn.view(-1, heads, win * win, win * win)
+''',
     "WindowAttention": '''
 class WindowAttention(nn.Module):
     """Swin V1's (shifted) window attention, after torchvision's shifted_window_attention: pad H
-    and W to a multiple of the window, (shift,) cut into windows, softmax(Q·Kᵀ·scale +
-    relative-position bias)·V per head, output projection. (torchvision also masks across the
-    shifted borders; the mask adds no parameters and no MACs and is left out here.)"""
+    and W to a multiple of the window, (shift, no shift along an axis one window covers,) cut into
+    windows, softmax(Q·Kᵀ·scale + relative-position bias + the shifted windows' mask)·V per head,
+    output projection."""
 
     def __init__(self, channels, heads, window, shift, qkv_bias=True, proj_bias=True):
         super().__init__()
@@ -206,19 +224,23 @@ class WindowAttention(nn.Module):
         pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
         x = nn.functional.pad(x, (0, 0, 0, pad_r, 0, pad_b))
         hp, wp = h + pad_b, w + pad_r
-        if self.shift:
-            x = torch.roll(x, shifts=(-self.shift, -self.shift), dims=(1, 2))
+        sh, sw = (0 if win >= hp else self.shift), (0 if win >= wp else self.shift)  # as torchvision
+        if sh or sw:
+            x = torch.roll(x, shifts=(-sh, -sw), dims=(1, 2))
         x = x.view(b, hp // win, win, wp // win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, win * win, c)
         qkv = self.qkv(x).reshape(x.shape[0], win * win, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
         attn = (q * (c // self.heads) ** -0.5).matmul(k.transpose(-2, -1))
         bias = self.relative_position_bias_table[self.relative_position_index].view(win * win, win * win, -1)
-        attn = (attn + bias.permute(2, 0, 1).unsqueeze(0)).softmax(dim=-1)
+        attn = attn + bias.permute(2, 0, 1).unsqueeze(0)
+        if sh or sw:
+            attn = shift_mask(attn, hp, wp, win, sh, sw, self.heads)
+        attn = attn.softmax(dim=-1)
         x = attn.matmul(v).transpose(1, 2).reshape(x.shape[0], win * win, c)
         x = self.proj(x)
         x = x.view(b, hp // win, wp // win, win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
-        if self.shift:
-            x = torch.roll(x, shifts=(self.shift, self.shift), dims=(1, 2))
+        if sh or sw:
+            x = torch.roll(x, shifts=(sh, sw), dims=(1, 2))
         return x[:, :h, :w, :].permute(0, 3, 1, 2)
 ''',
     "WindowAttentionV2": '''
@@ -228,8 +250,8 @@ class WindowAttentionV2(nn.Module):
     learnable logit scale per head (clamped at log 100), and the relative-position bias made by
     a small network (cpb_mlp: Linear(2, hidden) with bias, ReLU, Linear(hidden, heads) without
     bias) from the log-spaced relative coordinates (a float buffer), squashed by 16·sigmoid. The
-    QKV bias is a full 3·C Linear bias whose K third is zeroed in the forward. (torchvision also
-    masks across the shifted borders; the mask has no parameters and is left out here.)"""
+    QKV bias is a full 3·C Linear bias whose K third is zeroed in the forward; the shifted
+    windows' mask as in V1."""
 
     def __init__(self, c, heads, window, shift, qkv_bias=True, proj_bias=True, hidden=512):
         super().__init__()
@@ -267,10 +289,12 @@ class WindowAttentionV2(nn.Module):
         qkv = qkv.reshape(x.shape[0], win * win, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
         attn = nn.functional.normalize(q, dim=-1) @ nn.functional.normalize(k, dim=-1).transpose(-2, -1)
-        attn = attn * torch.clamp(self.logit_scale, max=4.605170185988092)  # ln 100.exp()
+        attn = attn * torch.clamp(self.logit_scale, max=4.605170185988092).exp()  # at most e^(ln 100) = 100
         table = self.cpb_mlp(self.relative_coords_table).view(-1, heads)
         rpb = table[self.relative_position_index].view(win * win, win * win, -1).permute(2, 0, 1)
         attn = attn + 16 * torch.sigmoid(rpb).unsqueeze(0)
+        if sh or sw:
+            attn = shift_mask(attn, hp, wp, win, sh, sw, heads)
         attn = attn.softmax(dim=-1)
         x = attn.matmul(v).transpose(1, 2).reshape(x.shape[0], win * win, c)
         x = self.proj(x)
@@ -356,6 +380,8 @@ class _Writer:
         self.helpers: list = []
 
     def helper(self, name: str) -> str:
+        for need in HELPER_NEEDS.get(name, ()):  # what a helper calls is written before it
+            self.helper(need)
         if name not in self.helpers:
             self.helpers.append(name)
         return name
