@@ -4,7 +4,6 @@ equivalent spec (cnncalc.importers)."""
 
 from __future__ import annotations
 
-import sys
 from typing import Optional
 
 from . import report_error
@@ -18,6 +17,7 @@ def import_model(file: str, output: Optional[str] = None, input_size: Optional[s
     from ...core.errors import CnnCalcError, InputError
     from ...importers import TORCH_PREFIX, NotAModel, load_net
     from ...load import parse_spec
+    from .show import write_out
 
     try:
         if file.startswith(TORCH_PREFIX):
@@ -38,13 +38,6 @@ def import_model(file: str, output: Optional[str] = None, input_size: Optional[s
         else:
             text = net.to_yaml()
         parse_spec(text, file)  # the spec written must build: the same checks as any spec
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            try:
-                Path(output).write_text(text, encoding="utf-8")
-            except OSError as e:
-                raise InputError(f"{output}: cannot write ({e.strerror or e})") from None
     except CnnCalcError as err:
         return report_error(err)
-    return 0
+    return write_out(text, output)
