@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["load_spec", "parse_spec", "parse_dsl", "analyze", "Conventions", "CnnCalcError", "__version__"]
 
