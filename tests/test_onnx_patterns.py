@@ -126,32 +126,6 @@ def test_channels_last_layernorm_linear_and_layer_scale(torch, tmp_path):
     assert "dense: {name: block.pw1, units: 32}" in text
 
 
-def test_layernorm_spread_over_ops_is_refused_with_the_opset_to_use(torch, tmp_path):
-    # before opset 17 PyTorch writes LayerNorm as ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add
-    from torch import nn
-
-    class Permute(nn.Module):
-        def __init__(self, *dims):
-            super().__init__()
-            self.dims = dims
-
-        def forward(self, x):
-            return x.permute(*self.dims)
-
-    model = nn.Sequential(nn.Conv2d(3, 8, 3), Permute(0, 2, 3, 1), nn.LayerNorm(8), Permute(0, 3, 1, 2)).eval()
-    with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.zeros(1, 3, 8, 8),), str(tmp_path / "ln.onnx"), dynamo=False,
-                          opset_version=16)
-    r = run_cli(str(tmp_path / "ln.onnx"))
-    assert r.code == 2 and r.err.count("\n") == 1, r.err
-    assert LINE.match(r.err)["what"] == (
-        "ReduceMean (over a channels-last tensor: a LayerNorm spread over ops, opset < 17; "
-        "export at opset 17 or later) ('2')"), r.err
-    _export(torch, model, torch.zeros(1, 3, 8, 8), tmp_path / "ln17.onnx")  # the default opset: read
-    assert run_cli(str(tmp_path / "ln17.onnx")).code == 0
-
-
 @pytest.mark.parametrize("case, named", [
     ("flatten", "Flatten (on a channels-last tensor"),  # N×H×W×C flattened: another order than cnncalc's
     ("conv", "Conv (on a channels-last tensor"),  # a conv over the wrong axis as channels

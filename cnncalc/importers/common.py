@@ -102,6 +102,7 @@ class Net:
         self.layers: list = []  # dicts: type, name, params, inputs
         self.shapes: dict = {}  # layer name → output shape (H, W, C) or (N,)
         self.notes: list = []  # comment lines under the header
+        self.counts: dict = {}  # layer name → its Counts (as the layer type infers them)
 
     # -- names
     def unique(self, name: str, fallback: str) -> str:
@@ -155,9 +156,21 @@ class Net:
             raise
         self.layers.append({"type": layer.type, "name": name, "params": dict(params), "inputs": list(inputs)})
         self.shapes[name] = tuple(out.shape)
+        self.counts[name] = out.counts
         for i, part in enumerate(out.parts or ()):  # several named outputs (split): NAME.0, NAME.1, …
             self.shapes[f"{name}.{i}"] = tuple(part)
         return name
+
+    def drop(self, name: str) -> None:
+        """Take back the layer just added (a reader's check of it failed)."""
+        assert self.layers and self.layers[-1]["name"] == name
+        self.layers.pop()
+        self.shapes = {k: v for k, v in self.shapes.items() if k != name and not k.startswith(name + ".")}
+        self.counts.pop(name, None)
+
+    def note_once(self, note: str) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
 
     # -- writing
     def to_yaml(self) -> str:

@@ -12,12 +12,14 @@ mapped is named in one error.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
 from typing import Any, Optional
 
 from ..core.errors import CnnCalcError, InputError
+from . import onnx_attention as attention
 from .common import TO_CHANNELS_LAST, ModelError, Net, channels_last_after, file_loc, unsupported
 
 MAX_ONNX_BYTES = int(os.environ.get("CNNCALC_MAX_MODEL_BYTES", 2 << 30))
@@ -28,7 +30,7 @@ MAPPED = set(ACTS) | {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormaliza
                       "PRelu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean",
                       "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Add", "Mul", "Concat", "Dropout", "Identity",
                       "Pad", "Resize", "Upsample", "LRN", "LayerNormalization", "Transpose",
-                      "Split", "Slice"}
+                      "Split", "Slice", "Attention", "View"}
 REFUSED = {  # why a mapped op can still be refused
     "Add": "an activation plus a constant that is neither a dense layer's bias nor a weight of its whole shape",
     "Reshape": "to a shape other than N×C×H×W or N×D",
@@ -219,6 +221,20 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
             raise ModelError(f"the input '{inp.name}' has rank {len(dims)}; cnncalc reads N×C×H×W images or "
                              "N×D vectors", loc=loc)
     acts[inp.name] = net.set_input(shape)
+    nodes = list(g.node)
+    if attention.wanted(g):  # attention subgraphs become one node each (onnx_attention.py)
+        onnx_in = (1, shape[2], shape[0], shape[1]) if len(shape) == 3 else (1, shape[0])
+        try:
+            nodes = attention.rewrite(model, inits, consts, inp.name, onnx_in, _fold)
+        except CnnCalcError as err:
+            raise err.located(loc=loc) from None
+        consumers = {}
+        for node in nodes:
+            for t in node.input:
+                if t:
+                    consumers[t] = consumers.get(t, 0) + 1
+        for o in g.output:
+            consumers[o.name] = consumers.get(o.name, 0) + 1
 
     pending_pad: dict = {}  # Pad output tensor → (source layer, [t, b, l, r], name)
     dense_nobias: dict = {}  # dense layer made from MatMul → its tensor (a later Add may be its bias)
@@ -232,13 +248,13 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
 
     # a function called in a module's forward is named after the module and the op (layer1.0.add,
     # as torch.fx names it), when the module has other layers inside it (it is not a leaf module)
-    node_names = [_name(node, _text(node.op_type).lower() or f"node{i}") for i, node in enumerate(g.node)]
+    node_names = [_name(node, _text(node.op_type).lower() or f"node{i}") for i, node in enumerate(nodes)]
     parents = {n.rsplit(".", k)[0] for n in node_names for k in range(1, n.count(".") + 1)}
-    for i, node in enumerate(g.node):
+    for i, node in enumerate(nodes):
         if node_names[i] in parents and _scope_name(node, "")[1] and not _weight_named(node):
             node_names[i] = f"{node_names[i]}.{_text(node.op_type).lower()}"
 
-    for i, node in enumerate(g.node):
+    for i, node in enumerate(nodes):
         op = _text(node.op_type)
         lname = node_names[i]
         try:
@@ -252,6 +268,9 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
             poisoned.update(outs)
             if op not in MAPPED and op not in FOLDED:
                 missing.append((lname, op))
+            elif op == "Attention" and "refused" in a:  # the pre-pass's reason (onnx_attention.py)
+                why = attention.map_fused(net, node, "", None, lname, loc)
+                missing.append((lname, f"{op} ({why})"))
             continue
         try:
             # ---- constant side graphs
@@ -268,6 +287,8 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
             if op == "Identity" and ins[0] in inits:  # exporters share one weight under two names
                 inits[outs[0]] = inits[ins[0]]
                 continue
+            if outs and all(o in consts for o in outs if o):
+                continue  # folded already (by the attention pre-pass)
             if all(is_const(t) for t in ins) and (op not in ("Dropout", "Identity") or ins[0] not in acts):
                 vals = [None if t == "" else value(t) for t in ins]
                 got = _fold(op, a, vals, node)
@@ -290,11 +311,13 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
             missing.append((lname, f"{op} ({REFUSED.get(op, 'this configuration')})" if op in MAPPED else op))
             poisoned.update(outs)
             continue
-        if op not in ("Transpose", "Flatten", "Reshape", "Squeeze") and any(t in last for t in ins if t):
+        if op not in ("Transpose", "Flatten", "Reshape", "Squeeze", "Attention", "View") and \
+                any(t in last for t in ins if t):
             last.update(o for o in outs[:1] if o)
     missing += [(lname, f"Reshape ({SHUFFLE})") for t, (_, _, _, lname) in shuffle.items()
                 if consumers.get(t)]  # a view left 5-D (read by the graph's output)
-    if missing:
+    if missing:  # an attention's reason first: the ops after it are refused because it was
+        missing.sort(key=lambda item: not item[1].startswith("Attention ("))
         raise unsupported(missing, "ONNX op", loc, hint="shapes and weights only flow through mapped ops")
     for t, (src, pads, pname) in list(pending_pad.items()):
         acts[t] = net.add("zeropad", pname, {"padding": pads}, [src], loc)
@@ -449,6 +472,24 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
                 acts[outs[0]] = net.add("channel_shuffle", lname, {"groups": g}, [src], loc)
                 return True
         return SHUFFLE
+    if op == "View" and node.domain == attention.DOMAIN:  # a chain of views fused by the pre-pass
+        if not ins or ins[0] not in acts or ins[0] in last:
+            return None
+        a = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in a.items()}
+        acts[outs[0]] = net.add(a["type"], lname, json.loads(a["params"]), [act_in(ins[0])], loc)
+        return True
+    if op == "Attention" and node.domain == attention.DOMAIN:
+        if "refused" in a or not ins or ins[0] not in acts and ins[0] not in pending_pad:
+            return attention.map_fused(net, node, "", None, lname, loc)
+        src = act_in(ins[0])
+        made = attention.map_fused(net, node, src, lambda layout: (layout == "nhwc") == (ins[0] in last) or
+                                   layout == "tokens", lname, loc)
+        if isinstance(made, str):
+            return made
+        acts[outs[0]], layout = made
+        if layout == "nhwc":
+            last.add(outs[0])
+        return True
     if not ins or ins[0] not in acts and ins[0] not in pending_pad:
         if op in ("Add", "Mul") and len(ins) == 2 and (ins[1] in acts or ins[1] in pending_pad):
             ins = [ins[1], ins[0]]
@@ -459,7 +500,8 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
     if on_last and op in ("Flatten", "Reshape", "Squeeze") and net.shapes[acts[x]][:2] == (1, 1):
         on_last = False  # 1×1×C: flattened in the same order either way
     elif on_last and op == "ReduceMean" and [x % 4 for x in (a.get("axes") or ())] == [3]:
-        return "over a channels-last tensor: a LayerNorm spread over ops, opset < 17; export at opset 17 or later"
+        return "over the channels of a channels-last tensor, not as part of a LayerNorm (ReduceMean, Sub, Pow, " \
+               "ReduceMean, Add ε, Sqrt, Div)"
     elif on_last and op not in LAST_AXIS:
         return "on a channels-last tensor (after Transpose to N×H×W×C): only ops on the last axis or element by " \
                "element are mapped there"
