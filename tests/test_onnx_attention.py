@@ -205,3 +205,21 @@ def test_gelu_tanh_spread_over_ops_is_refused_in_one_line(tmp_path):
         torch.onnx.export(model, (torch.zeros(1, 3, 2, 2),), str(path), dynamo=False, opset_version=17)
     r = run_cli(str(path))
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err, r.err
+
+
+def test_weights_in_an_external_file(tmp_path):
+    # PyTorch's dynamo exporter writes weights to FILE.onnx.data: cnncalc reads shapes only, and the few
+    # small tensors a check needs (here the folded bias table) from that file, never from outside the folder
+    import onnx
+
+    shape = (1, 16, 8, 8)
+    model = _export(WindowAttention(16, 2, 4, 2), shape, tmp_path / "inline.onnx")
+    proto = onnx.load(str(tmp_path / "inline.onnx"))
+    onnx.save_model(proto, str(tmp_path / "ext.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="ext.onnx.data", size_threshold=0)
+    _, got = _cnncalc(tmp_path / "ext.onnx")
+    assert got == _pytorch_figures(model, shape)[:3]
+    (tmp_path / "ext.onnx.data").unlink()
+    r = run_cli(str(tmp_path / "ext.onnx"))
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err, r.err
+    assert "Attention (a folded bias table whose external data file is absent" in r.err

@@ -52,7 +52,7 @@ SHUFFLE = ("a 5-D view that is not a channel shuffle (Reshape to N×g×C/g×H×W
 # what may act on a channels-last tensor (after Transpose to N×H×W×C): the last axis, element by element
 LAST_AXIS = (set(ACTS) - {"Softmax"}) | {"Gelu", "LeakyRelu", "Elu", "Clip", "Dropout", "Identity", "MatMul", "Add",
                                          "Mul", "LayerNormalization", "Transpose"}
-FOLDED = {"Shape", "Size", "Constant", "Identity", "Cast", "Gather", "Unsqueeze", "Squeeze", "Concat", "Add", "Sub",
+FOLDED = {"Shape", "Size", "Constant", "Identity", "Cast", "CastLike", "Gather", "Unsqueeze", "Squeeze", "Concat", "Add", "Sub",
           "Mul", "Div", "Pow", "Max", "Min", "Equal", "Greater", "Less", "Mod", "Floor", "Ceil", "Sqrt", "Neg", "Abs",
           "Not", "Reciprocal", "Slice", "Reshape", "Transpose", "ConstantOfShape", "Range", "ReduceProd", "Expand",
           "Where"}  # side-graph ops: folded when their inputs are constant
@@ -166,6 +166,7 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
     loc = file_loc(display)
 
     inits = {t.name: t for t in g.initializer}
+    opsets = {o.domain or "": o.version for o in model.opset_import}
     consts: dict = {}  # tensor → numpy value (folded)
     acts: dict = {}  # tensor → cnncalc layer name
     poisoned: set = set()
@@ -185,7 +186,7 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
 
     def value(t: str):
         if t not in consts:
-            consts[t] = numpy_helper.to_array(inits[t])
+            consts[t] = _array(inits[t], path.parent)
         return consts[t]
 
     def shape_of_const(t: str) -> tuple:
@@ -225,7 +226,7 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
     if attention.wanted(g):  # attention subgraphs become one node each (onnx_attention.py)
         onnx_in = (1, shape[2], shape[0], shape[1]) if len(shape) == 3 else (1, shape[0])
         try:
-            nodes = attention.rewrite(model, inits, consts, inp.name, onnx_in, _fold)
+            nodes = attention.rewrite(model, inits, consts, inp.name, onnx_in, _fold, path.parent)
         except CnnCalcError as err:
             raise err.located(loc=loc) from None
         consumers = {}
@@ -274,6 +275,9 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
             continue
         try:
             # ---- constant side graphs
+            if op in ("Shape", "Size") and ins[0] in inits and ins[0] not in consts:  # a weight's: its dims
+                consts[outs[0]] = _dims_folded(op, a, inits[ins[0]])
+                continue
             if op == "Shape" and ins[0] in acts or op == "Shape" and ins[0] in pending_pad:
                 src = act_in(ins[0])
                 s = nchw(src)
@@ -289,7 +293,15 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
                 continue
             if outs and all(o in consts for o in outs if o):
                 continue  # folded already (by the attention pre-pass)
+            if op == "CastLike" and is_const(ins[0]) and len(ins) > 1 and not is_const(ins[1]):
+                consts[outs[0]] = value(ins[0]).astype(np.float32)  # a constant cast to an activation's type
+                continue
             if all(is_const(t) for t in ins) and (op not in ("Dropout", "Identity") or ins[0] not in acts):
+                if any(_external(inits[t], path.parent) for t in ins if t in inits and t not in consts):
+                    # a Transpose of a weight stored outside the file (PyTorch's dynamo exporter): the
+                    # result's shape only, as a weight of that shape
+                    inits.update(_shaped_like(node, ins, inits, consts, opsets))
+                    continue
                 vals = [None if t == "" else value(t) for t in ins]
                 got = _fold(op, a, vals, node)
                 for o, v in zip(outs, got):
@@ -357,6 +369,12 @@ def _fold(op: str, a: dict, vals: list, node) -> list:
         return [np.squeeze(vals[0], axis=tuple(axes) if axes is not None else None)]
     if op == "Concat":
         return [np.concatenate([np.atleast_1d(v) for v in vals], axis=a.get("axis", 0))]
+    if op in ("Max", "Min", "Sum", "Mean") and len(vals) != 2:  # variadic: one input or several
+        fn = {"Max": np.maximum, "Min": np.minimum, "Sum": np.add, "Mean": np.add}[op]
+        out = vals[0]
+        for v in vals[1:]:
+            out = fn(out, v)
+        return [out / len(vals) if op == "Mean" else out]
     if op in ("Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal", "Greater", "Less", "Mod"):
         x, y = vals[0], vals[1]
         if op == "Div" and np.issubdtype(x.dtype, np.integer):
@@ -408,6 +426,108 @@ def _fold(op: str, a: dict, vals: list, node) -> list:
         return list(ev.run(None, feeds))
     except Exception as e:  # noqa: BLE001 - any failure is "cannot fold this constant"
         raise ModelError(f"cannot evaluate the constant {node.op_type} node ({type(e).__name__})") from None
+
+
+def _external(init) -> bool:
+    return init.data_location == 1  # EXTERNAL (or a stand-in made by _shaped_like)
+
+
+def _shaped_like(node, ins: list, inits: dict, consts: dict, opsets: dict) -> dict:
+    """Stand-ins for the outputs of a constant op whose inputs' values are not in the file: tensors
+    with the output's dims and type and no values (marked external), from ONNX's shape rules."""
+    from onnx import TensorProto, defs, helper, numpy_helper, shape_inference
+
+    types, data = {}, {}
+    for t in ins:
+        if not t:
+            continue
+        if t in consts:
+            v = consts[t]
+            types[t] = helper.make_tensor_type_proto(helper.np_dtype_to_tensor_dtype(v.dtype), v.shape)
+            if v.dtype.kind in "iub" and v.size <= 64:
+                data[t] = numpy_helper.from_array(v, t)
+        else:
+            init = inits[t]
+            if init.data_type in (6, 7) and len(init.dims) <= 1 and init.data_location != 1:  # a small int
+                data[t] = init
+            types[t] = helper.make_tensor_type_proto(init.data_type, list(init.dims))
+    try:
+        out = shape_inference.infer_node_outputs(defs.get_schema(node.op_type, opsets.get("", 17), ""), node,
+                                                 types, data)
+    except Exception as e:  # noqa: BLE001 - no shape rule applies: the weight's values would be needed
+        raise ModelError(f"this {node.op_type} of a weight stored in an external data file cannot be worked out "
+                         f"from shapes alone ({type(e).__name__})") from None
+    made = {}
+    for o in node.output:
+        tp = out.get(o)
+        dims = tp.tensor_type.shape.dim if tp is not None else ()
+        if not o or tp is None or not all(d.HasField("dim_value") for d in dims):
+            raise ModelError(f"the shape of this {node.op_type} of a weight stored in an external data file is "
+                             "unknown")
+        stub = TensorProto(name=o, data_type=tp.tensor_type.elem_type, dims=[d.dim_value for d in dims])
+        stub.data_location = TensorProto.EXTERNAL
+        made[o] = stub
+    return made
+
+
+MAX_EXTERNAL_READ = 16 << 20  # bytes of one external tensor read for a constant side graph
+
+
+def _external_file(init, base: Optional[Path]) -> Optional[Path]:
+    """The file holding a small external tensor's values, inside the model's folder; None when
+    it is big, absent, or outside."""
+    if base is None or init.data_location != 1:
+        return None
+    entries = {e.key: e.value for e in init.external_data}
+    try:
+        length = int(entries.get("length", -1))
+    except ValueError:
+        return None
+    where = entries.get("location", "")
+    if not where or not 0 <= length <= MAX_EXTERNAL_READ:
+        return None
+    target = (base / where).resolve()
+    return target if target.is_file() and base.resolve() in target.parents else None
+
+
+def _external(init, base: Optional[Path] = None) -> bool:
+    """Whether a tensor's values are out of reach: in an external file too big to read for a side
+    graph, absent, or a stand-in made by _shaped_like."""
+    return init.data_location == 1 and _external_file(init, base) is None
+
+
+def _array(init, base: Optional[Path] = None):
+    """An initializer's values (a weight's are read only where a constant side graph needs them;
+    an external one only when small and beside the model)."""
+    from onnx import numpy_helper
+
+    if init.data_location == 1:  # EXTERNAL
+        if _external_file(init, base) is None:
+            raise ModelError(f"the values of '{_text(init.name)}' are in an external data file that cnncalc does "
+                             "not read (over 16 MiB, absent or outside the model's folder), and a constant side "
+                             "graph needs them")
+        return numpy_helper.to_array(init, str(base))
+    return numpy_helper.to_array(init)
+
+
+def _dims_folded(op: str, a: dict, init):
+    """Shape / Size of a weight, from its dims (no values read)."""
+    import numpy as np
+
+    dims = np.array([int(d) for d in init.dims], dtype=np.int64)
+    if op == "Size":
+        return np.array(int(np.prod(dims)), dtype=np.int64)
+    return dims[a.get("start", 0):a.get("end", None)]
+
+
+def _has_bias(ins: list, inits: dict, consts: dict) -> bool:
+    """Whether a Conv / Gemm has a bias: a weight (initializer), or a computed constant that is
+    not all zeros (PyTorch's dynamo exporter writes a bias-free conv's as zeros expanded to C)."""
+    import numpy as np
+
+    if not (len(ins) > 2 and ins[2]):
+        return False
+    return ins[2] in inits or ins[2] not in consts or bool(np.any(consts[ins[2]] != 0))
 
 
 def _pads_tblr(pads, rank_spatial: int = 2) -> list:
@@ -552,7 +672,7 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
                 p["output_padding"] = [int(v) for v in op_pad] if op_pad[0] != op_pad[1] else int(op_pad[0])
         if group != 1:
             p["groups"] = group
-        if not (len(ins) > 2 and ins[2]):
+        if not _has_bias(ins, inits, consts):
             p["bias"] = False
         if p.get("padding") == 0:
             del p["padding"]
@@ -594,7 +714,7 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
         b = shape_of_const(ins[1])
         units = b[0] if a.get("transB", 0) else b[1]
         p = {"units": int(units)}
-        if not (len(ins) > 2 and ins[2]):
+        if not _has_bias(ins, inits, consts):
             p["bias"] = False
         return done(net.add("dense", lname, p, [src], loc))
     if op == "MatMul":

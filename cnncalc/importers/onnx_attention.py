@@ -31,6 +31,8 @@ import json
 import math
 from typing import Optional
 
+from ..core.errors import CnnCalcError
+
 DOMAIN = "ai.cnncalc"  # the fused node: op_type "Attention" in this domain
 
 VIEW = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Pad", "Slice", "Concat", "Split",
@@ -52,8 +54,9 @@ def wanted(graph) -> bool:
 class Facts:
     """Every tensor's constant value (folded) or static shape."""
 
-    def __init__(self, graph, inits: dict, consts: dict):
+    def __init__(self, graph, inits: dict, consts: dict, base=None):
         self.inits = inits
+        self.base = base  # the model's folder (small external tensors are read from there)
         self.consts = consts
         self.shapes: dict = {}  # activation → tuple
         self.producer: dict = {}
@@ -72,9 +75,9 @@ class Facts:
 
     def value(self, t: str):
         if t not in self.consts:
-            from onnx import numpy_helper
+            from .onnx_ import _array
 
-            self.consts[t] = numpy_helper.to_array(self.inits[t])
+            self.consts[t] = _array(self.inits[t], self.base)
         return self.consts[t]
 
     def shape(self, t: str) -> Optional[tuple]:
@@ -87,14 +90,14 @@ class Facts:
         return None
 
 
-def propagate(model, inits: dict, consts: dict, input_name: str, input_shape: tuple, fold) -> Facts:
+def propagate(model, inits: dict, consts: dict, input_name: str, input_shape: tuple, fold, base=None) -> Facts:
     """Shapes of every activation and values of every constant, in node order. ``fold`` is the
     reader's constant folder; an op on an activation gets its shape from ONNX's own shape rules."""
     import numpy as np
     from onnx import defs, helper, numpy_helper, shape_inference
 
     g = model.graph
-    facts = Facts(g, inits, consts)
+    facts = Facts(g, inits, consts, base)
     opsets = {o.domain or "": o.version for o in model.opset_import}
     elem = {i.name: i.type.tensor_type.elem_type for i in g.input}
     facts.shapes[input_name] = tuple(input_shape)
@@ -102,6 +105,11 @@ def propagate(model, inits: dict, consts: dict, input_name: str, input_shape: tu
     for node in g.node:
         ins, op = list(node.input), node.op_type
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if op in ("Shape", "Size") and ins[0] in inits and ins[0] not in consts:
+            from .onnx_ import _dims_folded
+
+            consts[node.output[0]] = _dims_folded(op, attrs, inits[ins[0]])
+            continue
         if op == "Shape" and ins[0] in facts.shapes:
             s = np.array(facts.shapes[ins[0]], dtype=np.int64)
             consts[node.output[0]] = s[attrs.get("start", 0):attrs.get("end", None)]
@@ -109,11 +117,25 @@ def propagate(model, inits: dict, consts: dict, input_name: str, input_shape: tu
         if op == "Size" and ins[0] in facts.shapes:
             consts[node.output[0]] = np.array(math.prod(facts.shapes[ins[0]]), dtype=np.int64)
             continue
+        if op == "CastLike" and len(ins) > 1 and facts.is_const(ins[0]) and not facts.is_const(ins[1]):
+            consts[node.output[0]] = facts.value(ins[0]).astype(np.float32)  # as the reader
+            continue
         if op == "Identity" and ins and ins[0] in inits:
             inits[node.output[0]] = inits[ins[0]]  # exporters share one weight under two names (as the reader)
             continue
         if all(facts.is_const(t) for t in ins) and (ins or op == "Constant"):
-            got = fold(op, attrs, [None if t == "" else facts.value(t) for t in ins], node)
+            from .onnx_ import _external, _shaped_like
+
+            if any(_external(inits[t], base) for t in ins if t in inits and t not in consts):
+                try:
+                    inits.update(_shaped_like(node, ins, inits, consts, opsets))
+                except CnnCalcError:
+                    pass  # left to the reader, which says so
+                continue
+            try:
+                got = fold(op, attrs, [None if t == "" else facts.value(t) for t in ins], node)
+            except (ArithmeticError, IndexError, KeyError, TypeError, ValueError):
+                continue  # left to the reader, which names the node it cannot read
             for o, v in zip(node.output, got):
                 consts[o] = np.asarray(v)
             continue
@@ -123,8 +145,13 @@ def propagate(model, inits: dict, consts: dict, input_name: str, input_shape: tu
         for t in ins:
             if not t:
                 continue
-            if t in consts or t in inits:
-                v = facts.value(t)
+            if t in inits and t not in consts:  # a weight: its dims and type (values only for a small int)
+                init = inits[t]
+                if init.data_type in (6, 7) and math.prod(init.dims) <= 64 and init.data_location != 1:
+                    data[t] = init
+                types[t] = helper.make_tensor_type_proto(init.data_type, list(init.dims))
+            elif t in consts:
+                v = consts[t]
                 if v.dtype.kind in "iub" and v.size <= 64:
                     data[t] = numpy_helper.from_array(v, t)
                 types[t] = helper.make_tensor_type_proto(helper.np_dtype_to_tensor_dtype(v.dtype), v.shape)
@@ -410,13 +437,13 @@ def _layouts(shape: tuple, c: int) -> list:
 # ------------------------------------------------------------------------------------------
 # the rewrite
 
-def rewrite(model, inits: dict, consts: dict, input_name: str, input_shape: tuple, fold) -> list:
+def rewrite(model, inits: dict, consts: dict, input_name: str, input_shape: tuple, fold, base=None) -> list:
     """The graph's nodes with each attention subgraph replaced by one ``Attention`` node of
     domain ``ai.cnncalc`` (attributes: the layer type, its parameters as JSON, the layouts, the
     figures read from the subgraph), or by a node carrying the reason it is refused."""
     from onnx import helper
 
-    facts = propagate(model, inits, consts, input_name, input_shape, fold)
+    facts = propagate(model, inits, consts, input_name, input_shape, fold, base)
     nodes = list(model.graph.node)
     drop: set = set()
     put: dict = {}  # node index → the node that takes its place
@@ -659,12 +686,13 @@ def _scales(nodes, facts, core, want: float) -> bool:
     return False
 
 
-def _sources(nodes, facts, members) -> tuple:
+def _sources(nodes, facts, members, tensors=None) -> tuple:
     """(float weights read, MACs of the MatMul/Gemm ops on constants that feed the region, the
     constants an Add puts on the scores straight from a weight) — walked back through constant
     side graphs."""
     seen, srcs, macs = set(), {}, 0
-    stack = [t for i in members for t in nodes[i].input if t and facts.is_const(t)]
+    stack = list(tensors) if tensors is not None else \
+        [t for i in members for t in nodes[i].input if t and facts.is_const(t)]
     while stack:
         t = stack.pop()
         if t in seen:
@@ -673,7 +701,7 @@ def _sources(nodes, facts, members) -> tuple:
         p = facts.producer.get(t)
         if t in facts.inits or (p is not None and nodes[p].op_type == "Identity" and nodes[p].input[0] in facts.inits):
             init = facts.inits.get(t) or facts.inits[nodes[p].input[0]]
-            if init.data_type in FLOATS:
+            if init.data_type in FLOATS and _weight_role(nodes, facts, t):
                 srcs[t] = init
             continue
         if p is None:
@@ -687,6 +715,39 @@ def _sources(nodes, facts, members) -> tuple:
             del b
         stack += [x for x in node.input if x and facts.is_const(x)]  # not through a Shape to its activation
     return srcs, macs
+
+
+PASS = {"Identity", "Cast", "CastLike", "Reshape", "Transpose", "Unsqueeze", "Squeeze", "Expand"}
+
+
+def _weight_role(nodes, facts: Facts, t: str) -> bool:
+    """Whether a float constant is read as a weight: by a MatMul / Gemm (either side: a weight, or
+    Swin V2's coordinate table), as the table of a Gather, as a logit scale (Clip, Exp), as the bias
+    added to a product, or as a bias being edited (ScatterND: Swin V2 zeroes the K third) — through
+    reshapes and casts. Anything else an exporter folded into a constant (a scale, the shifted
+    windows' mask or the image of region numbers it is made from) is no weight."""
+    if not facts.inits[t].dims if t in facts.inits else False:
+        return False  # a 0-D float is a literal
+    seen, front = set(), [t]
+    while front:
+        x = front.pop()
+        if x in seen:
+            continue
+        seen.add(x)
+        for u in facts.consumers.get(x, []):
+            node = nodes[u]
+            op = node.op_type
+            if op in PASS and node.input[0] == x:
+                front += [o for o in node.output if o]
+            elif op in ("MatMul", "Gemm", "Clip", "Exp") or op in ("Gather", "GatherND", "ScatterND") and \
+                    node.input[0] == x:
+                return True
+            elif op == "Add":
+                other = _other(node, x)
+                p = facts.producer.get(other or "")
+                if p is not None and nodes[p].op_type in ("MatMul", "Gemm"):
+                    return True
+    return False
 
 
 def _cpb_hidden(nodes, facts, core, heads) -> Optional[int]:
@@ -703,23 +764,34 @@ def _cpb_hidden(nodes, facts, core, heads) -> Optional[int]:
 def _weights(nodes, facts, members, heads, n, layout):
     """(numbers of the weights read, MACs, the table size counted for a folded bias)."""
     srcs, const_macs = _sources(nodes, facts, members)
-    numbers = 0
-    folded = 0
     side = math.isqrt(n)
-    for t, init in srcs.items():
-        dims = tuple(int(d) for d in init.dims)
-        size = math.prod(dims)
-        core_dims = tuple(d for d in dims)
-        while len(core_dims) > 3 and core_dims[0] == 1:
-            core_dims = core_dims[1:]
-        if layout != "tokens" and core_dims == (heads, n, n) and _added_to_scores(nodes, facts, members, t):
-            # the exporter's constant folding turned the (2w − 1)²·heads table into a heads×n×n bias
-            if not _table_like(init, side, heads):
-                return "a heads×n×n bias on the scores that is not a relative-position table's (or is not in " \
-                       "the file)", 0, 0
-            folded += (2 * side - 1) ** 2 * heads
-            continue
-        numbers += size
+    folded = 0
+    if layout != "tokens":
+        # the exporter's constant folding may have turned the (2w − 1)²·heads table and its lookup into
+        # one constant of heads·n·n values (heads×n×n, n²×heads, …) that reaches the scores through views
+        for i in members:
+            if nodes[i].op_type != "Add":
+                continue
+            for b in nodes[i].input:
+                if not b or not facts.is_const(b):
+                    continue
+                dims = tuple(d for d in (facts.shape(b) or ()) if d != 1)
+                if dims != (heads, n, n) and not (heads == 1 and dims == (n, n)):
+                    continue
+                made, _ = _sources(nodes, facts, (), [b])
+                whole = [t for t, init in made.items() if math.prod(init.dims) == heads * n * n]
+                if not whole:
+                    continue
+                try:
+                    values = facts.value(b)
+                except CnnCalcError:
+                    return "a folded bias table whose external data file is absent or over 16 MiB", 0, 0
+                if not _table_like(values, side, heads):
+                    return "a heads×n×n bias on the scores that is not a relative-position table's", 0, 0
+                for t in whole:
+                    srcs.pop(t, None)
+                folded += (2 * side - 1) ** 2 * heads
+    numbers = sum(math.prod(int(d) for d in init.dims) for init in srcs.values())
     macs = const_macs
     for i in members:
         node = nodes[i]
@@ -729,26 +801,11 @@ def _weights(nodes, facts, members, heads, n, layout):
     return numbers + folded, macs, folded
 
 
-def _added_to_scores(nodes, facts, members, t) -> bool:
-    for i in members:
-        if nodes[i].op_type == "Add" and t in nodes[i].input:
-            return True
-    p = facts.producer.get(t)
-    return p is not None and any(nodes[i].op_type == "Add" and any(o in nodes[i].input for o in nodes[p].output)
-                                 for i in members)
-
-
-def _table_like(init, side: int, heads: int) -> bool:
+def _table_like(values, side: int, heads: int) -> bool:
     """Whether a heads×n×n bias holds one value per head and relative offset (a table's)."""
     import numpy as np
-    from onnx import numpy_helper
 
-    if init.data_location == 1:  # EXTERNAL: the values are elsewhere
-        return False
-    try:
-        v = numpy_helper.to_array(init).reshape(heads, side * side, side * side)
-    except Exception:  # noqa: BLE001 - no values in the file
-        return False
+    v = np.asarray(values, dtype=np.float64).reshape(heads, side * side, side * side)
     yx = np.stack(np.meshgrid(np.arange(side), np.arange(side), indexing="ij")).reshape(2, -1)
     rel = (yx[:, :, None] - yx[:, None, :] + side - 1)
     index = rel[0] * (2 * side - 1) + rel[1]
@@ -795,7 +852,7 @@ def _view_chains(nodes, facts: Facts, drop: set, put: dict) -> None:
     import numpy as np
     from onnx import helper
 
-    chain_ops = {"Reshape", "Transpose", "Unsqueeze", "Squeeze"}
+    chain_ops = {"Reshape", "Transpose", "Unsqueeze", "Squeeze", "Gather"}
     for i, node in enumerate(nodes):
         if i in drop or i in put or node.op_type not in chain_ops:
             continue
@@ -807,7 +864,7 @@ def _view_chains(nodes, facts: Facts, drop: set, put: dict) -> None:
         chain, t = [i], node.output[0]
         while True:
             shape = facts.shape(t)
-            if shape is not None and len(shape) == 4:
+            if shape is not None and (len(shape) == 4 or len(shape) == 2 and shape[0] == 1):
                 break
             users = facts.consumers.get(t, [])
             real = [u for u in users if not _folded(nodes[u], facts)]
@@ -817,18 +874,25 @@ def _view_chains(nodes, facts: Facts, drop: set, put: dict) -> None:
                 break
             chain.append(real[0])
             t = nodes[real[0]].output[0]
-        if not chain or facts.shape(t)[0] != 1:
+        if not chain or facts.shape(t)[0] != 1 or any(nodes[j].op_type == "Gather" and not facts.is_const(
+                nodes[j].input[1]) for j in chain):
             continue
-        (_, c, h, w), (_, oc, oh, ow) = s0, facts.shape(t)
+        (_, c, h, w), end = s0, facts.shape(t)
         vals = {a[0]: _ids("nchw", (h, w, c))}
         try:
             for j in chain:
                 for o, v in zip(nodes[j].output, _push(nodes[j], facts, vals)):
                     vals[o] = v
-        except ValueError:
+        except (ValueError, IndexError):
             continue
         got, x = vals[t], vals[a[0]]
         kind = None
+        if len(end) == 2:  # flattened as PyTorch flattens N×C×H×W (C, then H, then W), as a Flatten op
+            if end[1] == c * h * w and np.array_equal(got, x.reshape(1, -1)):
+                kind = ("flatten", None)
+            oc = oh = ow = 0
+        else:
+            (_, oc, oh, ow) = end
         if oh and h % oh == 0 and h // oh == w // ow and oc == c * (h // oh) ** 2:
             b = h // oh
             want = x.reshape(1, c, oh, b, ow, b).transpose(0, 1, 3, 5, 2, 4).reshape(1, oc, oh, ow)
@@ -842,7 +906,7 @@ def _view_chains(nodes, facts: Facts, drop: set, put: dict) -> None:
         drop.update(chain[:-1])
         name = nodes[chain[-1]].name
         put[chain[-1]] = helper.make_node("View", [a[0]], [t], name=name, domain=DOMAIN, type=kind[0],
-                                          params=json.dumps({"block": kind[1]}))
+                                          params=json.dumps({"block": kind[1]} if kind[1] else {}))
 
 
 # ------------------------------------------------------------------------------------------
