@@ -52,8 +52,8 @@ SHUFFLE = ("a 5-D view that is not a channel shuffle (Reshape to N×g×C/g×H×W
 # what may act on a channels-last tensor (after Transpose to N×H×W×C): the last axis, element by element
 LAST_AXIS = (set(ACTS) - {"Softmax"}) | {"Gelu", "LeakyRelu", "Elu", "Clip", "Dropout", "Identity", "MatMul", "Add",
                                          "Mul", "LayerNormalization", "Transpose"}
-FOLDED = {"Shape", "Size", "Constant", "Identity", "Cast", "CastLike", "Gather", "Unsqueeze", "Squeeze", "Concat", "Add", "Sub",
-          "Mul", "Div", "Pow", "Max", "Min", "Equal", "Greater", "Less", "Mod", "Floor", "Ceil", "Sqrt", "Neg", "Abs",
+FOLDED = {"Shape", "Size", "Constant", "Identity", "Cast", "CastLike", "Gather", "Unsqueeze", "Squeeze", "Concat",
+          "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal", "Greater", "Less", "Mod", "Floor", "Ceil", "Sqrt", "Neg", "Abs",
           "Not", "Reciprocal", "Slice", "Reshape", "Transpose", "ConstantOfShape", "Range", "ReduceProd", "Expand",
           "Where"}  # side-graph ops: folded when their inputs are constant
 
@@ -137,7 +137,6 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
     try:
         import numpy as np
         import onnx
-        from onnx import numpy_helper
     except ImportError:
         raise InputError(f"{display}: reading .onnx files needs the onnx package: pip install 'cnncalc[onnx]' "
                          "(or pip install onnx)") from None

@@ -726,7 +726,7 @@ def _weight_role(nodes, facts: Facts, t: str) -> bool:
     added to a product, or as a bias being edited (ScatterND: Swin V2 zeroes the K third) — through
     reshapes and casts. Anything else an exporter folded into a constant (a scale, the shifted
     windows' mask or the image of region numbers it is made from) is no weight."""
-    if not facts.inits[t].dims if t in facts.inits else False:
+    if t in facts.inits and not facts.inits[t].dims:
         return False  # a 0-D float is a literal
     seen, front = set(), [t]
     while front:
