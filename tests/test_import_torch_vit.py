@@ -408,6 +408,46 @@ class NotTheHelper(nn.Module):
         return self.attn(self.conv(x))
 
 
+class SharedEmbedding(nn.Module):
+    """One position embedding added twice: PyTorch counts it once; two position_bias layers would count
+    it twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 2, stride=2)
+        self.pos = nn.Parameter(torch.zeros(1, 6, 8))
+
+    def forward(self, x):
+        x = self.conv(x).flatten(2).transpose(1, 2) + self.pos
+        return x + self.pos
+
+
+class OtherBiasNet(ShiftedWindowAttentionV2):
+    """Swin V2's attention with a bias on the bias network's last Linear: not what window_attention counts."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.cpb_mlp[2] = nn.Linear(64, self.num_heads, bias=True)
+
+
+class OtherV2(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 2, stride=2)
+        self.attn = OtherBiasNet(8, [2, 2], [0, 0], 2)
+
+    def forward(self, x):
+        return self.attn(self.conv(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+def shared_embedding():
+    return SharedEmbedding()
+
+
+def other_v2():
+    return OtherV2()
+
+
 def vit_like():
     return ViTLike()
 
@@ -568,6 +608,8 @@ def error_of(*args) -> str:
     ("appended_token", "cat with a parameter other than a class token (1×1×C) in front of the tokens"),
     ("channel_bias", "a sum with a parameter that is not one value per position"),
     ("rect_window", "shifted_window_attention with a window or shift that is not square"),
+    ("shared_embedding", "parameter pos read by two layers (pos, pos_1)"),
+    ("other_v2", "shifted_window_attention whose weights, bias table or logit scale are not those of Swin"),
     ("not_the_helper", "transpose (other than of C and L after flatten(2): tokens, or a channel shuffle) "
                        "('attn.transpose')"),
 ])
