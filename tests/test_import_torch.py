@@ -462,7 +462,8 @@ def error_of(*args) -> str:
     (f"torch:{NAME}:not_a_module", "returned a int, not a torch.nn.Module"),
     (f"torch:{NAME}:fails", "fails() failed: RuntimeError: no weights here"),
     (f"torch:{NAME}:data_dependent", "torch.fx cannot trace the model"),
-    (f"torch:{NAME}:unmappable", "1 PyTorch node cnncalc cannot count: call_method transpose ('transpose')"),
+    (f"torch:{NAME}:unmappable", "1 PyTorch node cnncalc cannot count: transpose (other than of C and L after "
+                                   "flatten(2): tokens, or a channel shuffle) ('transpose')"),
     (f"torch:{NAME}:bad_permute", "permute[0, 1, 3, 2] (other than to channels-last and back) ('permute')"),
     (f"torch:{NAME}", "write a PyTorch model as torch:MODULE:FACTORY"),
 ])

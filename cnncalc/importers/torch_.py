@@ -15,6 +15,18 @@ called in a module's ``forward`` by that module and the function (``layer1.0.add
 module alone when the function is all it does. A stretch in channels-last layout (ConvNeXt's
 ``permute(0, 2, 3, 1)`` … ``permute(0, 3, 1, 2)``) is cnncalc's own H×W×C: only ops on the last axis
 or element by element are mapped inside it.
+
+Transformers: a PyTorch N×L×C tensor is cnncalc's tokens L×C. The views on the way to tokens
+(``flatten(2)`` / ``reshape(N, C, H·W)`` then ``transpose(1, 2)`` / ``permute(0, 2, 1)``) and to a
+channel shuffle (``view(N, g, C/g, H, W)``, ``transpose(1, 2)``, ``view(N, C, H, W)``) are marked on
+their nodes (``cnncalc_state``) and nothing else may read them. A parameter read in forward
+(get_attr), or a value computed from parameters alone (an ``expand`` of ViT's class token, Swin's
+bias-table lookup, Swin V2's cpb_mlp on its coordinate buffer), is no layer of its own: the layer
+that reads it checks what it is made of and claims it, and one left unclaimed is refused — so a
+parameter is counted once, by the layer cnncalc says it belongs to. torchvision's Swin attention
+is one ``torch.fx.wrap``'d call, read from its arguments. The modules ``cnncalc export --to
+pytorch`` writes (HELPERS there) are traced whole, as leaves, when their structure is the
+exporter's (``_helper``).
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ import io
 import re
 import sys
 import warnings
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from ..core.errors import InputError
 from .common import ModelError, Net, channels_last_after, file_loc, unsupported
@@ -47,10 +59,13 @@ FN_ACTIVATIONS = {"relu": "relu", "relu_": "relu", "relu6": "relu6", "sigmoid": 
                   "silu": "silu", "hardswish": "hardswish", "hardsigmoid": "hardsigmoid", "mish": "mish",
                   "selu": "selu", "softplus": "softplus", "gelu": "gelu", "sigmoid_": "sigmoid", "tanh_": "tanh"}
 PASS_THROUGH = {"Identity"}  # modules that are their input
+# torchvision's Swin functions (torch.fx.wrap'd: one node each), read from their arguments
+FN_SWIN = {"shifted_window_attention", "shifted_window_attention_v2"}
 PARAM = "\x00parameter"  # what a get_attr node stands for (never a layer name: names are printable)
 # what may run on a channels-last tensor (cnncalc's H×W×C): element-wise ops, the last axis
 FN_LAST_AXIS = set(FN_ACTIVATIONS) | {"leaky_relu", "leaky_relu_", "add", "iadd", "add_", "mul", "imul", "mul_",
-                                      "dropout", "stochastic_depth", "layer_norm", "permute", "contiguous", "clone"}
+                                      "dropout", "stochastic_depth", "layer_norm", "permute", "contiguous", "clone",
+                                      "_patch_merging_pad"} | FN_SWIN
 MOD_LAST_AXIS = {"GELU", "LeakyReLU", "ELU", "Dropout", "Identity", "Linear", "LayerNorm"}
 
 
@@ -156,7 +171,7 @@ def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
     try:
         with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            gm = torch.fx.symbolic_trace(model)
+            gm = _trace(torch, model)
     except Exception as e:
         raise ModelError(f"torch.fx cannot trace the model ({type(e).__name__}: {_first_line(e)}); cnncalc reads "
                          "models whose forward has no data-dependent control flow", loc=loc) from None
@@ -179,13 +194,15 @@ def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
     names: dict = {}  # fx node → cnncalc layer name (or the layer it passes through)
     poisoned: set = set()
     missing: list = []
+    claimed: dict = {}  # parameter-derived node → the layer that reads it
     modules = dict(gm.named_modules())
+    derived = _parameter_nodes(gm)
     scopes: dict = {}  # module path → the tensor nodes its own forward makes
     for node in gm.graph.nodes:
-        if node.op in ("call_function", "call_method") and _is_tensor(node) and \
+        if node.op in ("call_function", "call_method") and _is_tensor(node) and node not in derived and \
                 _fn_name(node) not in ("permute", "contiguous", "clone"):  # views: no layer of their own
             scopes.setdefault(_scope(node), []).append(node)
-    inner = {(str(n.target) if n.op == "call_module" else _scope(n)) for n in gm.graph.nodes}
+    inner = {(str(n.target) if n.op == "call_module" else _scope(n)) for n in gm.graph.nodes if n not in derived}
     own_modules = dict(model.named_modules())  # the traced module keeps only the leaves
     alone = frozenset(p for p, ns in scopes.items() if p in own_modules and len(ns) == 1
                       and not any(q.startswith(p + ".") for q in inner))
@@ -201,30 +218,36 @@ def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
             continue
         if node.op == "output":
             continue
-        if not _is_tensor(node):
+        if not _is_value(node):
             continue  # x.size(0) and the like: read by the op that uses them
-        if node.op == "get_attr":  # a parameter read in forward: only a layer scale reads one
-            names[node] = PARAM
+        if not node.users and node.op == "call_function" and _fn_name(node) == "getitem":
+            continue  # an unused part of a tuple (`x, _ = attention(x, x, x)`)
+        if node in derived:  # a parameter read in forward, or computed from parameters alone: the layer
+            names[node] = PARAM  # that reads it claims it (and checks what it is)
             continue
-        ins = [a for a in node.all_input_nodes if _is_tensor(a)]
+        ins = [a for a in node.all_input_nodes if _is_value(a)]
         if any(a in poisoned for a in ins):
             poisoned.add(node)
             continue
         # channels-last (after permute(0, 2, 3, 1)): what reads it stays so, unless it permutes back
         node.meta["cnncalc_nhwc"] = any(a.meta.get("cnncalc_nhwc") for a in ins)
         try:
-            mapped = _map(net, node, modules, names, loc)
+            mapped = _map(net, node, Ctx(modules, names, loc, claimed, gm))
         except _Unmappable as u:
             missing.append((_label(node), u.kind))
             poisoned.add(node)
             continue
         names[node] = mapped
-        want = _hwc(node)
+        want = _hwc(node) if _is_tensor(node) else None
         if want is not None and mapped in net.shapes and net.shapes[mapped] != want:
             raise ModelError(f"cnncalc gives {_shape_text(net.shapes[mapped])} where PyTorch gives "
                              f"{_shape_text(want)}: this node is not mapped right", loc=loc, layer=_label(node))
     if missing:
         raise unsupported(missing, "PyTorch node", loc)
+    unread = [n for n in derived if n not in claimed and any(u not in derived for u in n.users)]
+    if unread:
+        raise unsupported([(_label(n), "a parameter read in forward (get_attr) that no cnncalc layer reads this way")
+                           for n in unread], "PyTorch node", loc)
     outputs = [n for n in gm.graph.nodes if n.op == "output"]
     if outputs:
         result = outputs[0].args[0]
@@ -267,11 +290,15 @@ def _torch_shape(node) -> tuple:
 
 
 def _hwc(node) -> Optional[tuple]:
+    """PyTorch's shape of the node as cnncalc writes it: H×W×C, tokens L×C, a vector N; None for
+    the views on the way to tokens or a channel shuffle (the layer is the one before them)."""
     s = _torch_shape(node)
+    if node.meta.get("cnncalc_state"):
+        return None
     if len(s) == 4:
         return (s[1], s[2], s[3]) if node.meta.get("cnncalc_nhwc") else (s[2], s[3], s[1])
-    if len(s) == 2:
-        return (s[1],)
+    if len(s) in (2, 3):
+        return tuple(s[1:])
     return None
 
 
@@ -335,24 +362,491 @@ def _add(net: Net, type_: str, name: str, params: dict, inputs: list, loc) -> st
     return net.add(type_, name, kept, inputs, loc)
 
 
-def _map(net: Net, node, modules: dict, names: dict, loc) -> str:
+# the nodes of an intermediate layout: a view on the way to tokens or to a channel shuffle
+_STATES = {"ncl": "N×C×(H·W) tensor (after flatten(2); only transpose(1, 2) to tokens reads it)",
+           "grouped": "N×g×(C/g)×H×W view (only transpose(1, 2) of a channel shuffle reads it)",
+           "shuffled": "transposed N×(C/g)×g×H×W view (only the view back to N×C×H×W of a channel shuffle "
+                       "reads it)"}
+# the zero-MAC operations that turn a relative-position bias table into the bias (torchvision's
+# _get_relative_position_bias, its indexing, views; Swin V2's 16·sigmoid)
+_BIAS_OPS = {"_get_relative_position_bias", "getitem", "view", "reshape", "permute", "contiguous", "unsqueeze",
+             "flatten"}
+SWIN_ARGS = ("input", "qkv_weight", "proj_weight", "relative_position_bias", "window_size", "num_heads",
+             "shift_size", "attention_dropout", "dropout", "qkv_bias", "proj_bias", "logit_scale", "training")
+
+
+class Ctx(NamedTuple):
+    modules: dict  # the traced module's submodules
+    names: dict  # fx node → cnncalc layer name (PARAM for a parameter-derived node)
+    loc: Any
+    claimed: dict  # parameter-derived node → the layer that reads it
+    gm: Any  # the GraphModule (get_attr targets)
+
+
+def _trace(torch, model):
+    """torch.fx.symbolic_trace, with the exporter's helper modules (cnncalc.export.pytorch.HELPERS)
+    kept whole as leaves when their structure is the exporter's (see _helper)."""
+
+    class Tracer(torch.fx.Tracer):
+        def is_leaf_module(self, m, qualname):
+            return _helper(m) is not None or super().is_leaf_module(m, qualname)
+
+    tracer = Tracer()
+    graph = tracer.trace(model)
+    return torch.fx.GraphModule(tracer.root, graph, type(model).__name__)
+
+
+def _is_value(node) -> bool:
+    """A tensor, or a tuple holding tensors (chunk, split, nn.MultiheadAttention's (output, weights))."""
+    tm = node.meta.get("tensor_meta")
+    return hasattr(tm, "shape") or (isinstance(tm, (tuple, list)) and any(hasattr(t, "shape") for t in tm))
+
+
+def _parameter_nodes(gm) -> set:
+    """The nodes that are parameters or buffers read in forward (get_attr), or computed from them
+    alone (an expand of a class token, Swin's bias-table lookup, Swin V2's cpb_mlp on its
+    coordinate table): none is a layer of its own; the layer that reads one claims it."""
+    derived: set = set()
+    for node in gm.graph.nodes:
+        if node.op == "get_attr":
+            derived.add(node)
+        elif node.op in ("call_function", "call_method", "call_module") and _is_value(node):
+            ins = [a for a in node.all_input_nodes if _is_value(a)]
+            if ins and all(a in derived for a in ins):
+                derived.add(node)
+    return derived
+
+
+def _upstream(ctx: "Ctx", node) -> set:
+    """``node`` and the parameter-derived nodes it is computed from."""
+    seen, todo = set(), [node]
+    while todo:
+        n = todo.pop()
+        if n not in seen:
+            seen.add(n)
+            todo.extend(a for a in n.all_input_nodes if ctx.names.get(a) == PARAM)
+    return seen
+
+
+def _attr(ctx: "Ctx", node):
+    obj = ctx.gm
+    for part in str(node.target).split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _is_parameter(ctx: "Ctx", node) -> bool:
+    import torch
+
+    return node.op == "get_attr" and isinstance(_attr(ctx, node), torch.nn.Parameter)
+
+
+def _param_leaf(ctx: "Ctx", node, also=()):
+    """The get_attr of a parameter that ``node`` is, directly or through the given methods
+    (``expand``); None otherwise."""
+    while node.op != "get_attr":
+        if node.op != "call_method" or _fn_name(node) not in also:
+            return None
+        node = node.args[0]
+    return node if _is_parameter(ctx, node) else None
+
+
+def _claim(ctx: "Ctx", nodes, layer: str) -> str:
+    """Mark the parameter-derived nodes a layer reads (and what they are made of) as the layer's;
+    a parameter claimed twice would be counted twice."""
+    for node in nodes:
+        for n in _upstream(ctx, node):
+            if n in ctx.claimed and ctx.claimed[n] != layer and _is_parameter(ctx, n):
+                raise _Unmappable(f"parameter {n.target} read by two layers ({ctx.claimed[n]}, {layer})")
+            ctx.claimed[n] = layer
+    return layer
+
+
+def _fn_layer(node, what: str) -> str:
+    """A layer made of a function call, named by the module whose forward calls it and ``what``."""
+    scope = _scope(node)
+    return f"{scope}.{what}" if scope else what
+
+
+def _index_text(index) -> str:
+    items = index if isinstance(index, tuple) else (index,)
+
+    def one(i):
+        if isinstance(i, slice):
+            return ":".join("" if v is None else str(v) for v in (i.start, i.stop)) + \
+                ("" if i.step is None else f":{i.step}")
+        return "..." if i is Ellipsis else "None" if i is None else str(i)
+
+    return ", ".join(one(i) for i in items)
+
+
+def _channel_axis(node) -> int:
+    """PyTorch's axis of cnncalc's channels: C of N×C×H×W (1), of channels-last N×H×W×C (3), the
+    features of tokens N×L×C (2), the features of a vector N×D (1)."""
+    rank = len(_torch_shape(node))
+    if node.meta.get("cnncalc_nhwc") or rank == 3:
+        return rank - 1
+    return 1
+
+
+def _map_state(net: Net, node, fn: str, state: tuple, tensor, ctx: "Ctx") -> str:
+    """The views on the way to tokens (flatten(2), transpose(1, 2)) and to a channel shuffle
+    (view(N, g, C/g, H, W), transpose(1, 2), view(N, C, H, W)); nothing else reads them."""
+    src = ctx.names[tensor]
+    kind = state[0]
+    if fn in ("contiguous", "clone"):
+        node.meta["cnncalc_state"] = state
+        return src
+    swap = False
+    if fn in ("transpose", "swapaxes"):
+        dims = [_arg(node, 1, "dim0"), _arg(node, 2, "dim1")]
+        rank = len(_torch_shape(tensor))
+        swap = all(isinstance(d, int) for d in dims) and sorted(d % rank for d in dims) == [1, 2]
+    elif fn == "permute":
+        dims = node.args[1] if len(node.args) == 2 and isinstance(node.args[1], (list, tuple)) else \
+            node.args[1:] or node.kwargs.get("dims")
+        dims = tuple(dims or ())
+        swap = dims in ((0, 2, 1), (0, 2, 1, 3, 4))
+    if kind == "ncl" and swap:
+        return _add(net, "to_tokens", _fn_layer(node, "tokens"), {}, [src], ctx.loc)
+    if kind == "grouped" and swap and len(_torch_shape(tensor)) == 5:
+        node.meta["cnncalc_state"] = ("shuffled", state[1])
+        return src
+    if kind == "shuffled" and fn in ("view", "reshape", "flatten"):
+        n_, a, b, h, w = _torch_shape(tensor)
+        out = _torch_shape(node)
+        flat = fn != "flatten" or (_arg(node, 1, "start_dim", 0) == 1 and _arg(node, 2, "end_dim", -1) == 2)
+        if out == (n_, a * b, h, w) and flat:
+            return _add(net, "channel_shuffle", _fn_layer(node, "channel_shuffle"), {"groups": state[1]}, [src],
+                        ctx.loc)
+    raise _Unmappable(f"{fn} of a {_STATES[kind]}")
+
+
+def _map_split(net: Net, node, fn: str, name: str, tensor, ctx: "Ctx") -> str:
+    """x.chunk(n, dim), torch.split(x, sizes, dim) along the channels → split (parts NAME.0, …)."""
+    dim = _arg(node, 2, "dim", 0)
+    rank = len(_torch_shape(tensor))
+    axis = _channel_axis(tensor)
+    tm = node.meta["tensor_meta"]
+    if not isinstance(dim, int) or dim % rank != axis or node.meta.get("cnncalc_nhwc") and axis != rank - 1:
+        raise _Unmappable(f"{fn} not along the channels (dim={dim})")
+    sizes = [int(t.shape[axis]) for t in tm]
+    p = {"parts": len(sizes)} if len(set(sizes)) == 1 else {"sizes": sizes}
+    return _add(net, "split", name, p, [ctx.names[tensor]], ctx.loc)
+
+
+def _tuple_part(node, whole, ctx: "Ctx") -> str:
+    """``parts[i]`` of a split (its named output NAME.i) or ``attention(x, x, x)[0]``."""
+    layer = ctx.names[whole]
+    i = node.args[1] if len(node.args) > 1 else None
+    if whole.op == "call_module":  # nn.MultiheadAttention: (output, weights)
+        if i == 0:
+            return layer
+        raise _Unmappable("the attention weights of nn.MultiheadAttention (cnncalc's layer gives its output)")
+    n = len(whole.meta["tensor_meta"])
+    if isinstance(i, int) and -n <= i < n:
+        return f"{layer}.{i % n}"
+    raise _Unmappable(f"part {i!r} of a split")
+
+
+def _map_attention(net: Net, node, m, name: str, src: str, rank: int) -> str:
+    """nn.MultiheadAttention as self-attention on tokens, batch first: attention(x, x, x, …)[0]."""
+    q, k, v = [_arg(node, i, key) for i, key in enumerate(("query", "key", "value"))]
+    extra = {key for key, val in node.kwargs.items() if key not in ("query", "key", "value", "need_weights",
+                                                                     "average_attn_weights") and val is not None}
+    extra |= {key for key in ("key_padding_mask", "attn_mask") if len(node.args) > 3}
+    if not (q is k is v) or extra or rank != 2:
+        raise _Unmappable("nn.MultiheadAttention other than self-attention on tokens (query = key = value, no mask)")
+    if not m.batch_first or not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn:
+        raise _Unmappable("nn.MultiheadAttention with batch_first=False, kdim/vdim, add_bias_kv or add_zero_attn")
+    return _add(net, "multihead_attention", name, {"heads": m.num_heads, "bias": m.in_proj_bias is not None},
+                [src], None)
+
+
+def _map_swin(net: Net, node, name: str, tensors: list, ctx: "Ctx") -> str:
+    """torchvision's shifted_window_attention (V1: a bias table; V2: logit_scale given and the bias
+    made by cpb_mlp from the coordinate table, 16·sigmoid) → window_attention, when every argument
+    is what cnncalc's layer counts."""
+    a = dict(zip(SWIN_ARGS, node.args))
+    a.update(node.kwargs)
+    x = a.get("input")
+    if len(tensors) != 1 or x is not tensors[0] or not node.meta.get("cnncalc_nhwc"):
+        raise _Unmappable("shifted_window_attention not on the channels-last map")
+    _, h, w, c = _torch_shape(x)
+    win, shift, heads = a.get("window_size"), a.get("shift_size"), a.get("num_heads")
+    if not (isinstance(win, (list, tuple)) and len(set(win)) == 1 and isinstance(shift, (list, tuple))
+            and len(set(shift)) == 1 and isinstance(heads, int) and heads > 0 and c % heads == 0):
+        raise _Unmappable("shifted_window_attention with a window or shift that is not square (cnncalc's: w×w)")
+    win, shift = int(win[0]), int(shift[0])
+
+    def param(key, shape):
+        v = a.get(key)
+        return v is not None and hasattr(v, "op") and _param_leaf(ctx, v) is not None and _torch_shape(v) == shape
+
+    ok = param("qkv_weight", (3 * c, c)) and param("proj_weight", (c, c))
+    qkv_bias, proj_bias = a.get("qkv_bias") is not None, a.get("proj_bias") is not None
+    ok = ok and (not qkv_bias or param("qkv_bias", (3 * c,))) and (not proj_bias or param("proj_bias", (c,)))
+    v2 = a.get("logit_scale") is not None
+    ok = ok and (not v2 or param("logit_scale", (heads, 1, 1)))
+    rpb = a.get("relative_position_bias")
+    hidden = _bias_source(ctx, rpb, win, heads, v2) if ok and hasattr(rpb, "op") else None
+    if hidden is None or (node.target.__name__.endswith("_v2") and not v2):
+        raise _Unmappable("shifted_window_attention whose weights, bias table or logit scale are not those of "
+                          "Swin (V1) or Swin V2 with a w×w window")
+    p = {"heads": heads, "window": win, "shift": shift, "qkv_bias": qkv_bias, "proj_bias": proj_bias}
+    if v2:
+        p.update(version=2, cpb_hidden=hidden)
+    reads = [a[k] for k in ("qkv_weight", "proj_weight", "qkv_bias", "proj_bias", "logit_scale",
+                            "relative_position_bias") if a.get(k) is not None]
+    return _claim(ctx, reads, _add(net, "window_attention", name, p, [ctx.names[x]], ctx.loc))
+
+
+def _bias_source(ctx: "Ctx", rpb, win: int, heads: int, v2: bool):
+    """What the relative-position bias of a Swin window attention is made of, checked: V1, a
+    (2w − 1)²×heads parameter table looked up by an index buffer (returns 0); V2, a float buffer
+    of 1×(2w − 1)×(2w − 1)×2 coordinates through cpb_mlp (Linear(2, hidden) with bias, ReLU,
+    Linear(hidden, heads) without) and 16·sigmoid (returns hidden). None when it is anything else."""
+    if ctx.names.get(rpb) != PARAM or _torch_shape(rpb) != (1, heads, win * win, win * win):
+        return None
+    nodes = _upstream(ctx, rpb)
+    attrs = [n for n in nodes if n.op == "get_attr"]
+    mods = [n for n in nodes if n.op == "call_module"]
+    fns = {_fn_name(n) for n in nodes if n.op in ("call_function", "call_method")}
+    rel = 2 * win - 1
+    params = [n for n in attrs if _is_parameter(ctx, n)]
+    buffers = [n for n in attrs if not _is_parameter(ctx, n)]
+    index = [n for n in buffers if _torch_shape(n) == (win ** 4,) and not _attr(ctx, n).is_floating_point()]
+    if len(index) != 1:
+        return None
+    if not v2:
+        if mods or not fns <= _BIAS_OPS or len(buffers) != 1 or len(params) != 1 or \
+                _torch_shape(params[0]) != (rel * rel, heads):
+            return None
+        return 0
+    coords = [n for n in buffers if n not in index]
+    if params or len(coords) != 1 or _torch_shape(coords[0]) != (1, rel, rel, 2) or \
+            not _attr(ctx, coords[0]).is_floating_point() or not fns <= _BIAS_OPS | {"mul", "sigmoid"}:
+        return None
+    kinds = sorted(type(ctx.modules[n.target]).__name__ for n in mods)
+    if kinds != ["Linear", "Linear", "ReLU"]:
+        return None
+    first = next((n for n in mods if n.args and n.args[0] is coords[0]), None)
+    if first is None:
+        return None
+    lin1 = ctx.modules[first.target]
+    if type(lin1).__name__ != "Linear" or lin1.in_features != 2 or lin1.bias is None:
+        return None
+    relu = next((n for n in mods if n.args and n.args[0] is first), None)
+    second = relu and next((n for n in mods if n.args and n.args[0] is relu), None)
+    if second is None or type(ctx.modules[relu.target]).__name__ != "ReLU":
+        return None
+    lin2 = ctx.modules[second.target]
+    if type(lin2).__name__ != "Linear" or lin2.in_features != lin1.out_features or lin2.out_features != heads or \
+            lin2.bias is not None:
+        return None
+    return lin1.out_features
+
+
+# -- the exporter's helper modules (cnncalc.export.pytorch.HELPERS), read back as one layer each
+
+def _shapes(items) -> dict:
+    return {n: tuple(int(x) for x in t.shape) for n, t in items}
+
+
+def _is_linear(m, cin: int, cout: int) -> bool:
+    return type(m).__name__ == "Linear" and m.in_features == cin and m.out_features == cout
+
+
+def _pos_int(*vs) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in vs)
+
+
+def _helper(m) -> Optional[str]:
+    """The class name of a module written by ``cnncalc export --to pytorch`` when its parameters,
+    buffers, submodules and settings are exactly those the exporter writes (never by the name
+    alone); None for any other module (it is traced like every module)."""
+    cls = type(m).__name__
+    check = _HELPER_CHECKS.get(cls)
+    if check is None:
+        return None
+    try:
+        return cls if check(m, _shapes(m.named_parameters()), _shapes(m.named_buffers())) else None
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _check_window(m, params: dict, buffers: dict, v2: bool) -> bool:
+    heads, win, shift = m.heads, m.window, m.shift
+    if not (_pos_int(heads, win) and isinstance(shift, int) and shift >= 0):
+        return False
+    c = m.proj.in_features
+    want = {"qkv.weight": (3 * c, c), "proj.weight": (c, c)}
+    if m.qkv.bias is not None:
+        want["qkv.bias"] = (3 * c,)
+    if m.proj.bias is not None:
+        want["proj.bias"] = (c,)
+    rel = 2 * win - 1
+    bufs = {"relative_position_index": (win ** 4,)}
+    children = {"qkv", "proj"}
+    if v2:
+        hid = m.cpb_mlp[0].out_features
+        want.update({"logit_scale": (heads, 1, 1), "cpb_mlp.0.weight": (hid, 2), "cpb_mlp.0.bias": (hid,),
+                     "cpb_mlp.2.weight": (heads, hid)})
+        bufs["relative_coords_table"] = (1, rel, rel, 2)
+        children.add("cpb_mlp")
+        if [type(x).__name__ for x in m.cpb_mlp] != ["Linear", "ReLU", "Linear"]:
+            return False
+    else:
+        want["relative_position_bias_table"] = (rel * rel, heads)
+    return (params == want and buffers == bufs and set(dict(m.named_children())) == children and
+            _is_linear(m.qkv, c, 3 * c) and _is_linear(m.proj, c, c))
+
+
+def _check_partition(m, params: dict, buffers: dict) -> bool:
+    heads, size = m.heads, m.size
+    if not _pos_int(heads, size) or m.partition not in ("block", "grid"):
+        return False
+    c = m.merge.in_features
+    want = {"to_qkv.weight": (3 * c, c), "merge.weight": (c, c),
+            "relative_position_bias_table": ((2 * size - 1) ** 2, heads)}
+    if m.to_qkv.bias is not None:
+        want["to_qkv.bias"] = (3 * c,)
+    if m.merge.bias is not None:
+        want["merge.bias"] = (c,)
+    return (params == want and buffers == {"relative_position_index": (size ** 4,)} and
+            set(dict(m.named_children())) == {"to_qkv", "merge"} and _is_linear(m.to_qkv, c, 3 * c)
+            and _is_linear(m.merge, c, c))
+
+
+def _check_attention(m, params: dict, buffers: dict) -> bool:
+    attn = m.attn
+    c = attn.embed_dim
+    want = {"attn.in_proj_weight": (3 * c, c), "attn.out_proj.weight": (c, c)}
+    if attn.in_proj_bias is not None:
+        want.update({"attn.in_proj_bias": (3 * c,), "attn.out_proj.bias": (c,)})
+    return (type(attn).__name__ == "MultiheadAttention" and attn.batch_first and attn._qkv_same_embed_dim and
+            attn.bias_k is None and not attn.add_zero_attn and params == want and not buffers and
+            set(dict(m.named_children())) == {"attn"})
+
+
+def _no_state(m, params, buffers) -> bool:
+    return not params and not buffers and not list(m.children())
+
+
+_HELPER_CHECKS = {
+    "ClassToken": lambda m, p, b: not b and not list(m.children()) and list(p) == ["class_token"]
+    and len(p["class_token"]) == 3 and p["class_token"][:2] == (1, 1),
+    "PositionBias": lambda m, p, b: not b and not list(m.children()) and list(p) == ["bias"],
+    "LayerScale": lambda m, p, b: not b and not list(m.children()) and list(p) == ["gamma"]
+    and len(p["gamma"]) in (1, 3) and p["gamma"][1:] in ((), (1, 1)),
+    "SelfAttention": _check_attention,
+    "ChannelShuffle": lambda m, p, b: _no_state(m, p, b) and _pos_int(m.groups),
+    "TFSamePad2d": lambda m, p, b: _no_state(m, p, b) and all(
+        isinstance(v, (tuple, list)) and len(v) == 2 and _pos_int(*v) for v in (m.kernel, m.stride, m.dilation)),
+    "LocalResponseNorm": lambda m, p, b: _no_state(m, p, b) and _pos_int(m.size) and any(
+        k.__name__ == "LocalResponseNorm" and k.__module__.startswith("torch.nn") for k in type(m).__mro__[1:]),
+    "KerasNormalization": lambda m, p, b: not p and not list(m.children()) and (
+        not b or (set(b) == {"mean", "variance", "count"} and b["mean"] == b["variance"]
+                  and len(b["mean"]) in (1, 3) and b["mean"][1:] in ((), (1, 1)) and b["count"] == ())),
+    "BatchNormParts": lambda m, p, b: not list(m.children()) and isinstance(m.eps, (int, float)) and set(p) <= {
+        "weight", "bias"} and set(b) in (set(), {"running_mean", "running_var"}) and len(set(p.values()) | set(
+            b.values())) <= 1 and all(len(s) in (1, 3) and s[1:] in ((), (1, 1)) for s in (*p.values(), *b.values())),
+    "WindowAttention": lambda m, p, b: _check_window(m, p, b, False),
+    "WindowAttentionV2": lambda m, p, b: _check_window(m, p, b, True),
+    "PartitionAttention": _check_partition,
+}
+
+
+def _map_helper(net: Net, node, m, kind: str, name: str, src: str, ctx: "Ctx") -> str:
+    loc = ctx.loc
+    shape = net.shapes[src]
+    if kind == "ClassToken":
+        if len(shape) != 2 or m.class_token.shape[2] != shape[1]:
+            raise _Unmappable("ClassToken not on tokens of its width")
+        return _add(net, "class_token", name, {}, [src], loc)
+    if kind == "PositionBias":
+        want = tuple(_torch_shape(node.args[0]))[1:] if node.args and hasattr(node.args[0], "op") else None
+        if tuple(m.bias.shape) != want or node.meta.get("cnncalc_nhwc"):
+            raise _Unmappable("PositionBias whose bias is not one value per position of its input")
+        return _add(net, "position_bias", name, {}, [src], loc)
+    if kind == "LayerScale":
+        c = shape[-1]
+        per = (c, 1, 1) if len(shape) == 3 and not node.meta.get("cnncalc_nhwc") else (c,)
+        if tuple(m.gamma.shape) != per:
+            raise _Unmappable("LayerScale whose γ is not one scale per channel")
+        return _add(net, "layer_scale", name, {}, [src], loc)
+    if kind in ("KerasNormalization", "BatchNormParts"):
+        stats = [t for t in list(m.parameters()) + list(m.buffers()) if t.dim() > 0]
+        per = (shape[-1], 1, 1) if len(shape) == 3 and not node.meta.get("cnncalc_nhwc") else (shape[-1],)
+        if any(tuple(t.shape) != per for t in stats):
+            raise _Unmappable(f"{kind} whose statistics are not one per channel of its input")
+        if kind == "KerasNormalization":
+            return _add(net, "normalization", name, {"adapted": bool(stats)}, [src], loc)
+        gamma, beta = hasattr(m, "weight"), hasattr(m, "bias")
+        p = {"affine": gamma or beta, "track_running_stats": hasattr(m, "running_mean"), "eps": float(m.eps)}
+        if gamma or beta:
+            p.update(scale=gamma, center=beta)
+        return _add(net, "batchnorm", name, p, [src], loc)
+    if kind == "SelfAttention":
+        if len(shape) != 2:
+            raise _Unmappable("SelfAttention not on tokens")
+        return _add(net, "multihead_attention", name, {"heads": m.attn.num_heads,
+                                                       "bias": m.attn.in_proj_bias is not None}, [src], loc)
+    if node.meta.get("cnncalc_nhwc") or len(shape) != 3:
+        raise _Unmappable(f"{kind} not on an N×C×H×W map")
+    if kind == "ChannelShuffle":
+        return _add(net, "channel_shuffle", name, {"groups": m.groups}, [src], loc)
+    if kind == "LocalResponseNorm":
+        return _add(net, "lrn", name, {"size": m.size, "alpha": float(m.alpha), "beta": float(m.beta),
+                                       "k": float(m.k)}, [src], loc)
+    if kind == "TFSamePad2d":  # the padding it works out for this input: a zero padding
+        pads = []
+        for size, k, s, d in zip(shape[:2], m.kernel, m.stride, m.dilation):
+            out = (size + s - 1) // s
+            total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+            pads += [total // 2, total - total // 2]
+        return _add(net, "zeropad", name, {"padding": pads}, [src], loc)
+    if kind in ("WindowAttention", "WindowAttentionV2"):
+        p = {"heads": m.heads, "window": m.window, "shift": m.shift, "qkv_bias": m.qkv.bias is not None,
+             "proj_bias": m.proj.bias is not None}
+        if kind == "WindowAttentionV2":
+            p.update(version=2, cpb_hidden=m.cpb_mlp[0].out_features)
+        return _add(net, "window_attention", name, p, [src], loc)
+    if kind == "PartitionAttention":
+        return _add(net, "partition_attention", name, {"heads": m.heads, "size": m.size, "partition": m.partition,
+                                                       "qkv_bias": m.to_qkv.bias is not None,
+                                                       "proj_bias": m.merge.bias is not None}, [src], loc)
+    raise _Unmappable(kind)
+
+
+def _map(net: Net, node, ctx: "Ctx") -> str:
     """Add the layer for one node; its cnncalc name (a pass-through node: its input's)."""
     name = _label(node)
+    names, loc = ctx.names, ctx.loc
     if node.op == "call_module":
-        return _map_module(net, node, modules[node.target], name, names, loc)
+        return _map_module(net, node, ctx.modules[node.target], name, ctx)
     if node.op not in ("call_function", "call_method"):
         raise _Unmappable(node.op)
     fn = _fn_name(node)
-    tensors = [a for a in node.all_input_nodes if _is_tensor(a)]
+    values = [a for a in node.all_input_nodes if _is_value(a)]
+    if fn == "getitem" and values and not _is_tensor(values[0]):  # a part of a tuple: split, attention
+        return _tuple_part(node, values[0], ctx)
+    tensors = [a for a in values if _is_tensor(a)]
     nhwc = node.meta.get("cnncalc_nhwc", False)
     if nhwc and fn not in FN_LAST_AXIS:
         raise _Unmappable(f"{fn} on a channels-last tensor (after permute)")
     params = [a for a in tensors if names.get(a) == PARAM]
     tensors = [a for a in tensors if names.get(a) != PARAM]
-    if params and fn not in ("mul", "imul", "mul_", "layer_norm"):
+    if fn in FN_SWIN:
+        return _map_swin(net, node, name, tensors, ctx)
+    state = next((a.meta["cnncalc_state"] for a in tensors if a.meta.get("cnncalc_state")), None)
+    if state is not None:
+        return _map_state(net, node, fn, state, tensors[0], ctx)
+    if params and fn not in ("mul", "imul", "mul_", "layer_norm", "add", "iadd", "add_", "cat"):
         raise _Unmappable(f"{fn} of a parameter read in forward (get_attr)")
     src = names[tensors[0]] if tensors else None
     in_shape = _torch_shape(tensors[0]) if tensors else ()
+    axis = _channel_axis(tensors[0]) if tensors else 1
     if fn == "permute":
         dims = node.args[1] if len(node.args) == 2 and isinstance(node.args[1], (list, tuple)) else \
             node.args[1:] or node.kwargs.get("dims")
@@ -363,21 +857,48 @@ def _map(net: Net, node, modules: dict, names: dict, loc) -> str:
             return src
         raise _Unmappable(f"permute{list(dims)} (other than to channels-last and back)")
     if fn in ("mul", "imul", "mul_") and params:  # γ · x, one scale per channel: ConvNeXt's layer scale
-        c = in_shape[-1] if nhwc else in_shape[1] if len(in_shape) > 1 else 0
+        c = in_shape[axis] if len(in_shape) > 1 else 0
         pshape = _torch_shape(params[0])
-        if len(params) == 1 and len(tensors) == 1 and pshape in ((c,), (c, 1, 1), (1, c, 1, 1)):
-            return _add(net, "layer_scale", name, {}, [src], loc)
+        per_channel = ((c, 1, 1), (1, c, 1, 1)) if axis == 1 and len(in_shape) == 4 else \
+            tuple((1,) * k + (c,) for k in range(len(in_shape)))
+        if len(params) == 1 and len(tensors) == 1 and pshape in per_channel and _param_leaf(ctx, params[0]):
+            return _claim(ctx, params, _add(net, "layer_scale", name, {}, [src], loc))
         raise _Unmappable("a product with a parameter that is not one scale per channel")
+    if fn in ("add", "iadd", "add_") and params:  # x + P, P one value per position: ViT's position embedding
+        pshape = _torch_shape(params[0])
+        if len(params) == 1 and len(tensors) == 1 and not nhwc and pshape in (in_shape, in_shape[1:]) and \
+                _param_leaf(ctx, params[0]) and node.kwargs.get("alpha", 1) == 1:
+            pname = str(params[0].target)
+            return _claim(ctx, params, _add(net, "position_bias", pname, {}, [src], loc))
+        raise _Unmappable("a sum with a parameter that is not one value per position (a position embedding)")
+    if fn in ("cat", "concat", "concatenate") and params:  # [class token, tokens]: ViT's class token
+        parts = list(node.args[0] if node.args else node.kwargs.get("tensors"))
+        dim = _arg(node, 1, "dim", 0)
+        if len(parts) == 2 and parts[0] in params and parts[1] in tensors and len(in_shape) == 3 and \
+                not nhwc and dim % 3 == 1:
+            leaf = _param_leaf(ctx, parts[0], also=("expand",))
+            if leaf is not None and _torch_shape(leaf) == (1, 1, in_shape[2]):
+                pname = str(leaf.target)
+                return _claim(ctx, params, _add(net, "class_token", pname, {}, [src], loc))
+        raise _Unmappable(f"{fn} with a parameter other than a class token (1×1×C) in front of the tokens")
     if fn == "layer_norm":
         shape_arg = tuple(_arg(node, 1, "normalized_shape") or ())
         weight, bias = _arg(node, 2, "weight"), _arg(node, 3, "bias")
-        if (nhwc or len(in_shape) == 2) and shape_arg == (in_shape[-1],) and not (weight is None and bias is not None):
-            return _add(net, "layernorm", name, {"eps": float(_arg(node, 4, "eps", 1e-5)), "affine": weight is not None,
-                                                 "bias": bias is not None}, [src], loc)
+        c = in_shape[-1]
+        ok = all(_param_leaf(ctx, a) is not None and _torch_shape(a) == (c,) for a in params)
+        if axis == len(in_shape) - 1 and shape_arg == (c,) and not (weight is None and bias is not None) and ok and \
+                len(params) == (weight is not None) + (bias is not None):
+            return _claim(ctx, params, _add(net, "layernorm", name, {"eps": float(_arg(node, 4, "eps", 1e-5)),
+                                                                     "affine": weight is not None,
+                                                                     "bias": bias is not None}, [src], loc))
         raise _Unmappable("layer_norm not over the channels")
 
     if fn in ("add", "iadd", "add_", "mul", "imul", "mul_"):
         a, b = node.args[0], node.args[1] if len(node.args) > 1 else node.kwargs.get("other")
+        number = [v for v in (a, b) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(number) == 1 and len(tensors) == 1 and node.kwargs.get("alpha", 1) == 1:  # x·s, x + o: Keras's
+            kind = "scale" if fn.startswith(("mul", "imul")) else "offset"  # Rescaling as the exporter writes it
+            return _add(net, "rescaling", name, {kind: number[0]}, [src], loc)
         if not (hasattr(a, "op") and hasattr(b, "op") and _is_tensor(a) and _is_tensor(b)) or \
                 node.kwargs.get("alpha", 1) != 1:
             raise _Unmappable(f"{fn} with a constant")
@@ -386,9 +907,20 @@ def _map(net: Net, node, modules: dict, names: dict, loc) -> str:
     if fn in ("cat", "concat", "concatenate"):
         parts = node.args[0] if node.args else node.kwargs.get("tensors")
         dim = _arg(node, 1, "dim", 0)
-        if dim % len(in_shape) != 1:
+        if dim % len(in_shape) != axis or nhwc:
             raise _Unmappable(f"{fn} not along the channels (dim={dim})")
         return _add(net, "concat", name, {}, [names[p] for p in parts], loc)
+    if fn in ("chunk", "split", "tensor_split"):
+        return _map_split(net, node, fn, name, tensors[0], ctx)
+    if fn == "getitem":  # x[:, i] of tokens: one token
+        index = node.args[1] if len(node.args) > 1 else None
+        if len(in_shape) == 3 and not nhwc and isinstance(index, tuple) and len(index) == 2 and \
+                index[0] == slice(None) and isinstance(index[1], int) and -in_shape[1] <= index[1] < in_shape[1]:
+            return _add(net, "select_token", _fn_layer(node, "select_token"), {"index": index[1] % in_shape[1]},
+                        [src], loc)
+        raise _Unmappable(f"indexing x[{_index_text(index)}] (other than x[:, i], one token)")
+    if fn in ("transpose", "swapaxes"):
+        raise _Unmappable(f"{fn} (other than of C and L after flatten(2): tokens, or a channel shuffle)")
     if fn in FN_ACTIVATIONS:
         p = {}
         if fn == "gelu" and node.kwargs.get("approximate", "none") != "none":
@@ -399,13 +931,23 @@ def _map(net: Net, node, modules: dict, names: dict, loc) -> str:
                        [src], loc)
     if fn == "softmax":
         dim = _arg(node, 1, "dim")
-        if dim is None or dim % len(in_shape) != 1:
+        if dim is None or dim % len(in_shape) != axis or nhwc:
             raise _Unmappable("softmax not over the channels")
         return _add(net, "softmax", name, {}, [src], loc)
     if fn in ("flatten", "view", "reshape"):
         out = _torch_shape(node)
         start = _arg(node, 1, "start_dim", 0)
+        if len(in_shape) == 4 and not nhwc:
+            n_, c, h, w = in_shape
+            if out == (n_, c, h * w) and (fn != "flatten" or start in (2, -2)):  # tokens next, once transposed
+                node.meta["cnncalc_state"] = ("ncl",)
+                return src
+            if len(out) == 5 and out[0] == n_ and out[1] * out[2] == c and out[3:] == (h, w) and fn != "flatten":
+                node.meta["cnncalc_state"] = ("grouped", out[1])  # a channel shuffle, when transposed
+                return src
         flat_from_1 = fn != "flatten" or start in (1, -len(in_shape) + 1) or len(in_shape) == 2
+        if len(in_shape) == 2 and len(out) == 4 and out[2:] == (1, 1) and fn != "flatten":  # N×C → N×C×1×1
+            return _add(net, "reshape", name, {"shape": [1, 1, out[1]]}, [src], loc)
         if len(out) == 2 and out[0] == 1 and flat_from_1:
             return src if len(in_shape) == 2 else _add(net, "flatten", name, {}, [src], loc)
         raise _Unmappable(f"{fn} to a shape other than N×D")
@@ -457,22 +999,39 @@ def _map(net: Net, node, modules: dict, names: dict, loc) -> str:
         return _add(net, "dropout", name, {"rate": float(_arg(node, 1, "p", 0.5))}, [src], loc)
     if fn in ("contiguous", "clone"):
         return src
+    if fn == "_patch_merging_pad" and nhwc:  # torchvision's Swin: pad H, W to even, 2×2 neighbours to channels
+        _, h, w, _ = in_shape
+        if h % 2 or w % 2:
+            src = _add(net, "zeropad", f"{name}.pad", {"padding": [0, h % 2, 0, w % 2]}, [src], loc)
+        return _add(net, "space_to_depth", name, {"block": 2}, [src], loc)
     raise _Unmappable(f"{node.op} {fn}")
 
 
-def _map_module(net: Net, node, m, name: str, names: dict, loc) -> str:
+def _map_module(net: Net, node, m, name: str, ctx: "Ctx") -> str:
     cls = type(m).__name__
+    names, loc = ctx.names, ctx.loc
     nhwc = node.meta.get("cnncalc_nhwc", False)
     if nhwc and cls not in MOD_LAST_AXIS and cls not in ACTIVATIONS:
         raise _Unmappable(f"{cls} on a channels-last tensor (after permute)")
-    srcs = [names[a] for a in node.all_input_nodes if _is_tensor(a)]
+    ins = [a for a in node.all_input_nodes if _is_tensor(a)]
+    srcs = [names[a] for a in ins]
     if PARAM in srcs:
         raise _Unmappable(f"{cls} of a parameter read in forward (get_attr)")
     if len(srcs) != 1:
         raise _Unmappable(f"{cls} called with {len(srcs)} tensors")
+    if ins[0].meta.get("cnncalc_state"):
+        raise _Unmappable(f"{cls} on a {_STATES[ins[0].meta['cnncalc_state'][0]]}")
     src = srcs[0]
+    rank = len(net.shapes[src])  # cnncalc's: 3 a map H×W×C, 2 tokens L×C, 1 a vector
     if cls in PASS_THROUGH:
         return src
+    helper = _helper(m)
+    if helper is not None:
+        return _map_helper(net, node, m, helper, name, src, ctx)
+    if cls == "MultiheadAttention":
+        return _map_attention(net, node, m, name, src, rank)
+    if node.kwargs or len(node.args) != 1:
+        raise _Unmappable(f"{cls} called with more than its input")
     if cls in ("Conv2d", "ConvTranspose2d"):
         if m.padding_mode != "zeros":
             raise _Unmappable(f"{cls} with padding_mode={m.padding_mode!r}")
@@ -486,17 +1045,19 @@ def _map_module(net: Net, node, m, name: str, names: dict, loc) -> str:
             return _add(net, "conv_transpose", name, p, [src], loc)
         return _add(net, "conv", name, p, [src], loc)
     if cls == "Linear":
-        if len(net.shapes[src]) != 1 and not nhwc:
+        if rank == 3 and not nhwc:
             raise _Unmappable("Linear on a feature map (not a vector, not channels-last)")
         return _add(net, "dense", name, {"units": m.out_features, "bias": m.bias is not None}, [src], loc)
     if cls in ("BatchNorm2d", "BatchNorm1d"):
+        if rank == 2:
+            raise _Unmappable(f"{cls} on tokens (it normalises PyTorch's dim 1, the sequence)")
         return _add(net, "batchnorm", name, {"affine": m.affine, "track_running_stats": m.track_running_stats,
                                            "eps": float(m.eps)}, [src], loc)
     if cls in ACTIVATIONS:
         return _add(net, ACTIVATIONS[cls], name, {}, [src], loc)
     if cls == "LayerNorm":
         c = net.shapes[src][-1]
-        if (nhwc or len(net.shapes[src]) == 1) and tuple(m.normalized_shape) == (c,):
+        if (nhwc or rank < 3) and tuple(m.normalized_shape) == (c,):
             affine = bool(m.elementwise_affine)
             return _add(net, "layernorm", name, {"eps": float(m.eps), "affine": affine,
                                                  "bias": affine and m.bias is not None}, [src], loc)
@@ -510,7 +1071,7 @@ def _map_module(net: Net, node, m, name: str, names: dict, loc) -> str:
     if cls == "PReLU":
         return _add(net, "prelu", name, {"shared": m.num_parameters == 1}, [src], loc)
     if cls == "Softmax":
-        if m.dim is None or m.dim % len(_torch_shape(node)) != 1:
+        if m.dim is None or m.dim % len(_torch_shape(node)) != _channel_axis(ins[0]) or nhwc:
             raise _Unmappable("Softmax not over the channels")
         return _add(net, "softmax", name, {}, [src], loc)
     if cls in ("MaxPool2d", "AvgPool2d"):
@@ -546,6 +1107,12 @@ def _map_module(net: Net, node, m, name: str, names: dict, loc) -> str:
     if cls == "GroupNorm":
         return _add(net, "groupnorm", name, {"groups": m.num_groups, "eps": float(m.eps), "affine": m.affine},
                        [src], loc)
+    if cls in ("PixelUnshuffle", "PixelShuffle"):
+        block = m.downscale_factor if cls == "PixelUnshuffle" else m.upscale_factor
+        return _add(net, "space_to_depth" if cls == "PixelUnshuffle" else "pixel_shuffle", name, {"block": block},
+                    [src], loc)
+    if cls == "ChannelShuffle" and isinstance(getattr(m, "groups", None), int):  # torch.nn's
+        return _add(net, "channel_shuffle", name, {"groups": m.groups}, [src], loc)
     if cls == "Upsample":
         p = {"mode": m.mode}
         if m.align_corners:
@@ -559,6 +1126,8 @@ def _map_module(net: Net, node, m, name: str, names: dict, loc) -> str:
             p["scale"] = _one([int(x) for x in sf])
         return _add(net, "upsample", name, p, [src], loc)
     raise _Unmappable(cls)
+
+
 
 
 __all__ = ["read_torch", "build_module", "parse_source"]
