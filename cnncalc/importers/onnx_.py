@@ -416,6 +416,25 @@ def _fold(op: str, a: dict, vals: list, node) -> list:
         return [vals[0] * np.ones(_as_list(vals[1]), dtype=vals[0].dtype)]
     if op == "Where":
         return [np.where(vals[0], vals[1], vals[2])]
+    if op in ("Shape", "Size"):  # of a computed constant
+        dims = np.array(np.shape(vals[0]), dtype=np.int64)
+        return [dims[a.get("start", 0):a.get("end", None)] if op == "Shape" else np.array(np.prod(dims), np.int64)]
+    if op == "MatMul":
+        return [np.matmul(vals[0], vals[1])]
+    if op in ("Exp", "Relu", "Sigmoid"):
+        x = vals[0]
+        return [np.exp(x) if op == "Exp" else np.maximum(x, 0).astype(x.dtype) if op == "Relu" else
+                (1 / (1 + np.exp(-x))).astype(x.dtype)]
+    if op == "Clip" and len(vals) >= 1:
+        lo = vals[1] if len(vals) > 1 and vals[1] is not None else a.get("min", None)
+        hi = vals[2] if len(vals) > 2 and vals[2] is not None else a.get("max", None)
+        return [np.clip(vals[0], lo, hi).astype(vals[0].dtype)]
+    if op == "ScatterND" and a.get("reduction", b"none") in (b"none", "none"):
+        out = np.array(vals[0], copy=True)
+        idx, upd = vals[1], vals[2]
+        for i in np.ndindex(idx.shape[:-1]):
+            out[tuple(idx[i])] = upd[i]
+        return [out]
     # anything else: the reference implementation that ships with onnx
     try:
         from onnx.reference import ReferenceEvaluator

@@ -277,7 +277,7 @@ def _region(nodes, facts: Facts, s: int):
     if av is None or len(proj_out) != 1:
         return None
     # V: backward from ·V's other input to the same projection
-    stack = [t for t in _acts(facts, nodes[av]) if facts.producer.get(t) not in core or t == ""]
+    stack = [t for t in _acts(facts, nodes[av]) if facts.producer.get(t) not in core]
     while stack:
         t = stack.pop()
         p = facts.producer.get(t)
@@ -501,8 +501,8 @@ def _read(nodes, facts: Facts, region: dict):
         changed = False
         for t in list(front):
             p = facts.producer.get(t)
-            if p is None or nodes[p].op_type not in VIEW or not facts.is_const(nodes[p].input[1] if len(
-                    nodes[p].input) > 1 and nodes[p].op_type == "Gather" else ""):
+            if p is None or nodes[p].op_type not in VIEW or \
+                    nodes[p].op_type == "Gather" and not facts.is_const(nodes[p].input[1]):
                 continue
             if any(u not in core | entry | {p} and not _folded(nodes[u], facts)
                    for o in nodes[p].output if o for u in facts.consumers.get(o, [])):
@@ -542,7 +542,7 @@ def _read(nodes, facts: Facts, region: dict):
     if pos_x is None:
         return why
     layout, dims = reading
-    # the view ops after the output projection, up to the first tensor where every position is back
+    # the view ops after the output projection, up to the last tensor where every position is back
     shape_end = facts.shape(region["end"])
     if shape_end is None or math.prod(shape_end[:-1]) != pos_x.size:
         return "its output projection does not keep a token per row"
