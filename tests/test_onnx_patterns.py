@@ -325,7 +325,7 @@ def _vit_without_attention(torch, variant):
             # torchvision's (1, L, C), or the (L, C) of cnncalc's exported PositionBias
             self.pos_embedding = nn.Parameter(torch.zeros((17, 8) if variant == "flatten" else (1, 17, 8)))
             self.ln_1 = nn.LayerNorm(8, eps=1e-6)
-            self.mlp = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.Dropout(0.0), nn.Linear(16, 8), nn.ReLU())
+            self.mlp = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.Dropout(0.1), nn.Linear(16, 8), nn.ReLU())
             self.gamma = nn.Parameter(torch.ones(8))  # a layer scale on the tokens' channels
             self.ln = nn.LayerNorm(8, elementwise_affine=False)
             self.head = nn.Linear(8, 3)
@@ -376,6 +376,9 @@ def test_tokens_class_token_position_embedding_mlp_and_head(torch, tmp_path, var
     assert token == (["Slice"] if variant in ("slice", "reshape") else ["Gather"]), ops
     if variant == "dynamic_batch":  # the Shape of the token tensor is in the file, folded to 1×17×8 by cnncalc
         assert any(n.op_type == "Shape" and n.input[0] == "/Add_output_0" for n in nodes), ops
+    if variant == "torchvision":  # in training mode PRESERVE keeps the Dropout on the tokens
+        r = run_cli("import", str(_export(torch, model.train(), torch.zeros(1, 3, 16, 16), tmp_path / "t.onnx")))
+        assert r.code == 0 and "dropout: {name: mlp.2, rate: 0.1}" in r.out, r.err
 
 
 def test_shipped_vit_exported_without_its_attention(torch, tmp_path):
@@ -413,6 +416,57 @@ def test_shipped_vit_exported_without_its_attention(torch, tmp_path):
     text = _same_figures(torch, tmp_path, net, torch.zeros(1, 3, 16, 16))
     assert "position_bias: {name: pos_embedding}" in text and "class_token: {name: class_token}" in text
     assert "select_token: {name: " in text and "multihead_attention" not in text
+
+
+def test_channels_last_map_to_tokens_and_back(torch, tmp_path):
+    # SegFormer / PVT / Swin (timm): a channels-last map reshaped to tokens N×(H·W)×C, and tokens
+    # reshaped to N×H×W×C then permuted back to N×C×H×W
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch = nn.Conv2d(3, 8, 2, stride=2)
+            self.norm = nn.LayerNorm(8)
+            self.fc1 = nn.Linear(8, 12)
+            self.conv = nn.Conv2d(12, 6, 3, padding=1)
+            self.head = nn.Linear(6, 4)
+
+        def forward(self, x):
+            x = self.patch(x).permute(0, 2, 3, 1)
+            n, h, w, c = x.shape
+            t = self.fc1(self.norm(x.reshape(n, h * w, c)))  # tokens 16×8 → 16×12
+            x = t.reshape(n, h, w, -1).permute(0, 3, 1, 2)  # 4×4×12, channels first again
+            return self.head(self.conv(x).mean((2, 3)))
+
+    text = _same_figures(torch, tmp_path, Net(), torch.zeros(1, 3, 8, 8))
+    # by hand: 2·2·3·8 + 8 = 104; LayerNorm 16; 8·12 + 12 = 108; 3·3·12·6 + 6 = 654; 6·4 + 4 = 28
+    assert sum(p.numel() for p in Net().parameters()) == 104 + 16 + 108 + 654 + 28
+    assert "to_tokens: {name: " in text and "reshape: {name: reshape_1, shape: [4, 4, 12]}" in text, text
+
+
+@pytest.mark.parametrize("case, named", [
+    ("tokens_then_conv", "Conv (on a channels-last tensor"),  # tokens → N×H×W×C read by a Conv as N×C×H×W
+    ("last_rows", "Reshape (on a channels-last tensor"),  # N×H×W×C → N×W×(H·C): not tokens
+])
+def test_channels_last_tokens_near_misses_are_refused(torch, tmp_path, case, named):
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch = nn.Conv2d(3, 8, 2, stride=2)
+            self.conv = nn.Conv2d(4, 4, 1)
+
+        def forward(self, x):
+            x = self.patch(x).permute(0, 2, 3, 1)  # 1×4×4×8
+            if case == "last_rows":
+                return torch.relu(x).reshape(1, 4, 32)
+            t = x.reshape(1, 16, 8)
+            return self.conv(torch.relu(t).reshape(1, 4, 4, 8))
+
+    what = _refused(torch, tmp_path, Net(), torch.zeros(1, 3, 8, 8))
+    assert what.startswith(named), what
 
 
 @pytest.mark.parametrize("case, named", [

@@ -50,6 +50,8 @@ REFUSED = {  # why a mapped op can still be refused
 }
 SHUFFLE = ("a 5-D view that is not a channel shuffle (Reshape to N×g×C/g×H×W, Transpose(0, 2, 1, 3, 4), Reshape "
            "back to N×C×H×W, each read once)")
+CHANNELS_LAST = "on a channels-last tensor (after Transpose to N×H×W×C): only ops on the last axis or element by " \
+    "element are mapped there"
 TOKENS_VIEW = ("N×C×(H·W) of a feature map not read once by Transpose(0, 2, 1) to tokens N×L×C (to_tokens)")
 ONE_TOKEN = "one token N×1×C not read once by a Squeeze, Reshape or Flatten to N×C (select_token)"
 CLASS_TOKEN = "a constant joined to an activation, other than a class token: a (1, 1, C) weight before tokens " \
@@ -669,9 +671,8 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
     elif on_last and op == "ReduceMean" and [x % 4 for x in (a.get("axes") or ())] == [3]:
         return "over the channels of a channels-last tensor, not as part of a LayerNorm (ReduceMean, Sub, Pow, " \
                "ReduceMean, Add ε, Sqrt, Div)"
-    elif on_last and op not in LAST_AXIS:
-        return "on a channels-last tensor (after Transpose to N×H×W×C): only ops on the last axis or element by " \
-               "element are mapped there"
+    elif on_last and op not in LAST_AXIS and op != "Reshape":  # a Reshape to tokens N×(H·W)×C is read
+        return CHANNELS_LAST
     if op in ("Add", "Mul") and len(ins) == 2 and (ins[1] in acts or ins[1] in pending_pad) and \
             (ins[1] in last) != on_last:
         return "of a channels-last and a channels-first tensor"
@@ -866,7 +867,7 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
             return None
         return done(src if len(shape) == 1 else net.add("flatten", lname, {}, [src], loc))
     if op in ("Reshape", "Squeeze", "Unsqueeze"):
-        old = nchw(src)
+        old = [nchw(src)[i] for i in TO_CHANNELS_LAST] if on_last else nchw(src)  # the ONNX tensor's shape
         if op == "Reshape":
             if not is_const(ins[1]):
                 return None
@@ -887,8 +888,16 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
                 new.insert(ax, 1)
         if not new or new[0] != 1 or int(np.prod(new)) != int(np.prod(old)):
             return None
+        if on_last:  # N×H×W×C → N×(H·W)×C: tokens (Swin, SegFormer); nothing else is read there
+            if new == [1, old[1] * old[2], old[3]]:
+                return done(net.add("to_tokens", lname, {}, [src], loc))
+            return CHANNELS_LAST
         if len(new) == 2:
             return done(src if len(shape) == 1 else net.add("flatten", lname, {}, [src], loc))
+        if len(new) == 4 and tokens and new[3] == shape[1] and new[1] * new[2] == shape[0]:
+            # tokens → N×H×W×C: cnncalc's H×W×C, a channels-last tensor (SegFormer, PVT: then permute(0, 3, 1, 2))
+            last.add(outs[0])
+            return done(net.add("reshape", lname, {"shape": new[1:]}, [src], loc))
         if len(new) == 3 and op == "Reshape":
             if tokens and new[1:] == old[1:]:
                 return done(src)  # tokens viewed as they are
