@@ -895,7 +895,7 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
         if len(new) == 2:
             return done(src if len(shape) == 1 else net.add("flatten", lname, {}, [src], loc))
         if len(new) == 4 and tokens and new[3] == shape[1] and new[1] * new[2] == shape[0]:
-            # tokens → N×H×W×C: cnncalc's H×W×C, a channels-last tensor (SegFormer, PVT: then permute(0, 3, 1, 2))
+            # tokens → N×H×W×C: cnncalc's H×W×C, channels-last (SegFormer, PVT: permute(0, 3, 1, 2) next)
             last.add(outs[0])
             return done(net.add("reshape", lname, {"shape": new[1:]}, [src], loc))
         if len(new) == 3 and op == "Reshape":
