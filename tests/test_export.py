@@ -575,7 +575,8 @@ def test_round_trip_through_the_dynamo_exporter(tmp_path, name):
 
 # the rest of torchvision's family (seconds each: `python -m pytest -m slow tests/test_export.py`)
 ROUND_TRIP_SLOW = {"mobilenet_v1": None, "resnet34": "64x64x3", "resnet50": "64x64x3", "resnet101": "64x64x3",
-                   "resnet152": "64x64x3", "efficientnet_v2_s": "64x64x3", "deeplabv3_resnet50": None}
+                   "resnet152": "64x64x3", "efficientnet_v2_s": "64x64x3", "deeplabv3_resnet50": None,
+                   "vit_b_16": "32x32x3"}  # 86 M weights written: tokens (onnx_.py) and attention read back
 
 
 @pytest.mark.slow

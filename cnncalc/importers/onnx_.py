@@ -30,28 +30,39 @@ MAPPED = set(ACTS) | {"Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormaliza
                       "PRelu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean",
                       "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Add", "Mul", "Concat", "Dropout", "Identity",
                       "Pad", "Resize", "Upsample", "LRN", "LayerNormalization", "Transpose",
-                      "Split", "Slice", "Attention", "View"}
+                      "Split", "Slice", "Attention", "View", "Gather"}
 REFUSED = {  # why a mapped op can still be refused
     "Add": "an activation plus a constant that is neither a dense layer's bias nor a weight of its whole shape",
-    "Reshape": "to a shape other than N×C×H×W or N×D",
+    "Reshape": "to a shape other than N×C×H×W, N×D, tokens N×L×C or a map's N×C×(H·W)",
     "Squeeze": "to a shape other than N×C×H×W or N×D", "Unsqueeze": "to a shape other than N×C×H×W or N×D",
     "Concat": "not along the channels", "Gemm": "a transposed input, or not on a vector",
+    "Gather": "not of one token (axis 1) of tokens N×L×C",
     "Mul": "an activation times a constant that is not a weight per channel",
-    "MatMul": "not a vector or a channels-last map times a weight matrix",
+    "MatMul": "not a vector, tokens or a channels-last map times a weight matrix",
     "Clip": "bounds other than [0, 6] or [0, ∞)",
     "Pad": "not zeros on H and W", "Resize": "not an integer scale or a size on H and W",
     "Upsample": "not an integer scale", "PRelu": "slopes neither shared nor per channel",
     "Softmax": "not over the channels", "Flatten": "axis other than 1", "ReduceMean": "not over H and W",
     "Conv": "weights that are not a constant 4-D tensor", "ConvTranspose": "an output_shape, or non-constant weights",
     "MaxPool": "not on H×W×C, or its indices are used", "AveragePool": "not on H×W×C, or dilated",
-    "Transpose": "other than N×C×H×W to N×H×W×C and back, or a channel shuffle's",
-    "Split": "not along the channels", "Slice": "not a step-1 slice of the channels",
+    "Transpose": "other than N×C×H×W to N×H×W×C and back, N×C×L to tokens N×L×C, or a channel shuffle's",
+    "Split": "not along the channels", "Slice": "not a step-1 slice of the channels or one token",
 }
 SHUFFLE = ("a 5-D view that is not a channel shuffle (Reshape to N×g×C/g×H×W, Transpose(0, 2, 1, 3, 4), Reshape "
            "back to N×C×H×W, each read once)")
+CHANNELS_LAST = "on a channels-last tensor (after Transpose to N×H×W×C): only ops on the last axis or element by " \
+    "element are mapped there"
+TOKENS_VIEW = ("N×C×(H·W) of a feature map not read once by Transpose(0, 2, 1) to tokens N×L×C (to_tokens)")
+ONE_TOKEN = "one token N×1×C not read once by a Squeeze, Reshape or Flatten to N×C (select_token)"
+CLASS_TOKEN = "a constant joined to an activation, other than a class token: a (1, 1, C) weight before tokens " \
+    "N×L×C along axis 1"
+VIEWS = {"tokens": f"Reshape ({TOKENS_VIEW})", "select": f"Slice ({ONE_TOKEN})"}
 # what may act on a channels-last tensor (after Transpose to N×H×W×C): the last axis, element by element
 LAST_AXIS = (set(ACTS) - {"Softmax"}) | {"Gelu", "LeakyRelu", "Elu", "Clip", "Dropout", "Identity", "MatMul", "Add",
                                          "Mul", "LayerNormalization", "Transpose"}
+# what may act on tokens N×L×C (cnncalc's L×C): the last axis, element by element, one token, a class token
+TOKEN_OPS = LAST_AXIS | {"Softmax", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Gather", "Slice", "Split",
+                         "Concat"}
 FOLDED = {"Shape", "Size", "Constant", "Identity", "Cast", "CastLike", "Gather", "Unsqueeze", "Squeeze", "Concat",
           "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal", "Greater", "Less", "Mod", "Floor", "Ceil", "Sqrt", "Neg", "Abs",
           "Not", "Reciprocal", "Slice", "Reshape", "Transpose", "ConstantOfShape", "Range", "ReduceProd", "Expand",
@@ -170,7 +181,9 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
     acts: dict = {}  # tensor → cnncalc layer name
     poisoned: set = set()
     last: set = set()  # activation tensors in channels-last layout (N×H×W×C): cnncalc's H×W×C as it is
-    shuffle: dict = {}  # a channel shuffle under way: tensor → (source layer, groups, the step reached)
+    # a view under way: tensor → (source layer, groups, the step reached, name): a channel shuffle (steps 1, 2),
+    # a feature map's N×C×(H·W) before Transpose(0, 2, 1) to tokens ("tokens"), one token N×1×C ("select")
+    shuffle: dict = {}
     missing: list = []
     consumers: dict = {}
     for node in g.node:
@@ -195,7 +208,7 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
 
     def nchw(layer: str) -> list:
         s = net.shapes[layer]
-        return [1, s[2], s[0], s[1]] if len(s) == 3 else [1, s[0]]
+        return [1, s[2], s[0], s[1]] if len(s) == 3 else [1, *s]  # a vector N×D, tokens N×L×C
 
     # ---- the input
     real_inputs = [i for i in g.input if i.name not in inits]
@@ -290,6 +303,10 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
             if op == "Identity" and ins[0] in inits:  # exporters share one weight under two names
                 inits[outs[0]] = inits[ins[0]]
                 continue
+            if op == "Expand" and ins[0] in inits and is_const(ins[1]) and np.broadcast_shapes(
+                    shape_of_const(ins[0]), tuple(_as_list(value(ins[1])))) == shape_of_const(ins[0]):
+                inits[outs[0]] = inits[ins[0]]  # a weight expanded to batch 1 (ViT's class token): the weight
+                continue
             if outs and all(o in consts for o in outs if o):
                 continue  # folded already (by the attention pre-pass)
             if op == "CastLike" and is_const(ins[0]) and len(ins) > 1 and not is_const(ins[1]):
@@ -325,8 +342,8 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
         if op not in ("Transpose", "Flatten", "Reshape", "Squeeze", "Attention", "View") and \
                 any(t in last for t in ins if t):
             last.update(o for o in outs[:1] if o)
-    missing += [(lname, f"Reshape ({SHUFFLE})") for t, (_, _, _, lname) in shuffle.items()
-                if consumers.get(t)]  # a view left 5-D (read by the graph's output)
+    missing += [(lname, VIEWS.get(step, f"Reshape ({SHUFFLE})")) for t, (_, _, step, lname) in shuffle.items()
+                if consumers.get(t)]  # a view left under way (read by the graph's output)
     if missing:  # an attention's reason first: the ops after it are refused because it was
         missing.sort(key=lambda item: not item[1].startswith("Attention ("))
         raise unsupported(missing, "ONNX op", loc, hint="shapes and weights only flow through mapped ops")
@@ -595,7 +612,28 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
     import numpy as np
 
     if ins and ins[0] in shuffle:  # ShuffleNet's view (N, g, C/g, H, W) → transpose(1, 2) → view (N, C, H, W)
-        src, g, step, _ = shuffle.pop(ins[0])
+        src, g, step, first = shuffle.pop(ins[0])
+        if step == "tokens":  # ViT's x.reshape(n, c, h·w).permute(0, 2, 1), torch's x.flatten(2).transpose(1, 2)
+            if op == "Transpose" and list(a.get("perm") or ()) == [0, 2, 1]:
+                acts[outs[0]] = net.add("to_tokens", first, {}, [src], loc)
+                return True
+            return TOKENS_VIEW
+        if step == "select":  # x[:, i:i + 1] squeezed: token i
+            c = net.shapes[src][-1]
+            if op == "Reshape" and is_const(ins[1]):
+                new = [(1, 1, c)[i] if d == 0 and i < 3 else d for i, d in enumerate(_as_list(value(ins[1])))]
+                if new.count(-1) == 1:
+                    new[new.index(-1)] = c // max(1, -int(np.prod(new)))
+                fits = new == [1, c]
+            elif op == "Squeeze":
+                axes = a.get("axes") if not (len(ins) > 1 and ins[1]) else _as_list(value(ins[1]))
+                fits = axes is None and c > 1 or axes is not None and sorted(x % 3 for x in axes) == [1]
+            else:
+                fits = op == "Flatten" and int(a.get("axis", 1)) == 1
+            if fits:
+                acts[outs[0]] = net.add("select_token", first, {"index": g}, [src], loc)
+                return True
+            return ONE_TOKEN
         if step == 1 and op == "Transpose" and list(a.get("perm") or ()) == [0, 2, 1, 3, 4] and \
                 consumers.get(outs[0]) == 1:
             shuffle[outs[0]] = (src, g, 2, lname)
@@ -631,18 +669,29 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
     if not ins or ins[0] not in acts and ins[0] not in pending_pad:
         if op in ("Add", "Mul") and len(ins) == 2 and (ins[1] in acts or ins[1] in pending_pad):
             ins = [ins[1], ins[0]]
+        elif op == "Concat" and any(t in acts for t in ins):
+            # ViT's torch.cat([class_token.expand(n, -1, -1), x], dim=1): a (1, 1, C) weight before the tokens
+            s = net.shapes[acts[ins[-1]]] if ins[-1] in acts else ()
+            if len(ins) != 2 or len(s) != 2 or int(a.get("axis", 0)) % 3 != 1 or ins[0] not in inits or \
+                    shape_of_const(ins[0]) != (1, 1, s[1]):
+                return CLASS_TOKEN
+            acts[outs[0]] = net.add("class_token", lname, {}, [acts[ins[1]]], loc)
+            return True
         else:
             return None
     x = ins[0]
     on_last = x in last
+    tokens = x in acts and len(net.shapes[acts[x]]) == 2  # N×L×C: cnncalc's L×C as it is
+    if tokens and op not in TOKEN_OPS:
+        return "on tokens N×L×C: only ops on the last axis or element by element, one token (Gather, Slice) and " \
+               "a class token (Concat) are mapped there"
     if on_last and op in ("Flatten", "Reshape", "Squeeze") and net.shapes[acts[x]][:2] == (1, 1):
         on_last = False  # 1×1×C: flattened in the same order either way
     elif on_last and op == "ReduceMean" and [x % 4 for x in (a.get("axes") or ())] == [3]:
         return "over the channels of a channels-last tensor, not as part of a LayerNorm (ReduceMean, Sub, Pow, " \
                "ReduceMean, Add ε, Sqrt, Div)"
-    elif on_last and op not in LAST_AXIS:
-        return "on a channels-last tensor (after Transpose to N×H×W×C): only ops on the last axis or element by " \
-               "element are mapped there"
+    elif on_last and op not in LAST_AXIS and op != "Reshape":  # a Reshape to tokens N×(H·W)×C is read
+        return CHANNELS_LAST
     if op in ("Add", "Mul") and len(ins) == 2 and (ins[1] in acts or ins[1] in pending_pad) and \
             (ins[1] in last) != on_last:
         return "of a channels-last and a channels-first tensor"
@@ -709,8 +758,8 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
         return done(src)  # the same H×W×C tensor for cnncalc
     if op == "LayerNormalization":
         rank = len(shape) + 1
-        if not (on_last or rank == 2) or int(a.get("axis", -1)) % rank != rank - 1:
-            return "not over the channels: the last axis of a channels-last tensor or of a vector"
+        if not (on_last or len(shape) < 3) or int(a.get("axis", -1)) % rank != rank - 1:
+            return "not over the channels: the last axis of a channels-last tensor, of tokens or of a vector"
         if any(o and consumers.get(o) for o in outs[1:]):
             return "its mean or inverse standard deviation is used"
         # γ and β are weights (initializers); PyTorch writes a Constant node where it has none
@@ -736,7 +785,7 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
             p["bias"] = False
         return done(net.add("dense", lname, p, [src], loc))
     if op == "MatMul":
-        if len(shape) != 1 and not on_last or not is_const(ins[1]) or len(shape_of_const(ins[1])) != 2:
+        if len(shape) == 3 and not on_last or not is_const(ins[1]) or len(shape_of_const(ins[1])) != 2:
             return None
         layer = net.add("dense", lname, {"units": int(shape_of_const(ins[1])[1]), "bias": False}, [src], loc)
         dense_nobias[outs[0]] = layer
@@ -749,16 +798,18 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
             spec["params"].pop("bias", None)
             return done(layer)
         full = tuple(nchw(src))
-        if ins[1] in inits and shape_of_const(ins[1]) in (full, full[1:]) and len(full) == 4 and not on_last:
+        if ins[1] in inits and shape_of_const(ins[1]) in (full, full[1:]) and (len(full) == 4 and not on_last or
+                                                                                tokens):
             # a weight of the activation's whole shape added to it: a bias for every position
-            # (AlphaGo's policy output); a constant that broadcasts is not a parameter cnncalc has
+            # (AlphaGo's policy output, ViT's position embedding of L×C or 1×L×C); a constant that
+            # broadcasts is not a parameter cnncalc has
             return done(net.add("position_bias", lname, {}, [src], loc))
         return None
     if op == "Mul" and is_const(ins[1]):
         c = shape[-1]
-        per_channel = [(c,), (1, c)] if len(shape) == 1 or on_last else [(c, 1, 1), (1, c, 1, 1)]
-        if on_last:
-            per_channel.append((1, 1, 1, c))
+        per_channel = [(c,), (1, c)] if len(shape) < 3 or on_last else [(c, 1, 1), (1, c, 1, 1)]
+        if on_last or tokens:
+            per_channel.append((1,) * len(nchw(src)[1:]) + (c,))
         if ins[1] in inits and shape_of_const(ins[1]) in per_channel:
             return done(net.add("layer_scale", lname, {}, [src], loc))  # γ · x, a weight per channel
         return None
@@ -768,8 +819,8 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
         other = act_in(ins[1])
         return done(net.add("add" if op == "Add" else "multiply", lname, {}, [src, other], loc))
     if op in ACTS:
-        if op == "Softmax" and a.get("axis", -1) not in (-1, 1, len(nchw(src)) - 1):
-            return None
+        if op == "Softmax" and a.get("axis", -1) % len(nchw(src)) != (len(nchw(src)) - 1 if len(shape) < 3 else 1):
+            return None  # cnncalc's softmax is over the channels: axis 1 of N×C×H×W, the last of tokens, a vector
         return done(net.add(ACTS[op], lname, {}, [src], loc))
     if op == "LeakyRelu":
         return done(net.add("leaky_relu", lname, {"negative_slope": _f32(a.get("alpha", 0.01))}, [src], loc))
@@ -835,7 +886,7 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
             return None
         return done(src if len(shape) == 1 else net.add("flatten", lname, {}, [src], loc))
     if op in ("Reshape", "Squeeze", "Unsqueeze"):
-        old = nchw(src)
+        old = [nchw(src)[i] for i in TO_CHANNELS_LAST] if on_last else nchw(src)  # the ONNX tensor's shape
         if op == "Reshape":
             if not is_const(ins[1]):
                 return None
@@ -856,8 +907,24 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
                 new.insert(ax, 1)
         if not new or new[0] != 1 or int(np.prod(new)) != int(np.prod(old)):
             return None
+        if on_last:  # N×H×W×C → N×(H·W)×C: tokens (Swin, SegFormer); nothing else is read there
+            if new == [1, old[1] * old[2], old[3]]:
+                return done(net.add("to_tokens", lname, {}, [src], loc))
+            return CHANNELS_LAST
         if len(new) == 2:
             return done(src if len(shape) == 1 else net.add("flatten", lname, {}, [src], loc))
+        if len(new) == 4 and tokens and new[3] == shape[1] and new[1] * new[2] == shape[0]:
+            # tokens → N×H×W×C: cnncalc's H×W×C, channels-last (SegFormer, PVT: permute(0, 3, 1, 2) next)
+            last.add(outs[0])
+            return done(net.add("reshape", lname, {"shape": new[1:]}, [src], loc))
+        if len(new) == 3 and op == "Reshape":
+            if tokens and new[1:] == old[1:]:
+                return done(src)  # tokens viewed as they are
+            if len(old) == 4 and not on_last and new[1] == old[1] and new[2] == old[2] * old[3]:
+                if consumers.get(outs[0]) != 1:
+                    return TOKENS_VIEW
+                shuffle[outs[0]] = (src, 0, "tokens", lname)  # N×C×(H·W): tokens after Transpose(0, 2, 1)
+                return True
         if len(new) == 4:
             target = (new[2], new[3], new[1])
             if target == tuple(shape):
@@ -869,11 +936,11 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
                 return SHUFFLE
             shuffle[outs[0]] = (src, new[1], 1, lname)  # the first step of a channel shuffle
             return True
-        return f"{REFUSED[op]}, here {'×'.join(map(str, new))}"  # e.g. ViT's tokens, N×C×L
+        return f"{REFUSED[op]}, here {'×'.join(map(str, new))}"  # e.g. LRN's N×1×C×H×W
     if op == "Split":
         rank = len(nchw(src))
         axis = int(a.get("axis", 0)) % rank
-        if axis != (rank - 1 if on_last or rank == 2 else 1):
+        if axis != (rank - 1 if on_last or len(shape) < 3 else 1):
             return None
         c = shape[-1]
         n = len(outs)
@@ -899,7 +966,13 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
         axes = _as_list(value(ins[3])) if len(ins) > 3 and ins[3] else list(range(len(starts)))
         steps = _as_list(value(ins[4])) if len(ins) > 4 and ins[4] else [1] * len(starts)
         c = shape[-1]
-        if len(starts) != 1 or steps != [1] or axes[0] % rank != (rank - 1 if on_last or rank == 2 else 1):
+        if tokens and len(starts) == 1 and steps == [1] and axes[0] % rank == 1:
+            lo, hi = slice(starts[0], ends[0]).indices(shape[0])[:2]
+            if hi - lo != 1 or consumers.get(outs[0]) != 1:
+                return None
+            shuffle[outs[0]] = (src, lo, "select", lname)  # one token, N×1×C: a select_token when squeezed
+            return True
+        if len(starts) != 1 or steps != [1] or axes[0] % rank != (rank - 1 if on_last or len(shape) < 3 else 1):
             return None
         lo, hi = slice(starts[0], ends[0]).indices(c)[:2]
         if hi <= lo:
@@ -913,10 +986,18 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
     if op == "Concat":
         axis = a.get("axis", 1)
         rank = len(nchw(src))
-        if axis % rank != 1 or not all(t in acts or t in pending_pad for t in ins):
+        if not all(t in acts or t in pending_pad for t in ins):
+            return CLASS_TOKEN
+        if axis % rank != (rank - 1 if on_last or len(shape) < 3 else 1):
             return None
         srcs = [src] + [act_in(t) for t in ins[1:]]
         return done(srcs[0] if len(srcs) == 1 else net.add("concat", lname, {}, srcs, loc))
+    if op == "Gather":  # x[:, i] of tokens: token i (ViT's head reads the class token, 0)
+        index = value(ins[1]) if is_const(ins[1]) else None
+        if not tokens or int(a.get("axis", 0)) % 3 != 1 or index is None or np.ndim(index) != 0 or \
+                not -shape[0] <= int(index) < shape[0]:
+            return None
+        return done(net.add("select_token", lname, {"index": int(index) % shape[0]}, [src], loc))
     if op == "Dropout":
         ratio = value(ins[1]) if len(ins) > 1 and ins[1] else a.get("ratio", 0.5)
         return done(net.add("dropout", lname, {"rate": _f32(np.asarray(ratio))}, [src], loc))
