@@ -4,8 +4,8 @@ medians, interleaved runs in fresh interpreters.
 
     python benchmarks/onnx_import.py [--model FILE.onnx] [--onnx-tool-python PYTHON] [--repeat 5]
 
-Without --model, ResNet-50 is built from the shipped spec in PyTorch (tests/torch_oracle.py;
-needs torch and onnx) and exported with torch.onnx.export (dynamo=False, BatchNorm kept).
+Without --model, ResNet-50 is the shipped spec written as PyTorch code by `cnncalc export` (needs
+torch and onnx), exported with torch.onnx.export (dynamo=False, BatchNorm kept).
 onnx-tool (`pip install onnx-tool`) may live in another environment: --onnx-tool-python.
 """
 
@@ -37,41 +37,22 @@ print(g.macs, g.params)
 
 
 def export_resnet50(path: Path) -> None:
+    """The shipped resnet50 spec written as PyTorch code by `cnncalc export`, built and exported."""
+    import importlib.util
+
     import torch
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    from torch_oracle import BUILDERS, to_hwc
-
-    from cnncalc import load_spec
-
-    graph = load_spec("resnet50")
-
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.mods = torch.nn.ModuleDict()
-            self.order = []
-            s = graph.input_shape
-            values = {"input": torch.zeros((1, s[2], s[0], s[1]))}
-            with torch.no_grad():
-                for spec in graph.layers[1:]:
-                    key = spec.name.replace(".", "_")
-                    mod = BUILDERS[spec.type](dict(spec.params), to_hwc(values[spec.inputs[0]])).eval()
-                    self.mods[key] = mod
-                    self.order.append((key, spec.name, spec.inputs))
-                    values[spec.name] = mod(*[values[n] for n in spec.inputs])
-            self.example = values["input"]
-
-        def forward(self, x):
-            values = {"input": x}
-            for key, out, ins in self.order:
-                values[out] = self.mods[key](*[values[n] for n in ins])
-            return values[self.order[-1][1]]
-
-    net = Net().eval()
+    code = path.with_suffix(".py")
+    subprocess.run([sys.executable, "-m", "cnncalc", "export", "resnet50", "--to", "pytorch", "-o", str(code)],
+                   env=ENV, check=True)
+    spec = importlib.util.spec_from_file_location("resnet50_export", code)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    net = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, torch.nn.Module)
+           and v.__module__ == module.__name__][-1]().eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, (net.example,), str(path), dynamo=False, input_names=["x"],
+        torch.onnx.export(net, (torch.zeros(1, 3, 224, 224),), str(path), dynamo=False, input_names=["x"],
                           dynamic_axes={"x": {0: "batch"}}, training=torch.onnx.TrainingMode.PRESERVE)
 
 
