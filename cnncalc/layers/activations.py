@@ -37,11 +37,18 @@ def keras_activation(name) -> tuple:
     return {"activation": KERAS[name]}, ()
 
 
-def torch_activation(name) -> tuple:
-    """The PyTorch construct of an activation fused into a conv or dense layer (its defaults)."""
+def softmax_dim(rank: int) -> int:
+    """The axis PyTorch's softmax takes for cnncalc's (the channels): 1 of N×C×H×W, the last of N×D
+    and of tokens N×L×C. ``rank`` is cnncalc's (3 for H×W×C)."""
+    return 1 if rank == 3 else -1
+
+
+def torch_activation(name, rank: int = 3) -> tuple:
+    """The PyTorch construct of an activation fused into a conv or dense layer (its defaults);
+    ``rank``: cnncalc's rank of the layer's output."""
     if name is None:
         return ()
-    return (Torch(TORCH[name], kwargs={"dim": 1} if name == "softmax" else {}),)
+    return (Torch(TORCH[name], kwargs={"dim": softmax_dim(rank)} if name == "softmax" else {}),)
 
 
 class _Activation(Layer):
@@ -60,7 +67,7 @@ class _Activation(Layer):
     def torch(self, p, ins) -> tuple:
         kwargs = {kw: p[name] for name, kw in self.torch_kwargs.items()}
         if self.type == "softmax":
-            kwargs["dim"] = 1  # the channel axis of N×C×H×W
+            kwargs["dim"] = softmax_dim(len(ins[0]))  # the channels: 1 of N×C×H×W, the last of tokens
         return (Torch(TORCH[self.type], kwargs=kwargs),)
 
     def keras(self, p, ins) -> tuple:

@@ -85,7 +85,7 @@ class Dense(Layer):
         from .norm import last_axis
 
         return (last_axis(ins[0], Torch("Linear", (ins[0][-1], p["units"]), {"bias": p["bias"]}))
-                + torch_activation(p.get("activation")))
+                + torch_activation(p.get("activation"), len(ins[0])))
 
     def keras(self, p, ins) -> tuple:
         act, after = keras_activation(p.get("activation"))  # Keras's Dense acts on the last axis too
