@@ -860,3 +860,14 @@ def test_a_prototxt_integer_of_100_digits_is_read_exactly(tmp_path):
     conv1 = json.loads(r.out)["layers"][1]
     assert conv1["output_shape"] == [55, 55, 2 * 10 ** 99]  # (227 − 11)/4 + 1 = 55
     assert conv1["params"] == (11 * 11 * 3 + 1) * 2 * 10 ** 99
+
+
+@pytest.mark.parametrize("digits", [101, 4400])
+def test_a_keras_json_integer_over_100_digits_is_refused_where_it_stands(tmp_path, digits):
+    # Python's own int() limit (4,300 digits) used to be quoted, with advice to call sys.set_int_max_str_digits()
+    f = tmp_path / "big.json"
+    f.write_text('{\n  "class_name": "Sequential",\n  "units": ' + "7" * digits + "\n}\n", encoding="utf-8")
+    r = run_cli(str(f))
+    assert r.code == 2 and r.out == ""
+    assert r.err == (f"cnncalc: error: {f}:3:12: an integer of {digits:,} digits is over the limit of 100 digits "
+                     "(MAX_INT_DIGITS)\n")

@@ -67,10 +67,29 @@ def _read_config(path: Path, display: str) -> Any:
         raise
     except OSError as e:
         raise InputError(f"{display}: cannot read ({e.strerror or e})") from None
+    from ..core.limits import MAX_INT_DIGITS
+
+    def whole(digits: str) -> int:  # an integer of a model's config: at most MAX_INT_DIGITS digits
+        if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+            raise ValueError(f"an integer of {len(digits.lstrip('-')):,} digits is over the limit of "
+                             f"{MAX_INT_DIGITS} digits (MAX_INT_DIGITS)")
+        return int(digits)
+
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=whole)
     except (ValueError, RecursionError) as e:
         line, col = getattr(e, "lineno", 1), getattr(e, "colno", 1)
+        if str(e).startswith("an integer of"):  # where the long integer is
+            import re
+
+            at = re.search(r"\d{%d}" % (MAX_INT_DIGITS + 1), text)
+            if at:
+                line = text.count("\n", 0, at.start()) + 1
+                col = at.start() - text.rfind("\n", 0, at.start())
+            from ..core.model import SourceLoc
+
+            raise ModelError(str(e), loc=SourceLoc(display, line, col) if suffix == ".json" else file_loc(display)) \
+                from None
         from ..core.model import SourceLoc
 
         raise ModelError(f"not JSON: {getattr(e, 'msg', str(e))}",
