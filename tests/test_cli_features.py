@@ -187,6 +187,18 @@ def test_list_json():
     assert d["vgg16"]["macs"] == 15_470_264_320 and d["lenet5"]["output_shape"] == [10]
 
 
+def test_show_spec_prints_a_spec_and_nothing_else(tmp_path):
+    # a path is printed when it is a spec: a YAML mapping with layers (any other file is refused)
+    spec = tmp_path / "mine.yaml"
+    spec.write_text("# my network\ninput: [8, 8, 1]\nlayers:\n  - conv: {filters: 2, kernel: 3}\n")
+    r = run_cli("show-spec", str(spec))
+    assert r.code == 0 and r.out == spec.read_text()
+    other = tmp_path / "notes.txt"
+    other.write_text("PASSWORD=hunter2\n")
+    r = run_cli("show-spec", str(other))
+    assert r.code == 2 and r.out == "" and r.err == f"cnncalc: error: {other}: not a spec (a YAML mapping with 'layers:')\n"
+
+
 def test_show_spec_prints_the_file():
     r = run_cli("show-spec", "vgg16")
     assert r.code == 0 and r.out == (SPECS / "vgg16.yaml").read_text(encoding="utf-8")

@@ -187,8 +187,14 @@ def show_spec(spec: str, debug: bool = False) -> int:
     from ...core.errors import CnnCalcError
     from ...load import resolve
 
+    from ...core.errors import InputError
+    from ...load.yamlio import load_yaml
+
     try:
-        text = read_stdin() if spec == STDIN else resolve(spec)[0]
+        text, display = (read_stdin(), "<stdin>") if spec == STDIN else resolve(spec)
+        doc = load_yaml(text, display)  # a spec, not any file: a mapping with its layers
+        if not isinstance(doc, dict) or "layers" not in doc:
+            raise InputError(f"{display}: not a spec (a YAML mapping with 'layers:')")
     except CnnCalcError as err:
         return report_error(err)
     sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
