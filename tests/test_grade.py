@@ -186,3 +186,17 @@ def test_exam_sheets_keep_their_chinese(cli):
 def test_several_sheets_at_once(cli):
     r = cli("grade", str(EXAMS / "six_by_six.yaml"), str(EXAMS / "inception_ops.yaml"))
     assert r.code == 1
+
+
+def test_macs_include_as_a_sheet_or_question_convention(cli, tmp_path):
+    # conv 3×3, 1 → 2 channels on 4×4: 2·2 outputs · 2 filters · 9 = 72 MACs; the bias kind adds one
+    # addition per output value, 2·2·2 = 8 (README: Counting conventions); FLOPs = 2 · MACs
+    net = "{input: [4, 4, 1], layers: [{conv: {filters: 2, kernel: 3}}]}"
+    sheet = (f"macs_include: bias\nquestions:\n  - id: sheet_wide\n    network: {net}\n    answers: {{macs: 80, "
+             f"flops: 160}}\n  - id: plain\n    macs_include: []\n    network: {net}\n    answers: {{macs: 72}}\n"
+             f"  - id: twice\n    macs_include: [bias*2]\n    network: {net}\n    answers: {{macs: 88}}\n")
+    r = cli("grade", write(tmp_path, sheet))
+    assert r.code == 0 and "4/4" in r.out, r.out + r.err
+    r = cli("grade", write(tmp_path, sheet.replace("macs_include: bias", "macs_include: biases"), "bad.yaml"))
+    assert r.code == 2 and r.err.startswith(f"cnncalc: error: {tmp_path / 'bad.yaml'}:1:15: macs_include: unknown "
+                                            "kind 'biases'"), r.err

@@ -37,8 +37,10 @@ from ..core.model import DTYPE_BYTES, Conventions, SourceLoc
 from ..load.entries import check_name_text
 from ..load.yamlio import LocDict
 
-SHEET_KEYS = ("title", "description", "source", "dtype", "batch", "count_biases", "rounding", "questions")
-QUESTION_KEYS = ("id", "text", "network", "answers", "dtype", "batch", "count_biases", "rounding", "note", "source")
+SHEET_KEYS = ("title", "description", "source", "dtype", "batch", "count_biases", "macs_include", "rounding",
+              "questions")
+QUESTION_KEYS = ("id", "text", "network", "answers", "dtype", "batch", "count_biases", "macs_include", "rounding",
+                 "note", "source")
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,20 @@ def _conventions(sheet, q, loc) -> Conventions:
     cb, cloc = pick("count_biases", True)
     if not isinstance(cb, bool):
         raise AnswerError("count_biases must be true or false", loc=cloc, received=show(cb))
-    return Conventions(count_biases=cb, dtype=dtype, batch=batch)
+    include, iloc = pick("macs_include", None)  # as --macs-include: element-wise kinds added to the MACs
+    if include is not None:
+        from ..core.elementwise import MacsIncludeError, parse_include
+
+        if isinstance(include, list) and all(isinstance(x, str) for x in include):
+            include = ",".join(include)
+        if not isinstance(include, str):
+            raise AnswerError("macs_include must be a comma list of element-wise kinds (bias, norm, …)", loc=iloc,
+                              received=show(include))
+        try:
+            include = parse_include(include)
+        except MacsIncludeError as e:
+            raise AnswerError(e.message.replace("--macs-include:", "macs_include:"), loc=iloc) from None
+    return Conventions(count_biases=cb, dtype=dtype, batch=batch, macs_include=include or ())
 
 
 _RATIO = re.compile(r"^\s*(?:[x×]\s*)?(?P<n>[0-9]+(?:\.[0-9]+)?)\s*(?:[x×]|times)?\s*"
