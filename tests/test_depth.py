@@ -52,3 +52,20 @@ def test_depth_in_json_table_expect_and_sheets(cli, tmp_path):
                      "  - {network: alexnet, answers: {depth: 7}}\n")
     r = cli("grade", str(sheet))
     assert r.code == 1 and "✓ depth" in r.out and "✗ depth" in r.out
+
+
+def test_each_layer_has_its_depth_in_json_and_csv():
+    # GoogLeNet's depth 22 (Szegedy et al., Table 1: "22 layers deep when counting only layers with
+    # parameters"); every layer's depth in JSON and CSV is the longest path of weight layers to it,
+    # and the output layer's is the network's
+    import csv
+    import io
+    import json
+
+    from .conftest import run_cli
+
+    layers = json.loads(run_cli("googlenet", "--format", "json").out)["layers"]
+    rows = list(csv.DictReader(io.StringIO(run_cli("googlenet", "--format", "csv").out)))
+    assert [row["depth"] for row in rows] == [str(layer["depth"]) for layer in layers]
+    assert layers[0]["depth"] == 0 and layers[-1]["depth"] == 22
+    assert all(b["depth"] >= a["depth"] for a, b in zip(layers, layers[1:]) if a["name"] in b["inputs"])

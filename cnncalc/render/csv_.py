@@ -12,7 +12,7 @@ from ..core.elementwise import ORDER as KINDS
 
 # the element-wise kinds (cnncalc/core/elementwise.py) follow the MACs and FLOPs
 COLUMNS = ("name", "type", "inputs", "output_shape", "params", "weights", "biases", "non_trainable_params",
-           "macs", "flops", *KINDS, "activations", "receptive_field", "jump", "covers_input",
+           "macs", "flops", *KINDS, "activations", "receptive_field", "jump", "covers_input", "depth",
            "warnings")
 
 
@@ -25,5 +25,5 @@ def render_csv(report: Report) -> str:
                     r.biases, r.non_trainable_params, r.macs, r.flops, *[r.elementwise.get(k, 0) for k in KINDS],
                     r.activations,
                     shape_text(r.receptive_field, "x"), shape_text(r.jump, "x"), str(r.covers_input).lower(),
-                    " | ".join(map(str, r.warnings))))
+                    r.depth, " | ".join(map(str, r.warnings))))
     return buf.getvalue()

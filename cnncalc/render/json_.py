@@ -42,6 +42,7 @@ def layer_dict(r: LayerResult) -> dict:
         "receptive_field": [_num(x) for x in r.receptive_field],
         "jump": [_num(x) for x in r.jump],
         "covers_input": r.covers_input,
+        "depth": r.depth,  # weight layers on the longest path from the input to this layer's output
         "warnings": [str(w) for w in r.warnings],
         **({"parts": [list(x) for x in r.parts]} if r.parts else {}),  # a split's named outputs NAME.i
     }
@@ -116,7 +117,7 @@ def layer_line(r: LayerResult) -> str:
             f'"flops": {r.flops}, "elementwise": {_kinds(r.elementwise)}, "activations": {r.activations}, '
             f'"receptive_field": {_nums(r.receptive_field)}, '
             f'"jump": {_nums(r.jump)}, "covers_input": {"true" if r.covers_input else "false"}, '
-            f'"warnings": {warnings}'
+            f'"depth": {r.depth}, "warnings": {warnings}'
             + (f', "parts": [{", ".join([_ints(x) for x in r.parts])}]' if r.parts else "") + "}")
 
 
