@@ -219,15 +219,11 @@ def find(model, facts: Facts) -> list:
     return found
 
 
-def _region(nodes, facts: Facts, s: int):
-    """The nodes of the attention around Softmax ``s``: None when it is not attention at all
-    (a classifier's softmax), a dict when it is, a (node index, reason) pair when it looks like
-    attention but a check fails."""
-    # backward from the softmax to the QKV projection; forward through ·V to the output projection
-    core: set = {s}
-    proj_in: set = set()
-    stack = _acts(facts, nodes[s])
-    matmuls = 0
+def _back_to_projections(nodes, facts: Facts, stack: list, core: set, proj_in: set) -> Optional[int]:
+    """Walk back from the tensors of ``stack`` through attention's ops (added to ``core``) to
+    projections by a constant weight (added to ``proj_in``): the number of products of two
+    activations passed, or None when another op or the graph's input is reached."""
+    products = 0
     while stack:
         t = stack.pop()
         p = facts.producer.get(t)
@@ -242,10 +238,20 @@ def _region(nodes, facts: Facts, s: int):
         if node.op_type not in CORE:
             return None
         if node.op_type == "MatMul" and len(_acts(facts, node)) == 2:
-            matmuls += 1
+            products += 1
         core.add(p)
         stack += _acts(facts, node)
-    if matmuls != 1:
+    return products
+
+
+def _region(nodes, facts: Facts, s: int):
+    """The nodes of the attention around Softmax ``s``: None when it is not attention at all
+    (a classifier's softmax), a dict when it is, a (node index, reason) pair when it looks like
+    attention but a check fails."""
+    # backward from the softmax to the QKV projection; forward through ·V to the output projection
+    core: set = {s}
+    proj_in: set = set()
+    if _back_to_projections(nodes, facts, _acts(facts, nodes[s]), core, proj_in) != 1:
         return None  # no Q·Kᵀ before the softmax: not attention
     # forward: the softmax's consumers to ·V, then to the output projection
     proj_out: set = set()
@@ -277,22 +283,9 @@ def _region(nodes, facts: Facts, s: int):
     if av is None or len(proj_out) != 1:
         return None
     # V: backward from ·V's other input to the same projection
-    stack = [t for t in _acts(facts, nodes[av]) if facts.producer.get(t) not in core]
-    while stack:
-        t = stack.pop()
-        p = facts.producer.get(t)
-        if p is None:
-            return None
-        if p in core or p in proj_in:
-            continue
-        node = nodes[p]
-        if _projection(facts, node):
-            proj_in.add(p)
-            continue
-        if node.op_type not in CORE:
-            return None
-        core.add(p)
-        stack += _acts(facts, node)
+    if _back_to_projections(nodes, facts, [t for t in _acts(facts, nodes[av]) if facts.producer.get(t) not in core],
+                            core, proj_in) != 0:
+        return None
     (po,) = proj_out
     if len(proj_in) != 1:
         return (s, f"{len(proj_in)} projections feed Q, K and V (cnncalc reads one packed Q, K, V projection)")
