@@ -196,7 +196,8 @@ def test_show_spec_prints_a_spec_and_nothing_else(tmp_path):
     other = tmp_path / "notes.txt"
     other.write_text("PASSWORD=hunter2\n")
     r = run_cli("show-spec", str(other))
-    assert r.code == 2 and r.out == "" and r.err == f"cnncalc: error: {other}: not a spec (a YAML mapping with 'layers:')\n"
+    assert r.code == 2 and r.out == ""
+    assert r.err == f"cnncalc: error: {other}: not a spec (a YAML mapping with 'layers:')\n"
 
 
 def test_show_spec_prints_the_file():

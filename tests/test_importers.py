@@ -454,7 +454,8 @@ def test_keras_applications_equal_count_params(keras, tmp_path, app, spec):
         assert (params, nt) == (4_231_976, 21_888) and rep.totals.macs == 568_740_352
 
 
-@pytest.mark.parametrize("app, spec", [("EfficientNetB0", "keras_efficientnet_b0"), ("ConvNeXtTiny", "keras_convnext_tiny")])
+@pytest.mark.parametrize("app, spec", [("EfficientNetB0", "keras_efficientnet_b0"),
+                                       ("ConvNeXtTiny", "keras_convnext_tiny")])
 def test_the_keras_specs_equal_their_saved_applications(keras, tmp_path, app, spec):
     # issue 13: a saved .keras of each Keras spec gives Keras's figures — its preprocessing
     # (Rescaling; Normalization adapted: mean, variance, count stored; or given as constants: nothing),

@@ -64,7 +64,8 @@ LAST_AXIS = (set(ACTS) - {"Softmax"}) | {"Gelu", "LeakyRelu", "Elu", "Clip", "Dr
 TOKEN_OPS = LAST_AXIS | {"Softmax", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Gather", "Slice", "Split",
                          "Concat"}
 FOLDED = {"Shape", "Size", "Constant", "Identity", "Cast", "CastLike", "Gather", "Unsqueeze", "Squeeze", "Concat",
-          "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal", "Greater", "Less", "Mod", "Floor", "Ceil", "Sqrt", "Neg", "Abs",
+          "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal", "Greater", "Less", "Mod", "Floor", "Ceil", "Sqrt",
+          "Neg", "Abs",
           "Not", "Reciprocal", "Slice", "Reshape", "Transpose", "ConstantOfShape", "Range", "ReduceProd", "Expand",
           "Where"}  # side-graph ops: folded when their inputs are constant
 

@@ -5,8 +5,9 @@ O = (W − 1)·S − 2P + d·(F − 1) + output_padding + 1 per axis (PyTorch) f
 (``formulas.keras_transposed_conv_output``): without ``output_padding``, same is W·S and valid is
 W·S + max(F_eff − S, 0); with it, same is (W − 1)·S + F_eff mod 2 + output_padding and valid is
 (W − 1)·S + F_eff + output_padding. Keras refuses an output_padding that is not smaller than the
-stride, and a stride above 1 together with a dilation above 1 (on any axes); so does cnncalc. Weights are counted as for a convolution
-((F_h·F_w·C_in/groups)·K); MACs are counted the way ``torch.utils.flop_counter`` counts a
+stride, and a stride above 1 together with a dilation above 1 (on any axes); so does cnncalc.
+Weights are counted as for a convolution ((F_h·F_w·C_in/groups)·K); MACs are counted the way
+``torch.utils.flop_counter`` counts a
 transposed convolution: every *input* position multiplies F_h·F_w·(K/groups) weights per input
 channel, H_in·W_in·C_in·F_h·F_w·K/groups, bias additions excluded.
 

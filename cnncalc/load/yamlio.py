@@ -447,7 +447,8 @@ class _Composer:
         if type(key) is str and not key.isprintable():  # isprintable(): a quick pass for most keys
             what = control_char(key)
             if what is not None:
-                raise SpecError("a key holds a control character; names and keys may not", loc=_loc(self.file, mark), received=what)
+                raise SpecError("a key holds a control character; names and keys may not", loc=_loc(self.file, mark),
+                                received=what)
         self.clean_keys.add(key)
 
     def duplicate_key(self, frame: _Frame, key, mark):
