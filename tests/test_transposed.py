@@ -73,7 +73,11 @@ def _tconv(p, in_shape):
         output_padding=p["output_padding"] or 0, groups=p["groups"], bias=p["bias"], dilation=p["dilation"]))
 
 
-torch_oracle.BUILDERS.setdefault("conv_transpose", _tconv)
+@pytest.fixture(autouse=True, scope="module")
+def _oracle_builds_tconv_as_written_here():
+    # for this module's tests only: set at import, it stayed for the session (torch_oracle.overriding)
+    with torch_oracle.overriding("conv_transpose", _tconv):
+        yield
 
 
 def test_torch_flop_counter_on_conv_transpose():

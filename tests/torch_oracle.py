@@ -15,6 +15,7 @@ skipped. ``BUILDERS`` holds overrides by layer type (tests may add one).
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -409,9 +410,26 @@ def builder_of(layer_type: str):
     return from_layer
 
 
-# Overrides by layer type (a test may add one); every other layer type is built from its own
-# ``torch`` construct, so a new layer type needs nothing here.
+# Overrides by layer type (a test adds one with ``overriding``); every other layer type is built
+# from its own ``torch`` construct, so a new layer type needs nothing here.
 BUILDERS: dict = {}
+
+
+@contextmanager
+def overriding(layer_type: str, builder):
+    """``builder`` builds ``layer_type`` inside the ``with`` only. (An override set when a test
+    module was imported stayed for the whole session: tests/test_transposed.py's, which refuses
+    Keras's same/valid, took the place of tests/test_properties.py's in any run collecting both.)"""
+    missing = object()
+    saved = BUILDERS.get(layer_type, missing)
+    BUILDERS[layer_type] = builder
+    try:
+        yield
+    finally:
+        if saved is missing:
+            del BUILDERS[layer_type]
+        else:
+            BUILDERS[layer_type] = saved
 
 
 def to_hwc(t) -> tuple:
