@@ -649,11 +649,13 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
                 acts[outs[0]] = net.add("channel_shuffle", lname, {"groups": g}, [src], loc)
                 return True
         return SHUFFLE
-    if op == "View" and node.domain == attention.DOMAIN:  # a chain of views fused by the pre-pass
-        if not ins or ins[0] not in acts or ins[0] in last:
-            return None
+    if op == "View" and node.domain == attention.DOMAIN:  # views fused by the pre-pass (onnx_attention.py)
         a = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in a.items()}
+        if not ins or ins[0] not in acts or (a["layout_in"] == "nhwc") != (ins[0] in last):
+            return "views of a map read in another layout than cnncalc's"
         acts[outs[0]] = net.add(a["type"], lname, json.loads(a["params"]), [act_in(ins[0])], loc)
+        if a["layout_out"] == "nhwc":
+            last.add(outs[0])
         return True
     if op == "Attention" and node.domain == attention.DOMAIN:
         if "refused" in a or not ins or ins[0] not in acts and ins[0] not in pending_pad:

@@ -343,6 +343,8 @@ def _push(node, facts: Facts, vals: dict) -> list:
 
     op, a = node.op_type, _attrs(node)
     ins = list(node.input)
+    if ins[0] not in vals:  # a constant first (a class token concatenated in front)
+        raise ValueError(f"a {op} of a constant moves no positions cnncalc follows")
     x = vals[ins[0]]
 
     def const(i):
@@ -376,6 +378,8 @@ def _push(node, facts: Facts, vals: dict) -> list:
             index[ax % x.ndim] = slice(st, en, sp)
         return [x[tuple(index)]]
     if op == "Concat":
+        if not all(t in vals for t in ins):
+            raise ValueError("a Concat with a constant (a class token?) moves no positions cnncalc follows")
         return [np.concatenate([vals[t] for t in ins], axis=a.get("axis", 0))]
     if op == "Gather":
         return [np.take(x, const(1), axis=a.get("axis", 0))]
@@ -836,70 +840,107 @@ def map_fused(net, node, src: str, src_layout_ok, lname: str, loc):
 
 
 # ------------------------------------------------------------------------------------------
-# a chain of views between two maps: PyTorch's PixelUnshuffle / PixelShuffle, spread over
-# Unsqueeze, Reshape, Transpose and Squeeze by the exporter (Swin's patch merging)
+# views between two maps: PyTorch's PixelUnshuffle / PixelShuffle spread over Unsqueeze, Reshape,
+# Transpose and Squeeze by the exporter, torchvision's Swin patch merging (a pad, four strided
+# slices, a concat on the channels), a flatten written as Reshape and Gather
+
+VIEW_OPS = {"Reshape", "Transpose", "Unsqueeze", "Squeeze", "Gather", "Pad", "Slice", "Concat", "Flatten"}
+
 
 def _view_chains(nodes, facts: Facts, drop: set, put: dict) -> None:
-    """Fuse each chain of single-reader view ops that leaves an N×C×H×W map through other ranks and
-    comes back to one, when the positions it moves are those of space_to_depth or pixel_shuffle."""
-    import numpy as np
+    """Fuse the view ops that leave an N×C×H×W (or N×H×W×C) map and come back to one — or to N×D —
+    when the places they move every element to are those of space_to_depth (PyTorch's
+    PixelUnshuffle order, or Swin's patch merging: the four offsets in turn), pixel_shuffle or a
+    flatten; the element ids are pushed through them (``_push``)."""
     from onnx import helper
 
-    chain_ops = {"Reshape", "Transpose", "Unsqueeze", "Squeeze", "Gather"}
+    roots = set()
     for i, node in enumerate(nodes):
-        if i in drop or i in put or node.op_type not in chain_ops:
+        if i in drop or i in put or node.op_type not in VIEW_OPS:
             continue
         a = _acts(facts, node)
         s0 = facts.shape(a[0]) if len(a) == 1 else None
-        first = facts.shape(node.output[0])
-        if s0 is None or len(s0) != 4 or s0[0] != 1 or first is None or len(first) == 4:
+        p = facts.producer.get(a[0]) if a else None
+        if s0 is None or len(s0) != 4 or s0[0] != 1 or a[0] in roots or \
+                p is not None and nodes[p].op_type in VIEW_OPS and p not in drop:
             continue
-        chain, t = [i], node.output[0]
-        while True:
-            shape = facts.shape(t)
-            if shape is not None and (len(shape) == 4 or len(shape) == 2 and shape[0] == 1):
+        roots.add(a[0])
+        found = _view_region(nodes, facts, i, a[0], s0, drop, put)
+        if found is None:
+            continue
+        members, end, kind, params, lay_in, lay_out = found
+        drop.update(m for m in members if m != max(members))
+        put[max(members)] = helper.make_node("View", [a[0]], [end], name=nodes[max(members)].name, domain=DOMAIN,
+                                             type=kind, params=json.dumps(params), layout_in=lay_in,
+                                             layout_out=lay_out)
+
+
+def _view_region(nodes, facts: Facts, start: int, t0: str, s0: tuple, drop: set, put: dict):
+    """(members, end tensor, layer type, params, layout in, layout out) of the views from ``t0``, or None."""
+    import numpy as np
+
+    for lay_in in ("nchw", "nhwc"):
+        h, w, c = (s0[2], s0[3], s0[1]) if lay_in == "nchw" else (s0[1], s0[2], s0[3])
+        x = _ids(lay_in, (h, w, c))  # in the tensor's own layout
+        hwc = x if lay_in == "nhwc" else np.transpose(x, (0, 2, 3, 1))  # the same ids as 1×H×W×C
+        vals, pushed = {t0: x}, []
+        for j in range(start, min(len(nodes), start + 200)):
+            node = nodes[j]
+            acts = _acts(facts, node)
+            if j in drop or j in put or node.op_type not in VIEW_OPS or not acts or not all(t in vals for t in acts):
+                continue
+            if node.op_type == "Gather" and not facts.is_const(node.input[1]):
+                continue
+            try:
+                outs = _push(node, facts, vals)
+            except (ValueError, IndexError):
                 break
-            users = facts.consumers.get(t, [])
-            real = [u for u in users if not _folded(nodes[u], facts)]
-            if len(real) != 1 or nodes[real[0]].op_type not in chain_ops or real[0] in drop or \
-                    t in facts.outputs or len(_acts(facts, nodes[real[0]])) != 1:
-                chain = []
-                break
-            chain.append(real[0])
-            t = nodes[real[0]].output[0]
-        if not chain or facts.shape(t)[0] != 1 or any(nodes[j].op_type == "Gather" and not facts.is_const(
-                nodes[j].input[1]) for j in chain):
-            continue
-        (_, c, h, w), end = s0, facts.shape(t)
-        vals = {a[0]: _ids("nchw", (h, w, c))}
-        try:
-            for j in chain:
-                for o, v in zip(nodes[j].output, _push(nodes[j], facts, vals)):
-                    vals[o] = v
-        except (ValueError, IndexError):
-            continue
-        got, x = vals[t], vals[a[0]]
-        kind = None
-        if len(end) == 2:  # flattened as PyTorch flattens N×C×H×W (C, then H, then W), as a Flatten op
-            if end[1] == c * h * w and np.array_equal(got, x.reshape(1, -1)):
-                kind = ("flatten", None)
-            oc = oh = ow = 0
-        else:
-            (_, oc, oh, ow) = end
-        if oh and h % oh == 0 and h // oh == w // ow and oc == c * (h // oh) ** 2:
+            pushed.append(j)
+            for o, v in zip(node.output, outs):
+                vals[o] = v
+                found = _view_kind(v, hwc, h, w, c)
+                if found is None:
+                    continue
+                kind, params, lay_out = found
+                members, need = set(), {o}
+                for k in reversed(pushed):
+                    if any(out in need for out in nodes[k].output):
+                        members.add(k)
+                        need |= set(_acts(facts, nodes[k]))
+                if _closed(nodes, facts, members, o) is None:
+                    return members, o, kind, params, lay_in, lay_out
+    return None
+
+
+def _view_kind(v, hwc, h: int, w: int, c: int):
+    """(layer type, params, layout) when the ids ``v`` are the 1×H×W×C ids ``hwc`` moved as a layer
+    moves them (read in N×C×H×W or N×H×W×C), else None."""
+    import numpy as np
+
+    if v.ndim == 2 and v.shape == (1, h * w * c):  # flattened as N×C×H×W (PyTorch's order) or N×H×W×C
+        flat = np.array_equal(v, np.transpose(hwc, (0, 3, 1, 2)).reshape(1, -1)) or \
+            np.array_equal(v, hwc.reshape(1, -1))
+        return ("flatten", {}, "vector") if flat else None
+    if v.ndim != 4 or v.shape[0] != 1 or v.size != hwc.size:
+        return None
+    for lay in ("nchw", "nhwc"):
+        got = np.transpose(v, (0, 2, 3, 1)) if lay == "nchw" else v  # as 1×H'×W'×C'
+        oh, ow, oc = got.shape[1:]
+        if (oh, ow, oc) == (h, w, c):
+            continue  # the same map: not a view cnncalc needs
+        if oh and h % oh == 0 and w % ow == 0 and h // oh == w // ow > 1 and oc == c * (h // oh) ** 2:
             b = h // oh
-            want = x.reshape(1, c, oh, b, ow, b).transpose(0, 1, 3, 5, 2, 4).reshape(1, oc, oh, ow)
-            kind = ("space_to_depth", b) if np.array_equal(got, want) else None
-        elif h and oh % h == 0 and oh // h == ow // w and c == oc * (oh // h) ** 2:
+            blocks = hwc.reshape(1, oh, b, ow, b, c)  # (y, i, x, j, c)
+            torch_order = blocks.transpose(0, 1, 3, 5, 2, 4).reshape(1, oh, ow, oc)  # c·b² + i·b + j
+            swin_order = blocks.transpose(0, 1, 3, 4, 2, 5).reshape(1, oh, ow, oc)  # (j·b + i)·C + c
+            if np.array_equal(got, torch_order) or np.array_equal(got, swin_order):
+                return "space_to_depth", {"block": b}, lay
+        if h and oh % h == 0 and ow % w == 0 and oh // h == ow // w > 1 and c == oc * (oh // h) ** 2:
             b = oh // h
-            want = x.reshape(1, oc, b, b, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(1, oc, oh, ow)
-            kind = ("pixel_shuffle", b) if np.array_equal(got, want) else None
-        if kind is None:
-            continue
-        drop.update(chain[:-1])
-        name = nodes[chain[-1]].name
-        put[chain[-1]] = helper.make_node("View", [a[0]], [t], name=name, domain=DOMAIN, type=kind[0],
-                                          params=json.dumps({"block": kind[1]} if kind[1] else {}))
+            want = hwc.reshape(1, h, w, oc, b, b).transpose(0, 1, 4, 2, 5, 3).reshape(1, oh, ow, oc)
+            if np.array_equal(got, want):
+                return "pixel_shuffle", {"block": b}, lay
+    return None
 
 
 # ------------------------------------------------------------------------------------------
