@@ -594,3 +594,21 @@ def test_refusals_are_one_line(models, factory, size, words):
 def test_output_partitioned_is_refused(models):
     line = error_of("import", f"torch:{NAME}:ends_partitioned", "--input", "4x4x3")
     assert "is a map cut into groups of positions (N×G×P×C)" in line, line
+
+
+def test_partition_kinds_by_hand():
+    torch = pytest.importorskip("torch")
+    from cnncalc.importers.torch_partition import partition_kind
+
+    # a 4×4 map, positions h·4 + w; S = 2: blocks of neighbours, or the grid of stride 4/2 = 2
+    blocks = [[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]
+    grid = [[0, 2, 8, 10], [1, 3, 9, 11], [4, 6, 12, 14], [5, 7, 13, 15]]
+    assert partition_kind(torch, torch.tensor(blocks), 4, 4) == ("block", 2)
+    assert partition_kind(torch, torch.tensor(grid[::-1]), 4, 4) == ("grid", 2)  # any order of the groups
+    assert partition_kind(torch, torch.tensor([[0, 4, 1, 5]] + blocks[1:]), 4, 4) is None  # column-major
+    assert partition_kind(torch, torch.tensor([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11], [12, 13, 14, 15]]),
+                          4, 4) is None  # rows
+    # 6×4, S = 2: the grid groups positions 3 rows and 2 columns apart
+    six = partition_kind(torch, torch.tensor([[r * 4 + c, r * 4 + c + 2, (r + 3) * 4 + c, (r + 3) * 4 + c + 2]
+                                              for r in range(3) for c in range(2)]), 6, 4)
+    assert six == ("grid", 2)
