@@ -463,8 +463,10 @@ def error_of(*args) -> str:
     (f"torch:{NAME}:fails", "fails() failed: RuntimeError: no weights here"),
     (f"torch:{NAME}:data_dependent", "torch.fx cannot trace the model"),
     (f"torch:{NAME}:unmappable", "1 PyTorch node cnncalc cannot count: transpose (other than of C and L after "
-                                   "flatten(2): tokens, or a channel shuffle) ('transpose')"),
-    (f"torch:{NAME}:bad_permute", "permute[0, 1, 3, 2] (other than to channels-last and back) ('permute')"),
+                                   "flatten(2): tokens, a channel shuffle, or in views that cut the map into "
+                                   "MaxViT's blocks or grid) ('transpose')"),
+    (f"torch:{NAME}:bad_permute", "permute[0, 1, 3, 2] (other than to channels-last and back, or in views that "
+                                    "cut the map into MaxViT's blocks or grid) ('permute')"),
     (f"torch:{NAME}", "write a PyTorch model as torch:MODULE:FACTORY"),
 ])
 def test_bad_torch_sources_are_one_line(models, source, words):

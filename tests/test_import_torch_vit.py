@@ -610,8 +610,8 @@ def error_of(*args) -> str:
     ("rect_window", "shifted_window_attention with a window or shift that is not square"),
     ("shared_embedding", "parameter pos read by two layers (pos, pos_1)"),
     ("other_v2", "shifted_window_attention whose weights, bias table or logit scale are not those of Swin"),
-    ("not_the_helper", "transpose (other than of C and L after flatten(2): tokens, or a channel shuffle) "
-                       "('attn.transpose')"),
+    ("not_the_helper", "transpose (other than of C and L after flatten(2): tokens, a channel shuffle, or in "
+                       "views that cut the map into MaxViT's blocks or grid) ('attn.transpose')"),
 ])
 def test_refusals_are_one_line(models, factory, words):
     line = error_of("import", f"torch:{NAME}:{factory}", "--input", "4x6x3")

@@ -26,7 +26,11 @@ that reads it checks what it is made of and claims it, and one left unclaimed is
 parameter is counted once, by the layer cnncalc says it belongs to. torchvision's Swin attention
 is one ``torch.fx.wrap``'d call, read from its arguments. The modules ``cnncalc export --to
 pytorch`` writes (HELPERS there) are traced whole, as leaves, when their structure is the
-exporter's (``_helper``).
+exporter's (``_helper``). MaxViT (torch_partition): other views of a map are pushed on the ids of
+its elements until they give the map back or cut it into blocks or a grid of positions (a
+partitioned map, ``cnncalc_part``, read only by ops per position); torchvision's
+RelativePositionalMultiHeadAttention, a leaf when its structure and its forward (traced alone)
+are that attention, is a ``partition_attention`` on it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import contextlib
 import importlib
 import importlib.util
 import io
+import math
 import re
 import sys
 import warnings
@@ -42,6 +47,7 @@ from typing import Any, NamedTuple, Optional
 
 from ..core.errors import InputError
 from .common import ModelError, Net, channels_last_after, file_loc, unsupported
+from .torch_partition import FN_PER_TOKEN, MOD_PER_TOKEN, VIEWS
 
 
 def _activation_modules() -> dict:
@@ -254,6 +260,9 @@ def read_torch(source: str, display: str, size: Optional[tuple]) -> Net:
         if not hasattr(result, "op"):
             raise ModelError("the model's forward returns several tensors; cnncalc networks have one output",
                              loc=loc)
+        if result.meta.get("cnncalc_part") is not None:
+            raise ModelError(f"the model's output '{_label(result)}' is a map cut into groups of positions "
+                             "(N×G×P×C); cnncalc networks end with the map, tokens or a vector", loc=loc)
         if net.layers and names.get(result) != net.layers[-1]["name"]:
             raise ModelError(f"the model's output is '{_label(result)}', not its last layer; cnncalc networks "
                              "end with their output", loc=loc)
@@ -295,6 +304,9 @@ def _hwc(node) -> Optional[tuple]:
     s = _torch_shape(node)
     if node.meta.get("cnncalc_state"):
         return None
+    part = node.meta.get("cnncalc_part")
+    if part is not None:  # N×G×P×C: the H×W map, its positions in groups
+        return (*part[2], s[-1])
     if len(s) == 4:
         return (s[1], s[2], s[3]) if node.meta.get("cnncalc_nhwc") else (s[2], s[3], s[1])
     if len(s) in (2, 3):
@@ -366,7 +378,9 @@ def _add(net: Net, type_: str, name: str, params: dict, inputs: list, loc) -> st
 _STATES = {"ncl": "N×C×(H·W) tensor (after flatten(2); only transpose(1, 2) to tokens reads it)",
            "grouped": "N×g×(C/g)×H×W view (only transpose(1, 2) of a channel shuffle reads it)",
            "shuffled": "transposed N×(C/g)×g×H×W view (only the view back to N×C×H×W of a channel shuffle "
-                       "reads it)"}
+                       "reads it)",
+           "ids": "view of a map that is neither the map nor its partition into blocks or a grid of positions "
+                  "(only further views read it)"}
 # the zero-MAC operations that turn a relative-position bias table into the bias (torchvision's
 # _get_relative_position_bias, its indexing, views; Swin V2's 16·sigmoid)
 _BIAS_OPS = {"_get_relative_position_bias", "getitem", "view", "reshape", "permute", "contiguous", "unsqueeze",
@@ -385,15 +399,36 @@ class Ctx(NamedTuple):
 
 def _trace(torch, model):
     """torch.fx.symbolic_trace, with the exporter's helper modules (cnncalc.export.pytorch.HELPERS)
-    kept whole as leaves when their structure is the exporter's (see _helper)."""
+    kept whole as leaves when their structure is the exporter's (see _helper), and MaxViT's
+    attention when its structure is (torch_partition.rel_structure) and, checked after the trace,
+    its forward too (a module whose forward is not is traced through on a second trace)."""
+
+    from .torch_partition import rel_forward_ok, rel_structure
+
+    found: dict = {}  # id(module) → MaxViT's relative-position attention settings, or None
+    refused: set = set()  # ids of modules of its structure whose forward is not that attention
 
     class Tracer(torch.fx.Tracer):
         def is_leaf_module(self, m, qualname):
-            return _helper(m) is not None or super().is_leaf_module(m, qualname)
+            if _helper(m) is not None or super().is_leaf_module(m, qualname):
+                return True
+            if id(m) not in found:
+                found[id(m)] = rel_structure(m)
+            return found[id(m)] is not None and id(m) not in refused
 
-    tracer = Tracer()
-    graph = tracer.trace(model)
-    return torch.fx.GraphModule(tracer.root, graph, type(model).__name__)
+    while True:
+        tracer = Tracer()
+        graph = tracer.trace(model)
+        rel = {name: (m, found[id(m)]) for name, m in model.named_modules()
+               if found.get(id(m)) and id(m) not in refused}
+        seen: dict = {}
+        wrong = {id(m) for m, info in rel.values() if not rel_forward_ok(m, info, seen)}
+        if not wrong:  # each forward checked outside the trace (torch.fx patches torch while it traces)
+            break
+        refused |= wrong  # traced through again: its nodes are read (and refused) one by one
+    gm = torch.fx.GraphModule(tracer.root, graph, type(model).__name__)
+    gm.cnncalc_rel = {name: info for name, (m, info) in rel.items()}
+    return gm
 
 
 def _is_value(node) -> bool:
@@ -494,6 +529,10 @@ def _map_state(net: Net, node, fn: str, state: tuple, tensor, ctx: "Ctx") -> str
     (view(N, g, C/g, H, W), transpose(1, 2), view(N, C, H, W)); nothing else reads them."""
     src = ctx.names[tensor]
     kind = state[0]
+    if kind == "ids":
+        if fn not in VIEWS:
+            raise _Unmappable(f"{fn} of a {_STATES[kind]}")
+        return _map_view(node, fn, tensor, state[1], state[2], ctx)
     if fn in ("contiguous", "clone"):
         node.meta["cnncalc_state"] = state
         return src
@@ -520,6 +559,117 @@ def _map_state(net: Net, node, fn: str, state: tuple, tensor, ctx: "Ctx") -> str
             return _add(net, "channel_shuffle", _fn_layer(node, "channel_shuffle"), {"groups": state[1]}, [src],
                         ctx.loc)
     raise _Unmappable(f"{fn} of a {_STATES[kind]}")
+
+
+def _view_args(node, fn: str) -> tuple:
+    if fn == "permute":
+        dims = node.args[1] if len(node.args) == 2 and isinstance(node.args[1], (list, tuple)) else \
+            node.args[1:] or node.kwargs.get("dims")
+        return tuple(dims or ())
+    if fn in ("transpose", "swapaxes"):
+        return (_arg(node, 1, "dim0"), _arg(node, 2, "dim1"))
+    return ()
+
+
+def _map_view(node, fn: str, tensor, ids, hwc: tuple, ctx: "Ctx") -> str:
+    """A view (reshape, permute, transpose…) of an H×W×C map, evaluated on the ids of its elements
+    (see torch_partition): the map again, channels first or last; a partition of it into groups
+    of positions (MaxViT's blocks or grid, for partition_attention); or an intermediate view that
+    only further views may read. No layer of its own."""
+    import torch
+
+    from .torch_partition import layout, push
+
+    if node.meta.get("cnncalc_view") is not None:  # pushed already (_views_end_well)
+        out, found = node.meta["cnncalc_view"]
+    else:
+        out = push(ids, fn, _view_args(node, fn), _torch_shape(node))
+        if out is None or tuple(out.shape) != _torch_shape(node):
+            raise _Unmappable(f"{fn} of a map with dimensions computed in forward")
+        found = layout(torch, out, *hwc)
+    node.meta["cnncalc_part"] = None
+    node.meta["cnncalc_state"] = None
+    if found is None:  # neither channels first nor last: only views read it (see _views_end_well)
+        node.meta["cnncalc_state"] = ("ids", out, hwc)
+        node.meta["cnncalc_nhwc"] = False
+    elif found[0] == "map":
+        node.meta["cnncalc_nhwc"] = found[1]
+    else:  # N×G×P×C, channels last: cnncalc's H×W×C map, its positions grouped
+        node.meta["cnncalc_nhwc"] = True
+        node.meta["cnncalc_part"] = (found[1], found[2], hwc[:2], found[3])
+    return ctx.names[tensor]
+
+
+def _start_view(net: Net, node, fn: str, tensor, ctx: "Ctx") -> Optional[str]:
+    """A view of a map (N×C×H×W, channels-last, or partitioned) not otherwise read: pushed
+    (_map_view) when every chain of views from it ends in the map or a partition of it, before
+    anything else reads it (_views_end_well); None otherwise (the caller refuses it)."""
+    import torch
+
+    from .torch_partition import MAX_IDS, one_thread
+
+    if len(net.shapes.get(ctx.names[tensor], ())) != 3 or len(_torch_shape(tensor)) != 4 or \
+            math.prod(_torch_shape(tensor)) > MAX_IDS:
+        return None
+    with one_thread(torch):
+        return _start_view_ids(node, fn, tensor, net.shapes[ctx.names[tensor]], ctx)
+
+
+def _start_view_ids(node, fn: str, tensor, hwc: tuple, ctx: "Ctx") -> Optional[str]:
+    import torch
+
+    from .torch_partition import map_ids, part_ids, push
+
+    h, w, c = hwc
+    part = tensor.meta.get("cnncalc_part")
+    ids = part_ids(torch, part[3], c) if part is not None else \
+        map_ids(torch, h, w, c, bool(tensor.meta.get("cnncalc_nhwc")))
+    if tuple(ids.shape) != _torch_shape(tensor):
+        return None
+    out = push(ids, fn, _view_args(node, fn), _torch_shape(node))
+    if out is None or tuple(out.shape) != _torch_shape(node) or not _views_end_well(node, out, hwc, ctx):
+        return None
+    return _map_view(node, fn, tensor, ids, hwc, ctx)
+
+
+def _views_end_well(node, ids, hwc: tuple, ctx: "Ctx") -> bool:
+    """Whether the view ``node`` (its element ids) is the map or a partition of it, or only views
+    read it and each of them ends well in turn."""
+    import torch
+
+    from .torch_partition import layout, push
+
+    found = layout(torch, ids, *hwc)
+    node.meta["cnncalc_view"] = (ids, found)  # what _map_view reads (the ids of a view depend on its input's)
+    if found is not None:
+        return True
+    readers = [u for u in node.users if _is_value(u)]
+    if not readers:
+        return False
+    for u in readers:
+        if u.op == "call_module" and type(ctx.modules[u.target]).__name__ in PASS_THROUGH and u.args == (node,):
+            out = ids
+        elif u.op in ("call_function", "call_method") and _fn_name(u) in VIEWS and u.args and u.args[0] is node \
+                and _is_tensor(u) and node not in u.args[1:] and node not in u.kwargs.values():
+            out = push(ids, _fn_name(u), _view_args(u, _fn_name(u)), _torch_shape(u))
+        else:
+            return False
+        if out is None or tuple(out.shape) != _torch_shape(u) or not _views_end_well(u, out, hwc, ctx):
+            return False
+    return True
+
+
+def _set_part(node, tensors: list) -> None:
+    """A node reading a partitioned tensor is partitioned alike (an element-wise op, or one on the
+    channels, acts the same on a map and on its positions in groups); two layouts mixed: refused."""
+    from .torch_partition import same_part
+
+    parts = [a.meta.get("cnncalc_part") for a in tensors]
+    first = next((p for p in parts if p is not None), None)
+    node.meta["cnncalc_part"] = first
+    if first is not None and not all(p is not None and same_part(p, first) for p in parts):
+        raise _Unmappable("an operation on tensors in different layouts (a partition of a map into groups of "
+                          "positions, and another)")
 
 
 def _map_split(net: Net, node, fn: str, name: str, tensor, ctx: "Ctx") -> str:
@@ -819,6 +969,20 @@ def _map_helper(net: Net, node, m, kind: str, name: str, src: str, ctx: "Ctx") -
     raise _Unmappable(kind)
 
 
+def _map_rel_attention(net: Net, node, rel: dict, name: str, ins: list, ctx: "Ctx") -> str:
+    """torchvision's RelativePositionalMultiHeadAttention on a map partitioned into S×S blocks or
+    a grid (S its own: the bias table is (2S − 1)²·heads) → partition_attention."""
+    part = node.meta["cnncalc_part"]
+    if len(ins) != 1 or node.kwargs or len(node.args) != 1 or part is None:
+        raise _Unmappable("relative-position attention (MaxViT's) not on a map partitioned into blocks or a grid")
+    if part[1] != rel["size"]:
+        raise _Unmappable(f"relative-position attention over groups of {part[1]}×{part[1]} positions with a bias "
+                          f"table for {rel['size']}×{rel['size']}")
+    p = {"heads": rel["heads"], "size": part[1], "partition": part[0], "qkv_bias": rel["qkv_bias"],
+         "proj_bias": rel["proj_bias"]}
+    return _add(net, "partition_attention", name, p, [ctx.names[ins[0]]], ctx.loc)
+
+
 def _map(net: Net, node, ctx: "Ctx") -> str:
     """Add the layer for one node; its cnncalc name (a pass-through node: its input's)."""
     name = _label(node)
@@ -832,6 +996,16 @@ def _map(net: Net, node, ctx: "Ctx") -> str:
     if fn == "getitem" and values and not _is_tensor(values[0]):  # a part of a tuple: split, attention
         return _tuple_part(node, values[0], ctx)
     tensors = [a for a in values if _is_tensor(a)]
+    _set_part(node, [a for a in tensors if names.get(a) != PARAM])
+    if node.meta["cnncalc_part"] is not None:  # MaxViT's groups of positions: views, or ops per position
+        if fn in VIEWS:
+            mapped = _start_view(net, node, fn, node.args[0], ctx) if node.args and node.args[0] in tensors else None
+            if mapped is None:
+                raise _Unmappable(f"{fn} of a map partitioned into groups of positions that does not lead back to "
+                                  "the map or a partition of it")
+            return mapped
+        if fn not in FN_PER_TOKEN:
+            raise _Unmappable(f"{fn} on a map partitioned into groups of positions (MaxViT's blocks or grid)")
     nhwc = node.meta.get("cnncalc_nhwc", False)
     if nhwc and fn not in FN_LAST_AXIS:
         raise _Unmappable(f"{fn} on a channels-last tensor (after permute)")
@@ -855,7 +1029,11 @@ def _map(net: Net, node, ctx: "Ctx") -> str:
         if flipped is not None:
             node.meta["cnncalc_nhwc"] = flipped  # the same H×W×C tensor for cnncalc
             return src
-        raise _Unmappable(f"permute{list(dims)} (other than to channels-last and back)")
+        mapped = _start_view(net, node, fn, tensors[0], ctx)  # MaxViT's partitions
+        if mapped is not None:
+            return mapped
+        raise _Unmappable(f"permute{list(dims)} (other than to channels-last and back, or in views that cut the "
+                          "map into MaxViT's blocks or grid)")
     if fn in ("mul", "imul", "mul_") and params:  # γ · x, one scale per channel: ConvNeXt's layer scale
         c = in_shape[axis] if len(in_shape) > 1 else 0
         pshape = _torch_shape(params[0])
@@ -920,7 +1098,11 @@ def _map(net: Net, node, ctx: "Ctx") -> str:
                         [src], loc)
         raise _Unmappable(f"indexing x[{_index_text(index)}] (other than x[:, i], one token)")
     if fn in ("transpose", "swapaxes"):
-        raise _Unmappable(f"{fn} (other than of C and L after flatten(2): tokens, or a channel shuffle)")
+        mapped = _start_view(net, node, fn, tensors[0], ctx) if len(tensors) == 1 else None
+        if mapped is not None:
+            return mapped
+        raise _Unmappable(f"{fn} (other than of C and L after flatten(2): tokens, a channel shuffle, or in views "
+                          "that cut the map into MaxViT's blocks or grid)")
     if fn in FN_ACTIVATIONS:
         p = {}
         if fn == "gelu" and node.kwargs.get("approximate", "none") != "none":
@@ -950,7 +1132,11 @@ def _map(net: Net, node, ctx: "Ctx") -> str:
             return _add(net, "reshape", name, {"shape": [1, 1, out[1]]}, [src], loc)
         if len(out) == 2 and out[0] == 1 and flat_from_1:
             return src if len(in_shape) == 2 else _add(net, "flatten", name, {}, [src], loc)
-        raise _Unmappable(f"{fn} to a shape other than N×D")
+        mapped = _start_view(net, node, fn, tensors[0], ctx) if len(in_shape) == 4 else None
+        if mapped is not None:  # MaxViT's partitions: reshape(N, C, H/P, P, W/P, P) …
+            return mapped
+        raise _Unmappable(f"{fn} to a shape other than N×D (or in views that cut the map into MaxViT's blocks or "
+                          "grid)")
     if fn == "mean":
         dims = _arg(node, 1, "dim")
         dims = list(dims) if isinstance(dims, (tuple, list)) else [dims]
@@ -1010,15 +1196,24 @@ def _map(net: Net, node, ctx: "Ctx") -> str:
 def _map_module(net: Net, node, m, name: str, ctx: "Ctx") -> str:
     cls = type(m).__name__
     names, loc = ctx.names, ctx.loc
+    ins = [a for a in node.all_input_nodes if _is_tensor(a)]
+    _set_part(node, [a for a in ins if names.get(a) != PARAM])
+    rel = getattr(ctx.gm, "cnncalc_rel", {}).get(str(node.target))
+    if rel is not None:  # MaxViT's attention (a leaf: its structure and forward checked)
+        return _map_rel_attention(net, node, rel, name, ins, ctx)
+    if node.meta["cnncalc_part"] is not None and cls not in MOD_PER_TOKEN:
+        raise _Unmappable(f"{cls} on a map partitioned into groups of positions (MaxViT's blocks or grid)")
     nhwc = node.meta.get("cnncalc_nhwc", False)
     if nhwc and cls not in MOD_LAST_AXIS and cls not in ACTIVATIONS:
         raise _Unmappable(f"{cls} on a channels-last tensor (after permute)")
-    ins = [a for a in node.all_input_nodes if _is_tensor(a)]
     srcs = [names[a] for a in ins]
     if PARAM in srcs:
         raise _Unmappable(f"{cls} of a parameter read in forward (get_attr)")
     if len(srcs) != 1:
         raise _Unmappable(f"{cls} called with {len(srcs)} tensors")
+    if cls in PASS_THROUGH and ins[0].meta.get("cnncalc_state"):  # nn.Identity between views
+        node.meta["cnncalc_state"] = ins[0].meta["cnncalc_state"]
+        return srcs[0]
     if ins[0].meta.get("cnncalc_state"):
         raise _Unmappable(f"{cls} on a {_STATES[ins[0].meta['cnncalc_state'][0]]}")
     src = srcs[0]
