@@ -223,3 +223,33 @@ def test_weights_in_an_external_file(tmp_path):
     r = run_cli(str(tmp_path / "ext.onnx"))
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err, r.err
     assert "Attention (a folded bias table whose external data file is absent" in r.err
+
+
+class EinsumPartition(PartitionAttention):
+    """MaxViT's attention with both products written as torchvision writes them, torch.einsum
+    (exported as ONNX Einsum): the same figures as the MatMul form."""
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        s = self.size
+        g = x.reshape(b, c, h // s, s, w // s, s).permute(0, 2, 4, 3, 5, 1).reshape(b, -1, s * s, c)
+        heads, d = self.heads, c // self.heads
+        q, k, v = torch.chunk(self.to_qkv(g), 3, dim=-1)
+        q, k, v = (t.reshape(b, -1, s * s, heads, d).permute(0, 1, 3, 2, 4) for t in (q, k, v))
+        dot = torch.einsum("bghid,bghjd->bghij", q, k * c ** -0.5)
+        bias = self.relative_position_bias_table[self.relative_position_index].view(s * s, s * s, -1)
+        dot = (dot + bias.permute(2, 0, 1)).softmax(dim=-1)
+        out = torch.einsum("bghij,bghjd->bghid", dot, v).permute(0, 1, 3, 2, 4).reshape(b, -1, s * s, c)
+        out = self.merge(out).reshape(b, h // s, w // s, s, s, c).permute(0, 5, 1, 3, 2, 4)
+        return out.reshape(b, c, h, w)
+
+
+def test_attention_products_written_as_einsum(tmp_path):
+    shape = (1, 16, 6, 6)
+    model = _export(EinsumPartition(16, 2, 3, "block"), shape, tmp_path / "einsum.onnx")
+    d, got = _cnncalc(tmp_path / "einsum.onnx")
+    # by hand: QKV 16·48 + 48, merge 16·16 + 16, table (2·3 − 1)²·2 = 50; MACs: 36 positions · (16·48 + 16·16)
+    # + Q·Kᵀ and ·V: 4 groups · 2 heads · 9 · 9 · 8 each
+    assert got == (816 + 272 + 50, 0, 36 * (768 + 256) + 2 * 4 * 2 * 9 * 9 * 8)
+    assert got == _pytorch_figures(model, shape)[:3]
+    assert [layer["type"] for layer in d["layers"]][1:] == ["partition_attention"]

@@ -37,8 +37,8 @@ DOMAIN = "ai.cnncalc"  # the fused node: op_type "Attention" in this domain
 
 VIEW = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Pad", "Slice", "Concat", "Split",
         "Gather"}
-CORE = VIEW | {"MatMul", "Gemm", "Add", "Sub", "Mul", "Div", "Softmax", "Dropout", "Cast", "ReduceL2", "Clip",
-               "Expand", "Max", "Sqrt", "Pow", "ReduceSum", "Where"}
+CORE = VIEW | {"MatMul", "Einsum", "Gemm", "Add", "Sub", "Mul", "Div", "Softmax", "Dropout", "Cast", "ReduceL2",
+               "Clip", "Expand", "Max", "Sqrt", "Pow", "ReduceSum", "Where"}
 FLOATS = (1, 10, 11, 16)  # TensorProto FLOAT, FLOAT16, DOUBLE, BFLOAT16
 
 
@@ -199,6 +199,41 @@ def _projection(facts: Facts, node) -> Optional[tuple]:
     return ins[0], w[0], w[1]
 
 
+def _product(facts: Facts, node) -> bool:
+    """A product of two activations (Q·Kᵀ, softmax·V): a MatMul, or an Einsum contracting the last
+    axis of one with an axis of the other (torchvision's MaxViT writes both as einsum)."""
+    if node.op_type not in ("MatMul", "Einsum") or len(_acts(facts, node)) != 2:
+        return False
+    return node.op_type == "MatMul" or _einsum(node) is not None
+
+
+def _einsum(node) -> Optional[tuple]:
+    """(letters of the first input, of the second, of the output) of a two-input Einsum, or None."""
+    eq = _attrs(node).get("equation", b"")
+    eq = (eq.decode() if isinstance(eq, bytes) else str(eq)).replace(" ", "")
+    if "->" not in eq or "..." in eq:
+        return None
+    ins, out = eq.split("->")
+    parts = ins.split(",")
+    if len(parts) != 2 or not all(p.isalpha() for p in parts + [out]):
+        return None
+    return parts[0], parts[1], out
+
+
+def _product_macs(facts: Facts, node) -> int:
+    """Multiply-accumulates of a MatMul / Gemm / two-input Einsum: every output value sums over the
+    contracted axis (an Einsum: the product of every letter's size)."""
+    if node.op_type == "Einsum":
+        a, b, _ = _einsum(node)
+        sizes = dict(zip(a, facts.shape(node.input[0])))
+        sizes.update(zip(b, facts.shape(node.input[1])))
+        return math.prod(sizes.values())
+    a, o = facts.shape(node.input[0]), facts.shape(node.output[0])
+    if node.op_type == "Gemm" and _attrs(node).get("transA", 0):
+        return math.prod(o) * a[0]
+    return math.prod(o) * a[-1]
+
+
 def _acts(facts: Facts, node) -> list:
     return [t for t in node.input if t and not facts.is_const(t)]
 
@@ -237,7 +272,7 @@ def _back_to_projections(nodes, facts: Facts, stack: list, core: set, proj_in: s
             continue
         if node.op_type not in CORE:
             return None
-        if node.op_type == "MatMul" and len(_acts(facts, node)) == 2:
+        if _product(facts, node):
             products += 1
         core.add(p)
         stack += _acts(facts, node)
@@ -274,7 +309,7 @@ def _region(nodes, facts: Facts, s: int):
                 continue
             if node.op_type not in CORE:
                 return None
-            if node.op_type == "MatMul" and len(_acts(facts, node)) == 2:
+            if _product(facts, node):
                 if av is not None and av != c:
                     return None
                 av = c
@@ -308,7 +343,7 @@ def _region(nodes, facts: Facts, s: int):
         end = nodes[users[0]].output[0]
     if not (c3 == 3 * c_in and c_mid == c_in and c_out == c_in):
         return (s, f"projections {c_in}→{c3} and {c_mid}→{c_out}, not C→3·C and C→C")
-    qk = [c for c in core if c < s and nodes[c].op_type == "MatMul" and len(_acts(facts, nodes[c])) == 2]
+    qk = [c for c in core if c < s and _product(facts, nodes[c])]
     if len(qk) != 1:
         return (s, "not one Q·Kᵀ product before the softmax")
     return {"softmax": s, "nodes": core, "qkv": pi, "proj": po, "x": x, "end": end, "channels": c_in,
@@ -705,11 +740,7 @@ def _sources(nodes, facts, members, tensors=None) -> tuple:
             continue
         node = nodes[p]
         if node.op_type in ("MatMul", "Gemm"):
-            a, b = facts.shape(node.input[0]), facts.shape(node.input[1])
-            o = facts.shape(node.output[0])
-            k = a[-1] if node.op_type == "MatMul" or not _attrs(node).get("transA", 0) else a[0]
-            macs += math.prod(o) * k
-            del b
+            macs += _product_macs(facts, node)
         stack += [x for x in node.input if x and facts.is_const(x)]  # not through a Shape to its activation
     return srcs, macs
 
@@ -742,7 +773,7 @@ def _weight_role(nodes, facts: Facts, t: str) -> bool:
             elif op == "Add":
                 other = _other(node, x)
                 p = facts.producer.get(other or "")
-                if p is not None and nodes[p].op_type in ("MatMul", "Gemm"):
+                if p is not None and nodes[p].op_type in ("MatMul", "Gemm", "Einsum"):
                     return True
     return False
 
@@ -792,9 +823,9 @@ def _weights(nodes, facts, members, heads, n, layout):
     macs = const_macs
     for i in members:
         node = nodes[i]
-        if node.op_type in ("MatMul", "Gemm") and _acts(facts, node):
-            a, o = facts.shape(node.input[0]), facts.shape(node.output[0])
-            macs += math.prod(o) * a[-1]
+        if node.op_type in ("MatMul", "Gemm") and _acts(facts, node) or node.op_type == "Einsum" and \
+                _product(facts, node):
+            macs += _product_macs(facts, node)
     return numbers + folded, macs, folded
 
 
