@@ -514,7 +514,7 @@ ROUND_TRIP = {"resnet18": "64x64x3", "mobilenet_v2": "64x64x3", "mobilenet_v3_sm
               "efficientnet_b0": "64x64x3", "regnet_y_400mf": "64x64x3", "vgg16": "32x32x3",
               "lenet5": None, "inception_bottleneck": None, "convnext_tiny": "32x32x3",
               "shufflenet_v2_x1_0": "64x64x3", "alexnet": "99x99x3", "googlenet": None,
-              # attention read back (onnx_attention.py): Swin at 64×64 pads every stage's map to the
+              # attention read back (onnx_fuse.py): Swin at 64×64 pads every stage's map to the
               # window and drops the shift where a window covers the map; MaxViT needs 224 (7 | the maps)
               "swin_t": "64x64x3", "swin_v2_t": "64x64x3", "maxvit_t": None,
               "vit_b_16": "32x32x3"}  # 86 M weights (a 346 MB file): tokens and multi-head attention read back

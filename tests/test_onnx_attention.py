@@ -1,4 +1,4 @@
-"""Attention read from ONNX (cnncalc/importers/onnx_attention.py): the reference modules of
+"""Attention read from ONNX (cnncalc/importers/onnx_fuse.py): the reference modules of
 tests/torch_oracle.py (written after torchvision's, independently of cnncalc's exporter) are
 exported by PyTorch and read back; params, non-trainable numbers, MACs and the output shape
 must equal PyTorch's own count of the module (parameters(), float buffers, FlopCounterMode).

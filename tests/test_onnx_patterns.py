@@ -522,7 +522,7 @@ def test_token_near_misses_are_refused(torch, tmp_path, case, named):
 
 
 # ------------------------------------------------------------------------------------------
-# ViT whole: the tokens read here, the attention by the pre-pass (onnx_attention.py)
+# ViT whole: the tokens read here, the attention by the pre-pass (onnx_fuse.py)
 
 
 def _tiny_vit(torch):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..core.errors import CnnCalcError, InputError
-from . import onnx_attention as attention
+from . import onnx_fuse as fuse
 from .common import TO_CHANNELS_LAST, ModelError, Net, channels_last_after, file_loc, unsupported
 
 MAX_ONNX_BYTES = int(os.environ.get("CNNCALC_MAX_MODEL_BYTES", 2 << 30))
@@ -236,10 +236,10 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
                              "N×D vectors", loc=loc)
     acts[inp.name] = net.set_input(shape)
     nodes = list(g.node)
-    if attention.wanted(g):  # attention subgraphs become one node each (onnx_attention.py)
+    if fuse.wanted(g):  # attention subgraphs become one node each (onnx_fuse.py)
         onnx_in = (1, shape[2], shape[0], shape[1]) if len(shape) == 3 else (1, shape[0])
         try:
-            nodes = attention.rewrite(model, inits, consts, inp.name, onnx_in, _fold, path.parent)
+            nodes = fuse.rewrite(model, inits, consts, inp.name, onnx_in, _fold, path.parent)
         except CnnCalcError as err:
             raise err.located(loc=loc) from None
         consumers = {}
@@ -282,8 +282,8 @@ def read_onnx(path: Path, display: str, size: Optional[tuple]) -> Net:
             poisoned.update(outs)
             if op not in MAPPED and op not in FOLDED:
                 missing.append((lname, op))
-            elif op == "Attention" and "refused" in a:  # the pre-pass's reason (onnx_attention.py)
-                why = attention.map_fused(net, node, "", None, lname, loc)
+            elif op == "Attention" and "refused" in a:  # the pre-pass's reason (onnx_fuse.py)
+                why = fuse.map_fused(net, node, "", None, lname, loc)
                 missing.append((lname, f"{op} ({why})"))
             continue
         try:
@@ -649,7 +649,7 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
                 acts[outs[0]] = net.add("channel_shuffle", lname, {"groups": g}, [src], loc)
                 return True
         return SHUFFLE
-    if op == "View" and node.domain == attention.DOMAIN:  # views fused by the pre-pass (onnx_attention.py)
+    if op == "View" and node.domain == fuse.DOMAIN:  # views fused by the pre-pass (onnx_fuse.py)
         a = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in a.items()}
         if not ins or ins[0] not in acts or (a["layout_in"] == "nhwc") != (ins[0] in last):
             return "views of a map read in another layout than cnncalc's"
@@ -657,11 +657,11 @@ def _map(net, op, a, node, lname, ins, outs, acts, act_in, is_const, value, shap
         if a["layout_out"] == "nhwc":
             last.add(outs[0])
         return True
-    if op == "Attention" and node.domain == attention.DOMAIN:
+    if op == "Attention" and node.domain == fuse.DOMAIN:
         if "refused" in a or not ins or ins[0] not in acts and ins[0] not in pending_pad:
-            return attention.map_fused(net, node, "", None, lname, loc)
+            return fuse.map_fused(net, node, "", None, lname, loc)
         src = act_in(ins[0])
-        made = attention.map_fused(net, node, src, lambda layout: (layout == "nhwc") == (ins[0] in last) or
+        made = fuse.map_fused(net, node, src, lambda layout: (layout == "nhwc") == (ins[0] in last) or
                                    layout == "tokens", lname, loc)
         if isinstance(made, str):
             return made

@@ -1,6 +1,11 @@
-"""Attention read from ONNX: a pre-pass over the graph that finds each attention subgraph and
-replaces it by one node, which the reader maps to cnncalc's ``multihead_attention`` (ViT),
-``window_attention`` (Swin, V1 and V2) or ``partition_attention`` (MaxViT).
+"""What an ONNX exporter spread over many ops, made one node again before the op-by-op reader
+(onnx_.py) maps it: attention (below), the views of pixel (un)shuffle, Swin's patch merging and
+flattens (``_view_chains``: element ids pushed through them), LayerNorm before opset 17 and
+GELU before opset 20 (``_layernorms``, ``_gelus``).
+
+Attention: each attention subgraph becomes one node, which the reader maps to cnncalc's
+``multihead_attention`` (ViT), ``window_attention`` (Swin, V1 and V2) or ``partition_attention``
+(MaxViT).
 
 An exporter spreads attention over dozens of ops: a QKV projection, reshapes and transposes
 that split the heads, ``MatMul`` Q·Kᵀ, a scale, biases, ``Softmax``, ``MatMul`` ·V, an output
