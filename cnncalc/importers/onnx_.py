@@ -464,10 +464,6 @@ def _fold(op: str, a: dict, vals: list, node) -> list:
         raise ModelError(f"cannot evaluate the constant {node.op_type} node ({type(e).__name__})") from None
 
 
-def _external(init) -> bool:
-    return init.data_location == 1  # EXTERNAL (or a stand-in made by _shaped_like)
-
-
 def _shaped_like(node, ins: list, inits: dict, consts: dict, opsets: dict) -> dict:
     """Stand-ins for the outputs of a constant op whose inputs' values are not in the file: tensors
     with the output's dims and type and no values (marked external), from ONNX's shape rules."""
