@@ -720,6 +720,11 @@ def test_softmax_is_over_the_channels_of_maps_tokens_and_vectors(tmp_path):
     assert torch.allclose(out.sum(dim=-1), torch.ones(1))
 
 
+def _helper_text(px, name: str) -> str:
+    """A helper class's code with what it calls before it, as the exporter writes them."""
+    return "".join(px.HELPERS[n] for n in (*px.HELPER_NEEDS.get(name, ()), name))
+
+
 def test_pytorch_refuses_a_type_without_construct(tmp_path):
     spec = tmp_path / "local.yaml"
     spec.write_text("input: [8, 8, 3]\nlayers:\n  - conv: {filters: 4, kernel: 3}\n"
@@ -792,7 +797,7 @@ def test_pytorch_window_attention_helpers_are_the_oracle(version, shift, size):
 
     name = "WindowAttention" if version == 1 else "WindowAttentionV2"
     ns: dict = {}
-    exec("import torch\nfrom torch import nn\n" + px.HELPERS["shift_mask"] + px.HELPERS[name], ns)
+    exec("import torch\nfrom torch import nn\n" + _helper_text(px, name), ns)
     torch.manual_seed(0)
     kw = {} if version == 1 else {"hidden": 16}
     theirs = getattr(torch_oracle, name)(8, 2, 3, shift, **kw).eval()
@@ -807,7 +812,8 @@ def test_pytorch_window_attention_helpers_are_the_oracle(version, shift, size):
     assert torch.allclose(got, want, rtol=1e-5, atol=1e-5)
     if shift and size[0] > 3:  # the mask matters here: without it the values differ
         ns2: dict = {}
-        exec("import torch\nfrom torch import nn\ndef shift_mask(attn, *a):\n    return attn\n" + px.HELPERS[name], ns2)
+        exec("import torch\nfrom torch import nn\n" + _helper_text(px, name)
+             + "def shift_mask(attn, *a):\n    return attn\n", ns2)
         bare = ns2[name](8, 2, 3, shift, **kw).eval()
         bare.load_state_dict(theirs.state_dict())
         with torch.no_grad():
@@ -822,7 +828,7 @@ def test_pytorch_partition_attention_helper_is_the_oracle(partition):
     from . import torch_oracle
 
     ns: dict = {}
-    exec("import torch\nfrom torch import nn\n" + px.HELPERS["PartitionAttention"], ns)
+    exec("import torch\nfrom torch import nn\n" + _helper_text(px, "PartitionAttention"), ns)
     torch.manual_seed(0)
     theirs = torch_oracle.PartitionAttention(8, 2, 3, partition).eval()
     with torch.no_grad():

@@ -30,6 +30,51 @@ SHIFT_MASK = '''    def _mask(self, hp, wp, sh, sw):
 
 '''
 
+# the windowing both Swin helpers share (written into each class that uses it, as SHIFT_MASK)
+SWIN_WINDOWS = '''    def _relative_index(self):
+        """The bias-table row of each pair of tokens of a window (torchvision's index)."""
+        win, span = self.window, 2 * self.window - 1
+        cells = [(i, j) for i in range(win) for j in range(win)]
+        return [(a - c + win - 1) * span + (b - d + win - 1) for a, b in cells for c, d in cells]
+
+    def _windows(self, x):
+        """Pad H and W to a multiple of the window, roll by the shift (none along an axis one window
+        covers, as torchvision), cut into windows of w² tokens: (windows, the geometry)."""
+        ops, win = keras.ops, self.window
+        h, w, c = x.shape[1:]
+        pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
+        x = ops.pad(x, [(0, 0), (0, pad_b), (0, pad_r), (0, 0)])
+        hp, wp = h + pad_b, w + pad_r
+        sh, sw = (0 if win >= hp else self.shift), (0 if win >= wp else self.shift)
+        if sh or sw:
+            x = ops.roll(ops.roll(x, -sh, axis=1), -sw, axis=2)
+        x = ops.reshape(x, (-1, hp // win, win, wp // win, win, c))
+        return ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, win * win, c)), (h, w, hp, wp, sh, sw)
+
+    def _masked(self, attn, geometry):
+        """The scores plus the shifted windows' mask (-100 across the rolled borders)."""
+        ops, win, heads = keras.ops, self.window, self.heads
+        h, w, hp, wp, sh, sw = geometry
+        if not (sh or sw):
+            return attn
+        mask = ops.convert_to_tensor(self._mask(hp, wp, sh, sw), dtype=attn.dtype)  # windows × w² × w²
+        windows = mask.shape[0]
+        return ops.reshape(ops.reshape(attn, (-1, windows, heads, win * win, win * win))
+                           + ops.expand_dims(ops.expand_dims(mask, 1), 0), (-1, heads, win * win, win * win))
+
+    def _unwindow(self, x, geometry):
+        """The windows back on the map: rolled back, the padding cropped."""
+        ops, win = keras.ops, self.window
+        h, w, hp, wp, sh, sw = geometry
+        c = x.shape[-1]
+        x = ops.reshape(ops.transpose(ops.reshape(x, (-1, hp // win, wp // win, win, win, c)), (0, 1, 3, 2, 4, 5)),
+                        (-1, hp, wp, c))
+        if sh or sw:
+            x = ops.roll(ops.roll(x, sh, axis=1), sw, axis=2)
+        return x[:, :h, :w, :]
+
+'''
+
 HELPERS = {
     "LocalResponseNorm": '''
 class LocalResponseNorm(layers.Layer):
@@ -166,40 +211,21 @@ class WindowAttention(layers.Layer):
         self.proj.build((None, c))
         self.relative_position_bias_table = self.add_weight(shape=((2 * win - 1) ** 2, self.heads),
                                                             initializer="zeros", trainable=True)
-        span = 2 * win - 1
-        cells = [(i, j) for i in range(win) for j in range(win)]
-        self.index = [(a - c_ + win - 1) * span + (b - d + win - 1) for a, b in cells for c_, d in cells]
+        self.index = self._relative_index()
 
-''' + SHIFT_MASK + '''    def call(self, x):
+''' + SHIFT_MASK + SWIN_WINDOWS + '''    def call(self, x):
         ops = keras.ops
-        h, w, c = x.shape[1:]
-        win, heads = self.window, self.heads
-        pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
-        x = ops.pad(x, [(0, 0), (0, pad_b), (0, pad_r), (0, 0)])
-        hp, wp = h + pad_b, w + pad_r
-        sh, sw = (0 if win >= hp else self.shift), (0 if win >= wp else self.shift)  # as torchvision
-        if sh or sw:
-            x = ops.roll(ops.roll(x, -sh, axis=1), -sw, axis=2)
-        x = ops.reshape(x, (-1, hp // win, win, wp // win, win, c))
-        x = ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, win * win, c))
+        x, geometry = self._windows(x)
+        c, win, heads = x.shape[-1], self.window, self.heads
         qkv = ops.transpose(ops.reshape(self.qkv(x), (-1, win * win, 3, heads, c // heads)), (2, 0, 3, 1, 4))
         q, k, v = qkv[0], qkv[1], qkv[2]
         attn = ops.matmul(q * (c // heads) ** -0.5, ops.transpose(k, (0, 1, 3, 2)))
         bias = ops.reshape(ops.take(self.relative_position_bias_table, self.index, axis=0),
                            (win * win, win * win, heads))
-        attn = attn + ops.expand_dims(ops.transpose(bias, (2, 0, 1)), 0)
-        if sh or sw:
-            mask = ops.convert_to_tensor(self._mask(hp, wp, sh, sw), dtype=attn.dtype)  # windows × w² × w²
-            windows = mask.shape[0]
-            attn = ops.reshape(ops.reshape(attn, (-1, windows, heads, win * win, win * win))
-                               + ops.expand_dims(ops.expand_dims(mask, 1), 0), (-1, heads, win * win, win * win))
+        attn = self._masked(attn + ops.expand_dims(ops.transpose(bias, (2, 0, 1)), 0), geometry)
         attn = ops.softmax(attn, axis=-1)
         x = self.proj(ops.reshape(ops.transpose(ops.matmul(attn, v), (0, 2, 1, 3)), (-1, win * win, c)))
-        x = ops.reshape(ops.transpose(ops.reshape(x, (-1, hp // win, wp // win, win, win, c)), (0, 1, 3, 2, 4, 5)),
-                        (-1, hp, wp, c))
-        if sh or sw:
-            x = ops.roll(ops.roll(x, sh, axis=1), sw, axis=2)
-        return x[:, :h, :w, :]
+        return self._unwindow(x, geometry)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -238,21 +264,12 @@ class WindowAttentionV2(layers.Layer):
                                                      name="relative_coords_table")
         self.relative_coords_table.assign([[coord(dy), coord(dx)] for dy in range(1 - win, win)
                                            for dx in range(1 - win, win)])
-        cells = [(i, j) for i in range(win) for j in range(win)]
-        self.index = [(a - c_ + win - 1) * span + (b - d + win - 1) for a, b in cells for c_, d in cells]
+        self.index = self._relative_index()
 
-''' + SHIFT_MASK + '''    def call(self, x):
+''' + SHIFT_MASK + SWIN_WINDOWS + '''    def call(self, x):
         ops = keras.ops
-        h, w, c = x.shape[1:]
-        win, heads = self.window, self.heads
-        pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
-        x = ops.pad(x, [(0, 0), (0, pad_b), (0, pad_r), (0, 0)])
-        hp, wp = h + pad_b, w + pad_r
-        sh, sw = (0 if win >= hp else self.shift), (0 if win >= wp else self.shift)
-        if sh or sw:
-            x = ops.roll(ops.roll(x, -sh, axis=1), -sw, axis=2)
-        x = ops.reshape(x, (-1, hp // win, win, wp // win, win, c))
-        x = ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, win * win, c))
+        x, geometry = self._windows(x)
+        c, win, heads = x.shape[-1], self.window, self.heads
         qkv = ops.matmul(x, self.qkv.kernel)
         if self.qkv.use_bias:
             keep = ops.convert_to_tensor([1.0] * c + [0.0] * c + [1.0] * c, dtype=qkv.dtype)
@@ -267,19 +284,10 @@ class WindowAttentionV2(layers.Layer):
         attn = attn * ops.exp(ops.minimum(self.logit_scale, math.log(100.0)))
         table = self.cpb_mlp[1](self.cpb_mlp[0](self.relative_coords_table))
         bias = ops.reshape(ops.take(table, self.index, axis=0), (win * win, win * win, heads))
-        attn = attn + 16 * ops.sigmoid(ops.expand_dims(ops.transpose(bias, (2, 0, 1)), 0))
-        if sh or sw:
-            mask = ops.convert_to_tensor(self._mask(hp, wp, sh, sw), dtype=attn.dtype)  # windows × w² × w²
-            windows = mask.shape[0]
-            attn = ops.reshape(ops.reshape(attn, (-1, windows, heads, win * win, win * win))
-                               + ops.expand_dims(ops.expand_dims(mask, 1), 0), (-1, heads, win * win, win * win))
+        attn = self._masked(attn + 16 * ops.sigmoid(ops.expand_dims(ops.transpose(bias, (2, 0, 1)), 0)), geometry)
         attn = ops.softmax(attn, axis=-1)
         x = self.proj(ops.reshape(ops.transpose(ops.matmul(attn, v), (0, 2, 1, 3)), (-1, win * win, c)))
-        x = ops.reshape(ops.transpose(ops.reshape(x, (-1, hp // win, wp // win, win, win, c)), (0, 1, 3, 2, 4, 5)),
-                        (-1, hp, wp, c))
-        if sh or sw:
-            x = ops.roll(ops.roll(x, sh, axis=1), sw, axis=2)
-        return x[:, :h, :w, :]
+        return self._unwindow(x, geometry)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -27,7 +27,40 @@ T_destination""".split())
 RESERVED = frozenset({"self", "x", "torch", "nn", "super", "print", "sum", "tuple", "model", "y"})
 
 
-HELPER_NEEDS = {"WindowAttention": ("shift_mask",), "WindowAttentionV2": ("shift_mask",)}
+HELPER_NEEDS = {"WindowAttention": ("relative_index", "shift_mask"),
+                "WindowAttentionV2": ("relative_index", "shift_mask"), "PartitionAttention": ("relative_index",)}
+
+# the windowing both Swin helpers share, written into each class that uses it
+SWIN_WINDOWS = '''    def _windows(self, x):
+        """N×C×H×W → windows of w² tokens: H and W padded to a multiple of the window, rolled by
+        the shift (none along an axis one window covers, as torchvision); and the geometry."""
+        x = x.permute(0, 2, 3, 1)  # N×H×W×C
+        b, h, w, c = x.shape
+        win = self.window
+        pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
+        x = nn.functional.pad(x, (0, 0, 0, pad_r, 0, pad_b))
+        hp, wp = h + pad_b, w + pad_r
+        sh, sw = (0 if win >= hp else self.shift), (0 if win >= wp else self.shift)
+        if sh or sw:
+            x = torch.roll(x, shifts=(-sh, -sw), dims=(1, 2))
+        x = x.view(b, hp // win, win, wp // win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, win * win, c)
+        return x, (b, h, w, hp, wp, sh, sw)
+
+    def _masked(self, attn, geometry):
+        """The scores plus the shifted windows' mask."""
+        b, h, w, hp, wp, sh, sw = geometry
+        return shift_mask(attn, hp, wp, self.window, sh, sw, self.heads) if sh or sw else attn
+
+    def _unwindow(self, x, geometry):
+        """The windows back on the map (N×C×H×W): rolled back, the padding cropped."""
+        b, h, w, hp, wp, sh, sw = geometry
+        win, c = self.window, x.shape[-1]
+        x = x.view(b, hp // win, wp // win, win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
+        if sh or sw:
+            x = torch.roll(x, shifts=(sh, sw), dims=(1, 2))
+        return x[:, :h, :w, :].permute(0, 3, 1, 2)
+
+'''
 
 HELPERS = {
     "TFSamePad2d": '''
@@ -184,6 +217,14 @@ class BatchNormParts(nn.Module):
             x = x + self.bias
         return x
 ''',
+    "relative_index": '''
+def relative_index(window):
+    """The bias-table row of each pair of tokens of a window×window group (torchvision's
+    relative_position_index): (Δy + w − 1)·(2w − 1) + Δx + w − 1."""
+    coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window - 1)
+    return (rel[..., 0] * (2 * window - 1) + rel[..., 1]).flatten()
+''',
     "shift_mask": '''
 def shift_mask(attn, hp, wp, win, sh, sw, heads):
     """Swin's mask of shifted windows (torchvision's): −100 between the tokens of a window that came
@@ -213,35 +254,18 @@ class WindowAttention(nn.Module):
         self.qkv = nn.Linear(channels, 3 * channels, bias=qkv_bias)
         self.proj = nn.Linear(channels, channels, bias=proj_bias)
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
-        coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
-        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window - 1)
-        self.register_buffer("relative_position_index", (rel[..., 0] * (2 * window - 1) + rel[..., 1]).flatten())
+        self.register_buffer("relative_position_index", relative_index(window))
 
-    def forward(self, x):
-        x = x.permute(0, 2, 3, 1)  # N×H×W×C
-        b, h, w, c = x.shape
-        win = self.window
-        pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
-        x = nn.functional.pad(x, (0, 0, 0, pad_r, 0, pad_b))
-        hp, wp = h + pad_b, w + pad_r
-        sh, sw = (0 if win >= hp else self.shift), (0 if win >= wp else self.shift)  # as torchvision
-        if sh or sw:
-            x = torch.roll(x, shifts=(-sh, -sw), dims=(1, 2))
-        x = x.view(b, hp // win, win, wp // win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, win * win, c)
-        qkv = self.qkv(x).reshape(x.shape[0], win * win, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+''' + SWIN_WINDOWS + '''    def forward(self, x):
+        x, geometry = self._windows(x)
+        c, win, heads = x.shape[-1], self.window, self.heads
+        qkv = self.qkv(x).reshape(x.shape[0], win * win, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        attn = (q * (c // self.heads) ** -0.5).matmul(k.transpose(-2, -1))
+        attn = (q * (c // heads) ** -0.5).matmul(k.transpose(-2, -1))
         bias = self.relative_position_bias_table[self.relative_position_index].view(win * win, win * win, -1)
-        attn = attn + bias.permute(2, 0, 1).unsqueeze(0)
-        if sh or sw:
-            attn = shift_mask(attn, hp, wp, win, sh, sw, self.heads)
-        attn = attn.softmax(dim=-1)
-        x = attn.matmul(v).transpose(1, 2).reshape(x.shape[0], win * win, c)
-        x = self.proj(x)
-        x = x.view(b, hp // win, wp // win, win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
-        if sh or sw:
-            x = torch.roll(x, shifts=(sh, sw), dims=(1, 2))
-        return x[:, :h, :w, :].permute(0, 3, 1, 2)
+        attn = self._masked(attn + bias.permute(2, 0, 1).unsqueeze(0), geometry).softmax(dim=-1)
+        x = self.proj(attn.matmul(v).transpose(1, 2).reshape(x.shape[0], win * win, c))
+        return self._unwindow(x, geometry)
 ''',
     "WindowAttentionV2": '''
 class WindowAttentionV2(nn.Module):
@@ -266,21 +290,11 @@ class WindowAttentionV2(nn.Module):
         table = table / max(window - 1, 1) * 8
         table = torch.sign(table) * torch.log2(table.abs() + 1.0) / 3.0
         self.register_buffer("relative_coords_table", table)
-        coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
-        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window - 1)
-        self.register_buffer("relative_position_index", (rel[..., 0] * (2 * window - 1) + rel[..., 1]).flatten())
+        self.register_buffer("relative_position_index", relative_index(window))
 
-    def forward(self, x):
-        x = x.permute(0, 2, 3, 1)  # N×H×W×C
-        b, h, w, c = x.shape
-        win, heads = self.window, self.heads
-        pad_b, pad_r = (win - h % win) % win, (win - w % win) % win
-        x = nn.functional.pad(x, (0, 0, 0, pad_r, 0, pad_b))
-        hp, wp = h + pad_b, w + pad_r
-        sh, sw = (0 if win >= hp else self.shift), (0 if win >= wp else self.shift)  # as torchvision
-        if sh or sw:
-            x = torch.roll(x, shifts=(-sh, -sw), dims=(1, 2))
-        x = x.view(b, hp // win, win, wp // win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, win * win, c)
+''' + SWIN_WINDOWS + '''    def forward(self, x):
+        x, geometry = self._windows(x)
+        c, win, heads = x.shape[-1], self.window, self.heads
         bias = None
         if self.qkv.bias is not None:
             bias = self.qkv.bias.clone()
@@ -292,16 +306,9 @@ class WindowAttentionV2(nn.Module):
         attn = attn * torch.clamp(self.logit_scale, max=4.605170185988092).exp()  # at most e^(ln 100) = 100
         table = self.cpb_mlp(self.relative_coords_table).view(-1, heads)
         rpb = table[self.relative_position_index].view(win * win, win * win, -1).permute(2, 0, 1)
-        attn = attn + 16 * torch.sigmoid(rpb).unsqueeze(0)
-        if sh or sw:
-            attn = shift_mask(attn, hp, wp, win, sh, sw, heads)
-        attn = attn.softmax(dim=-1)
-        x = attn.matmul(v).transpose(1, 2).reshape(x.shape[0], win * win, c)
-        x = self.proj(x)
-        x = x.view(b, hp // win, wp // win, win, win, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
-        if sh or sw:
-            x = torch.roll(x, shifts=(sh, sw), dims=(1, 2))
-        return x[:, :h, :w, :].permute(0, 3, 1, 2)
+        attn = self._masked(attn + 16 * torch.sigmoid(rpb).unsqueeze(0), geometry).softmax(dim=-1)
+        x = self.proj(attn.matmul(v).transpose(1, 2).reshape(x.shape[0], win * win, c))
+        return self._unwindow(x, geometry)
 ''',
     "PartitionAttention": '''
 class PartitionAttention(nn.Module):
@@ -318,9 +325,7 @@ class PartitionAttention(nn.Module):
         self.to_qkv = nn.Linear(c, 3 * c, bias=qkv_bias)
         self.merge = nn.Linear(c, c, bias=proj_bias)
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * size - 1) ** 2, heads))
-        coords = torch.stack(torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")).flatten(1)
-        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (size - 1)
-        self.register_buffer("relative_position_index", (rel[..., 0] * (2 * size - 1) + rel[..., 1]).flatten())
+        self.register_buffer("relative_position_index", relative_index(size))
 
     def forward(self, x):
         b, c, h, w = x.shape
