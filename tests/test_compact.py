@@ -340,3 +340,258 @@ def test_keras_names_inside_a_nested_model_fold(tmp_path):
     trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
     frozen = sum(math.prod(w.shape) for w in model.non_trainable_weights)
     assert (rep_f.totals.params, rep_f.totals.non_trainable_params) == (trainable, frozen)
+
+
+# Numbered siblings: torchvision's MobileNetV2 / EfficientNet / RegNet, rebuilt here with their
+# module names (torchvision does not install beside torch 2.13)
+SIBLINGS = "cnncalc_compact_siblings"
+SIBLING_MODELS = '''
+import torch
+from torch import nn
+
+
+@torch.fx.wrap
+def stochastic_depth(x, p: float, mode: str, training: bool = True):
+    """torchvision.ops.stochastic_depth's signature."""
+    return x
+
+
+class StochasticDepth(nn.Module):
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        return stochastic_depth(x, self.p, "row", self.training)
+
+
+def cbr(cin, cout, k=3, s=1, g=1, act=nn.ReLU6):
+    layers = [nn.Conv2d(cin, cout, k, s, (k - 1) // 2, groups=g, bias=False), nn.BatchNorm2d(cout)]
+    return nn.Sequential(*layers, act()) if act else nn.Sequential(*layers)
+
+
+class InvertedResidual(nn.Module):
+    """torchvision's MobileNetV2 block: conv.0 expand, conv.1 depthwise, conv.2 project, conv.3 BN."""
+
+    def __init__(self, cin, cout, stride, t):
+        super().__init__()
+        hidden = cin * t
+        self.use_res = stride == 1 and cin == cout
+        layers = [cbr(cin, hidden, 1)] if t != 1 else []
+        layers += [cbr(hidden, hidden, 3, stride, hidden), nn.Conv2d(hidden, cout, 1, bias=False),
+                   nn.BatchNorm2d(cout)]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return x + self.conv(x) if self.use_res else self.conv(x)
+
+
+class MobileNetV2Like(nn.Module):
+    def __init__(self, settings=((1, 8, 1, 1), (6, 12, 2, 2), (6, 16, 3, 2), (6, 24, 2, 1))):
+        super().__init__()
+        feats, cin = [cbr(3, 8, 3, 2)], 8
+        for t, c, n, s in settings:
+            for i in range(n):
+                feats.append(InvertedResidual(cin, c, s if i == 0 else 1, t))
+                cin = c
+        feats.append(cbr(cin, 64, 1))
+        self.features = nn.Sequential(*feats)
+        self.classifier = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = nn.functional.adaptive_avg_pool2d(self.features(x), 1)
+        return self.classifier(torch.flatten(x, 1))
+
+
+class SqueezeExcitation(nn.Module):
+    def __init__(self, c, squeeze):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(c, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, c, 1)
+        self.activation = nn.SiLU()
+        self.scale_activation = nn.Sigmoid()
+
+    def forward(self, x):
+        return self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x))))) * x
+
+
+class MBConv(nn.Module):
+    """torchvision's EfficientNet block: block.0 expand, block.1 depthwise, block.2 SE, block.3
+    project; stochastic depth and the residual when the shape is kept."""
+
+    def __init__(self, cin, cout, k, stride, t, sd):
+        super().__init__()
+        hidden = cin * t
+        self.use_res = stride == 1 and cin == cout
+        self.block = nn.Sequential(cbr(cin, hidden, 1, act=nn.SiLU), cbr(hidden, hidden, k, stride, hidden, nn.SiLU),
+                                   SqueezeExcitation(hidden, max(1, cin // 4)), cbr(hidden, cout, 1, act=None))
+        self.stochastic_depth = StochasticDepth(sd)
+
+    def forward(self, x):
+        y = self.block(x)
+        return x + self.stochastic_depth(y) if self.use_res else y
+
+
+class EfficientNetLike(nn.Module):
+    """Stages of MBConvs whose stochastic-depth rate grows block by block: 0.2 * i / 7."""
+
+    def __init__(self, settings=((3, 1, 8, 2), (5, 2, 12, 3), (3, 1, 16, 2))):
+        super().__init__()
+        feats, cin, i, total = [cbr(3, 8, 3, 2, act=nn.SiLU)], 8, 0, sum(s[3] for s in settings)
+        for k, s, c, n in settings:
+            stage = []
+            for j in range(n):
+                stage.append(MBConv(cin, c, k, s if j == 0 else 1, 4, 0.2 * i / total))
+                cin, i = c, i + 1
+            feats.append(nn.Sequential(*stage))
+        self.features = nn.Sequential(*feats)
+        self.classifier = nn.Linear(cin, 10)
+
+    def forward(self, x):
+        x = nn.functional.adaptive_avg_pool2d(self.features(x), 1)
+        return self.classifier(torch.flatten(x, 1))
+
+
+class ResBottleneckBlock(nn.Module):
+    """RegNet's block, named as torchvision names it: proj (when the shape changes), f.a, f.b, f.c."""
+
+    def __init__(self, cin, cout, stride, groups):
+        super().__init__()
+        self.proj = cbr(cin, cout, 1, stride, act=None) if (cin != cout or stride != 1) else None
+        self.f = nn.Sequential()
+        self.f.add_module("a", cbr(cin, cout, 1, act=nn.ReLU))
+        self.f.add_module("b", cbr(cout, cout, 3, stride, cout // groups, nn.ReLU))
+        self.f.add_module("c", cbr(cout, cout, 1, act=None))
+        self.activation = nn.ReLU()
+
+    def forward(self, x):
+        short = self.proj(x) if self.proj is not None else x
+        return self.activation(short + self.f(x))
+
+
+class RegNetLike(nn.Module):
+    """trunk_output.block1.block1-0: numbered with a hyphen, which no repeat can name."""
+
+    def __init__(self, stages=((8, 2), (16, 3))):
+        super().__init__()
+        self.stem = cbr(3, 8, 3, 2, act=nn.ReLU)
+        self.trunk_output = nn.Sequential()
+        cin = 8
+        for si, (c, n) in enumerate(stages, 1):
+            stage = nn.Sequential()
+            for j in range(n):
+                stage.add_module(f"block{si}-{j}", ResBottleneckBlock(cin, c, 2 if j == 0 else 1, 4))
+                cin = c
+            self.trunk_output.add_module(f"block{si}", stage)
+        self.fc = nn.Linear(cin, 10)
+
+    def forward(self, x):
+        x = nn.functional.adaptive_avg_pool2d(self.trunk_output(self.stem(x)), 1)
+        return self.fc(torch.flatten(x, 1))
+'''
+
+
+@pytest.fixture(scope="module")
+def siblings(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    d = tmp_path_factory.mktemp("compactsib")
+    (d / f"{SIBLINGS}.py").write_text(SIBLING_MODELS, encoding="utf-8")
+    sys.path.insert(0, str(d))
+    sys.modules.pop(SIBLINGS, None)
+    try:
+        yield torch, __import__(SIBLINGS)
+    finally:
+        sys.path.remove(str(d))
+        sys.modules.pop(SIBLINGS, None)
+
+
+def spec_rows(text):
+    """rows() and every layer's parameters (a stochastic-depth rate, a stride)."""
+    rep = analyze(parse_spec(text, "spec.yaml"))
+    return rep, [(r.name, r.type, tuple(r.inputs), tuple(r.output_shape), r.params, r.non_trainable_params, r.macs,
+                  repr(sorted(r.spec.params.items()))) for r in rep.layers]
+
+
+def fold_and_hold(torch, mod, cls, size):
+    src = f"torch:{SIBLINGS}:{cls}"
+    plain = imported(src, "--input", size)
+    folded = imported(src, "--input", size, "--compact")
+    rep_p, rows_p = spec_rows(plain)
+    rep_f, rows_f = spec_rows(folded)
+    assert rows_f == rows_p
+    hwc = tuple(int(x) for x in size.split("x"))
+    params, stats, macs, shape = torch_figures(torch, getattr(mod, cls)(), hwc)
+    assert (rep_f.totals.params, rep_f.totals.non_trainable_params, rep_f.totals.macs) == (params, stats, macs)
+    assert tuple(rep_f.layers[-1].output_shape) == shape
+    return plain, folded
+
+
+def test_mobilenet_v2_siblings_fold_into_blocks_used_by_name(siblings):
+    torch, mod = siblings
+    plain, folded = fold_and_hold(torch, mod, "MobileNetV2Like", "32x32x3")
+    # features.2 … features.8: 3 blocks that change the shape (8 layers: 2, 4, 7), 4 residual ones
+    # (9 layers: 3, 5, 6, 8), each now one line; two blocks (name, params, "layers:", 8 or 9 layers)
+    # and "blocks:" are added
+    assert "features.8.add" in plain and "features.7.add" not in plain and "features.9.add" not in plain
+    assert plain.count("\n") - folded.count("\n") == (3 * 8 + 4 * 9) - 7 - (3 + 8) - (3 + 9) - 1
+    assert folded.count("    layers:\n") == 2
+    for k in range(2, 9):
+        assert f"_block: {{name: features.{k}" in folded or f"_block2: {{name: features.{k}" in folded
+    assert "repeat:" not in folded  # features.4, features.5 … cannot be named by a repeat
+    assert "features.1.conv.0.0" in folded  # the one block without an expansion stays as it is
+    # what differs from block to block (the expansion's width, the stride, the output's width) is a
+    # parameter; the depthwise conv's groups are its width
+    assert 'groups: "$filters"' in folded
+
+
+def test_efficientnet_growing_stochastic_depth_rates_are_arguments(siblings):
+    torch, mod = siblings
+    plain, folded = fold_and_hold(torch, mod, "EfficientNetLike", "32x32x3")
+    # residual blocks are 1, 3, 4, 6 (counted from 0 over the whole network): rate 0.2 * i / 7
+    for i, name in ((1, "features.1.1"), (3, "features.2.1"), (4, "features.2.2"), (6, "features.3.1")):
+        assert f"{name}.stochastic_depth, rate: {0.2 * i / 7!r}" in plain
+    # a rate is a block parameter: the residual block's default is features.2.1's, the others are arguments
+    uses = {line.split("name: ")[1].split(",")[0].rstrip("}"): line for line in folded.splitlines()
+            if line.startswith("  - features_block")}
+    assert f"rate: {0.2 * 3 / 7!r}" in folded and "rate: " not in uses["features.2.1"]
+    assert f"rate: {0.2 * 4 / 7!r}" in uses["features.2.2"] and f"rate: {0.2 * 6 / 7!r}" in uses["features.3.1"]
+    assert 'rate: "$rate"' in folded
+    assert folded.count("\n") * 3 < plain.count("\n") * 2, (folded.count("\n"), plain.count("\n"))
+
+
+def test_regnet_hyphen_numbered_blocks_fold(siblings):
+    torch, mod = siblings
+    plain, folded = fold_and_hold(torch, mod, "RegNetLike", "32x32x3")
+    assert "_block: {name: trunk_output.block1.block1-0" in folded
+    assert "{name: trunk_output.block2.block2-2" in folded
+    # blocks with a projection (12 layers: proj 2, f.a 3, f.b 3, f.c 2, add, activation) and without
+    # (10), 2 + 3 of them, each now one line; two blocks (3 + 12, 3 + 10 lines) and "blocks:" added
+    assert plain.count("\n") - folded.count("\n") == (2 * 12 + 3 * 10) - 5 - (3 + 12) - (3 + 10) - 1
+
+
+def test_a_changed_layer_parameter_is_a_different_layer():
+    """same_figures compares every layer parameter, not only the counts: a stochastic-depth rate
+    (no weights, no MACs) written wrong is caught."""
+    from cnncalc.importers.compact import same_figures
+
+    spec = "name: n\ninput: [4, 4, 2]\nlayers:\n  - conv: {name: c, filters: 2, kernel: 1}\n" \
+           "  - stochastic_depth: {name: s, rate: RATE}\n  - add: {name: a, from: [s, c]}\n"
+    assert same_figures(spec.replace("RATE", "0.1"), spec.replace("RATE", "0.1"), "x.yaml")
+    assert not same_figures(spec.replace("RATE", "0.1"), spec.replace("RATE", "0.2"), "x.yaml")
+
+
+def test_a_sibling_fold_with_a_wrong_rate_is_never_written(siblings, monkeypatch):
+    """The guard holds for sibling blocks too, down to a parameter that counts nothing."""
+    from cnncalc.importers import compact as compact_mod, load_net
+
+    net = load_net(f"torch:{SIBLINGS}:EfficientNetLike", "32x32x3")
+    good = compact_mod.compact_yaml(net)
+    assert good is not None and 'rate: "$rate"' in good and "{name: features.2.2, " in good
+    text, folded = compact_mod.compact(net)
+    assert folded and text == good
+    bad = good.replace(f"rate: {0.2 * 4 / 7!r}", "rate: 0.5", 1)
+    assert bad != good
+    monkeypatch.setattr(compact_mod, "compact_yaml", lambda n: bad)
+    text, folded = compact_mod.compact(net)
+    assert not folded and "blocks:" not in text

@@ -370,9 +370,143 @@ def compact_yaml(net: Net) -> Optional[str]:
         if has_extra:
             block_params[FIRST_ONLY] = False
         blocks.append((bname, block_params, entries_out, uses))
+    covered = [False] * len(layers)
+    for _, _, _, uses in blocks:
+        for t, _, _ in uses:
+            covered[t.stage.start:t.stage.end] = [True] * (t.stage.end - t.stage.start)
+    blocks += _sibling_blocks(layers, covered, referenced, used_names)
     if not blocks:
         return None
     return _write(net, blocks)
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbered siblings that no repeat can name: MobileNetV2's features.2 … features.17, RegNet's
+# trunk_output.block2.block2-0, EfficientNet's and ConvNeXt's features.3.0, features.3.1 whose
+# stochastic-depth rates differ. Instances of one structure share a block; each is one use of it,
+# named as the instance (``- features_block: {name: features.5, filters: 192}``), with the values
+# that differ as block parameters.
+
+NUMBERED_PART = re.compile(r"^(?:0|[1-9][0-9]*|[A-Za-z_]\w*-(?:0|[1-9][0-9]*))$")  # 3, block2-0
+MAX_SIBLING_PARAMS = 8  # more values that differ: not one structure repeated, but several
+
+
+def _sibling_prefix(name: str, level: int) -> Optional[str]:
+    """``features.3.conv.0.0`` → ``features.3`` (level 0), ``features.3.conv.0`` (level 1): the name
+    up to and including its (level+1)-th numbered part (RegNet's ``block1-0`` counts), never the
+    whole name."""
+    parts = name.split(".")
+    for k in range(1, len(parts) - 1):
+        if NUMBERED_PART.match(parts[k]):
+            if level == 0:
+                return ".".join(parts[:k + 1])
+            level -= 1
+    return None
+
+
+class _SibUse:
+    """One instance written as one use of a sibling block."""
+
+    def __init__(self, prefix: str, start: int, end: int, ext: str, body: list):
+        self.prefix, self.start, self.end, self.ext, self.body = prefix, start, end, ext, body
+        self.args: dict = {}
+
+
+def _sibling_groups(layers: list, level: int, covered: list, referenced: dict) -> list:
+    """[(instances of one structure, entries, params)] for the uncovered instances at ``level``."""
+    count: dict = {}
+    for layer in layers:
+        p = _sibling_prefix(layer["name"], level)
+        if p is not None:
+            count[p] = count.get(p, 0) + 1
+    by_structure: dict = {}
+    i, n = 0, len(layers)
+    while i < n:
+        p = None if covered[i] else _sibling_prefix(layers[i]["name"], level)
+        if p is None:
+            i += 1
+            continue
+        j = i
+        while j < n and not covered[j] and _sibling_prefix(layers[j]["name"], level) == p:
+            j += 1
+        inst, i = layers[i:j], j
+        if len(inst) < 2 or count[p] != len(inst):  # one layer, or the instance is not all here
+            continue
+        sig = _signature(inst, p + ".", None)
+        if sig is None or any(not r.startswith(p + ".") for layer in inst[:-1]
+                              for r in referenced.get(layer["name"], ())):
+            continue  # reads two layers outside itself, or is read inside
+        use = _SibUse(p, j - len(inst), j, sig[0], sig[1])
+        by_structure.setdefault(tuple((e[0], e[1], e[3]) for e in sig[1]), []).append(use)
+    groups = []
+    for uses in by_structure.values():
+        if len(uses) < 2:
+            continue
+        entries, params, vec_name = [], {}, {}  # params: name → (values per use, default)
+        try:
+            for pos, (local, type_, _, refs) in enumerate(uses[0].body):
+                keys = list(dict.fromkeys(k for u in uses for k in u.body[pos][2]))
+                values = {}
+                for k in keys:
+                    vec = [u.body[pos][2][k] if k in u.body[pos][2] else _default(type_, k) for u in uses]
+                    if all(v == vec[0] for v in vec):
+                        values[k] = vec[0]
+                        continue
+                    if repr(vec) not in vec_name:
+                        name = _ident(k) if _ident(k) not in params else _ident(f"{local}_{k}")
+                        while name in params or name in RESERVED:
+                            name += "_"
+                        reprs = [repr(v) for v in vec]
+                        params[name] = (vec, vec[max(range(len(vec)), key=lambda x: (reprs.count(reprs[x]), -x))])
+                        vec_name[repr(vec)] = name
+                    values[k] = "$" + vec_name[repr(vec)]
+                entries.append((local, type_, refs, None, values))
+        except KeyError:
+            continue
+        if len(params) > MAX_SIBLING_PARAMS:
+            continue
+        for ui, u in enumerate(uses):
+            u.args = {name: vec[ui] for name, (vec, default) in params.items() if vec[ui] != default}
+        groups.append((uses, entries, {name: default for name, (_, default) in params.items()}))
+    return groups
+
+
+def _sibling_blocks(layers: list, covered: list, referenced: dict, used_names: set) -> list:
+    """Blocks for the numbered siblings the stages left: by one numbering, then by the next that saves
+    the most lines on what is left, starting with the numbering that saves the most in the end."""
+    from .. import layers as registry
+
+    def saving(group) -> int:
+        uses, entries, _ = group
+        return sum(u.end - u.start - 1 for u in uses) - 2 - len(entries)  # a use line, a block's head
+
+    def plan(first_level: int) -> tuple:
+        cov, chosen, total, level = list(covered), [], 0, first_level
+        while level is not None:
+            groups = [g for g in _sibling_groups(layers, level, cov, referenced) if saving(g) > 0]
+            for uses, _, _ in groups:
+                for u in uses:
+                    cov[u.start:u.end] = [True] * (u.end - u.start)
+            chosen += groups
+            total += sum(saving(g) for g in groups)
+            best = max(((sum(saving(g) for g in _sibling_groups(layers, lv, cov, referenced) if saving(g) > 0), -lv)
+                        for lv in range(MAX_LEVEL + 1)), default=(0, 0))
+            level = -best[1] if best[0] > 0 else None
+        return total, chosen, cov
+
+    total, chosen, cov = max((plan(lv) for lv in range(MAX_LEVEL + 1)), key=lambda p: p[0])
+    covered[:] = cov
+    out = []
+    for uses, entries, params in sorted(chosen, key=lambda g: g[0][0].start):
+        common = os.path.commonprefix([u.prefix for u in uses]).rstrip("0123456789._-")
+        stem = (_ident(common) if common else "block") + "_block"
+        bname, k = stem, 1
+        while bname in used_names or registry.canonical(bname) is not None:
+            k += 1
+            bname = f"{stem}{k}"
+        used_names.add(bname)
+        out.append((bname, params, entries, uses))
+    return out
 
 
 def _write(net: Net, blocks: list) -> str:
@@ -407,15 +541,33 @@ def _write(net: Net, blocks: list) -> str:
                 items.append(("if", "${not " + FIRST_ONLY + "}"))
             lines.append(f"      - {type_}: {{" + ", ".join(f"{k}: {yaml_scalar(v)}" for k, v in items) + "}")
             prev = local
-        for t, args, first in uses:
-            starts[t.stage.start] = (bname, t, args, first)
+        for use in uses:
+            if isinstance(use, _SibUse):
+                starts[use.start] = (bname, use, None, None)
+            else:
+                t, args, first = use
+                starts[t.stage.start] = (bname, t, args, first)
     lines.append("layers:")
+    layers = net.layers
+    # a layer after a folded instance names its output by the instance's name (features.3 rather
+    # than features.3.block.2.1, which would read as part 1 of instance features.3.block.2)
+    out_name = {}
+    for _, t, _, _ in starts.values():
+        if isinstance(t, _SibUse):
+            out_name[layers[t.end - 1]["name"]] = t.prefix
     prev = "input"
     i = 0
-    layers = net.layers
     while i < len(layers):
         if i in starts:
             bname, t, args, first = starts.pop(i)
+            if isinstance(t, _SibUse):
+                items = [("name", t.prefix)] + list(t.args.items())
+                if t.ext != prev:
+                    items.append(("from", out_name.get(t.ext, t.ext)))
+                lines.append(f"  - {bname}: {{" + ", ".join(f"{k}: {yaml_scalar(v)}" for k, v in items) + "}")
+                prev = layers[t.end - 1]["name"]
+                i = t.end
+                continue
             st = t.stage
             n = len(st.instances)
             ext = st.instances[0][0]["inputs"]
@@ -442,6 +594,7 @@ def _write(net: Net, blocks: list) -> str:
         items += [(k, v) for k, v in layer["params"].items() if v is not None]
         ins = layer["inputs"]
         if ins != [prev]:
+            ins = [out_name.get(x, x) for x in ins]
             items.append(("from", ins[0] if len(ins) == 1 else ins))
         lines.append(f"  - {layer['type']}: {{" + ", ".join(f"{k}: {yaml_scalar(v)}" for k, v in items) + "}")
         prev = layer["name"]
@@ -490,7 +643,8 @@ def _renamed(net: Net, names: dict) -> Net:
 
 def same_figures(plain: str, folded: str, display: str, names: Optional[dict] = None) -> bool:
     """Both specs build to the same layers: names (the plain spec's through ``names``, when the
-    folded one renames them), types, inputs, shapes and every count."""
+    folded one renames them), types, inputs, shapes, every count and every layer parameter (a
+    stochastic-depth rate too)."""
     from ..core.analysis import analyze
     from ..core.errors import CnnCalcError
     from ..load import parse_spec
@@ -504,7 +658,9 @@ def same_figures(plain: str, folded: str, display: str, names: Optional[dict] = 
     def rows(rep, to=None):
         to = to or {}
         return [(to.get(r.name, r.name), r.type, tuple(to.get(i, i) for i in r.inputs), tuple(r.output_shape),
-                 r.weights, r.biases, r.non_trainable_params, r.macs, r.activations) for r in rep.layers]
+                 r.weights, r.biases, r.non_trainable_params, r.macs, r.flops, r.activations,
+                 repr(sorted((k, _norm(v)) for k, v in (r.spec.params if r.spec is not None else {}).items())))
+                for r in rep.layers]
 
     return rows(a, names) == rows(b)
 
