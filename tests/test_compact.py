@@ -489,6 +489,19 @@ class RegNetLike(nn.Module):
     def forward(self, x):
         x = nn.functional.adaptive_avg_pool2d(self.trunk_output(self.stem(x)), 1)
         return self.fc(torch.flatten(x, 1))
+
+
+class ReadLater(nn.Module):
+    """Conv-BN-ReLU blocks whose layers are named 0, 1, 2; a later add reads blocks.1's output."""
+
+    def __init__(self):
+        super().__init__()
+        widths = (3, 8, 12, 16, 12)  # not a repeat: every block's width differs from the one before
+        self.blocks = nn.Sequential(*[cbr(widths[i], widths[i + 1], act=nn.ReLU) for i in range(4)])
+
+    def forward(self, x):
+        y = self.blocks[1](self.blocks[0](x))
+        return self.blocks[3](self.blocks[2](y)) + y
 '''
 
 
@@ -551,11 +564,18 @@ def test_efficientnet_growing_stochastic_depth_rates_are_arguments(siblings):
     # residual blocks are 1, 3, 4, 6 (counted from 0 over the whole network): rate 0.2 * i / 7
     for i, name in ((1, "features.1.1"), (3, "features.2.1"), (4, "features.2.2"), (6, "features.3.1")):
         assert f"{name}.stochastic_depth, rate: {0.2 * i / 7!r}" in plain
-    # a rate is a block parameter: the residual block's default is features.2.1's, the others are arguments
-    uses = {line.split("name: ")[1].split(",")[0].rstrip("}"): line for line in folded.splitlines()
-            if line.startswith("  - features_block")}
-    assert f"rate: {0.2 * 3 / 7!r}" in folded and "rate: " not in uses["features.2.1"]
-    assert f"rate: {0.2 * 4 / 7!r}" in uses["features.2.2"] and f"rate: {0.2 * 6 / 7!r}" in uses["features.3.1"]
+    # a rate is a block parameter: each use's own argument, or the block's default
+    import yaml
+
+    doc = yaml.safe_load(folded)
+    rates = {}
+    for entry in doc["layers"]:
+        (kind, args), = entry.items()
+        block = doc["blocks"].get(kind)
+        if block is not None and any(v.get("rate") == "$rate" for layer in block["layers"] for v in layer.values()):
+            rates[args["name"]] = args.get("rate", block["params"]["rate"])
+    assert {k: v for k, v in rates.items() if k in ("features.2.1", "features.2.2", "features.3.1")} == \
+        {"features.2.1": 0.2 * 3 / 7, "features.2.2": 0.2 * 4 / 7, "features.3.1": 0.2 * 6 / 7}
     assert 'rate: "$rate"' in folded
     assert folded.count("\n") * 3 < plain.count("\n") * 2, (folded.count("\n"), plain.count("\n"))
 
@@ -595,3 +615,16 @@ def test_a_sibling_fold_with_a_wrong_rate_is_never_written(siblings, monkeypatch
     monkeypatch.setattr(compact_mod, "compact_yaml", lambda n: bad)
     text, folded = compact_mod.compact(net)
     assert not folded and "blocks:" not in text
+
+
+def test_a_later_layer_reads_a_folded_instance_by_its_name(siblings):
+    """blocks.1.2 (the ReLU of instance blocks.1) would read as part 2 of instance blocks.1 in a
+    top-level from:, so the folded spec names the instance instead."""
+    torch, mod = siblings
+    plain, folded = fold_and_hold(torch, mod, "ReadLater", "8x8x3")
+    assert "from: [blocks.3.2, blocks.1.2]" in plain or "from: [blocks.1.2, blocks.3.2]" in plain
+    assert "blocks.1.2" not in folded
+    # widths 8, 12, 16, 12: the most common is the default
+    assert "{name: blocks.0, filters: 8}" in folded and "{name: blocks.2, filters: 16}" in folded
+    assert "{name: blocks.1}" in folded and "{name: blocks.3}" in folded
+    assert "from: [blocks.3, blocks.1]" in folded or "from: [blocks.1, blocks.3]" in folded

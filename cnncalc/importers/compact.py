@@ -17,12 +17,16 @@ dotted numbering folds, those are read as ``conv2_block.0.1_conv``, ``block2.0.e
 A stage that does not fold is searched again one numbering deeper (``features.2.0``,
 ``features.2.1`` inside ``features``).
 
+Numbered instances left over — those ``repeat`` cannot name (MobileNetV2's ``features.2`` …
+``features.17``, RegNet's ``block2-0``) or whose values differ one by one (a stochastic-depth rate)
+— share one block per structure, each written as one use named as the instance (``_sibling_blocks``).
+
 Stages of the same structure share one block; values that differ between them become block
 parameters (named after the parameter, or the layer and the parameter when two differ). Layers
 outside any instance stay as they are, and nothing outside an instance may read a layer inside
 it other than its last. The written spec is built and compared with the plain import layer by
-layer (names — through the renaming, for Keras's —, types, inputs, shapes, every count); anything
-else keeps the plain spec.
+layer (names — through the renaming, for Keras's —, types, inputs, shapes, every count and layer
+parameter); anything else keeps the plain spec.
 """
 
 from __future__ import annotations
@@ -261,7 +265,14 @@ def _fill(group: list) -> bool:
 
 
 def compact_yaml(net: Net) -> Optional[str]:
-    """The spec with repeated structures folded, or None when nothing folds."""
+    """The spec with repeated structures folded, or None when nothing folds: stages (repeat) and
+    then numbered siblings, or numbered siblings alone when that is shorter (EfficientNet's stages
+    of two would otherwise take a block of their own beside the siblings')."""
+    texts = [t for t in (_compact_yaml(net, True), _compact_yaml(net, False)) if t is not None]
+    return min(texts, key=lambda t: t.count("\n")) if texts else None
+
+
+def _compact_yaml(net: Net, stages: bool) -> Optional[str]:
     layers = net.layers
     referenced: dict = {}
     for layer in layers:
@@ -271,7 +282,7 @@ def compact_yaml(net: Net) -> Optional[str]:
     # next one (EfficientNet's features.2.0, features.2.1 inside features)
     templates = []
     covered = [False] * len(layers)
-    for level in range(MAX_LEVEL + 1):
+    for level in range(MAX_LEVEL + 1 if stages else 0):
         for st in _stages(layers, level):
             if any(covered[st.start:st.end]):
                 continue
@@ -494,7 +505,7 @@ def _sibling_blocks(layers: list, covered: list, referenced: dict, used_names: s
             level = -best[1] if best[0] > 0 else None
         return total, chosen, cov
 
-    total, chosen, cov = max((plan(lv) for lv in range(MAX_LEVEL + 1)), key=lambda p: p[0])
+    _, chosen, cov = max((plan(lv) for lv in range(MAX_LEVEL + 1)), key=lambda p: p[0])
     covered[:] = cov
     out = []
     for uses, entries, params in sorted(chosen, key=lambda g: g[0][0].start):
@@ -583,7 +594,7 @@ def _write(net: Net, blocks: list) -> str:
             else:
                 items += list({**args, **first}.items())
             if ext_in != prev:
-                items.append(("from", ext_in))
+                items.append(("from", out_name.get(ext_in, ext_in)))
             body = ", ".join(f"{k}: {v}" if k == "first" else f"{k}: {yaml_scalar(v)}" for k, v in items)
             lines.append(f"  - {bname}: {{{body}}}")
             prev = st.instances[-1][-1]["name"]
