@@ -423,22 +423,22 @@ class _SibUse:
         self.args: dict = {}
 
 
-def _sibling_groups(layers: list, level: int, covered: list, referenced: dict) -> list:
-    """[(instances of one structure, entries, params)] for the uncovered instances at ``level``."""
+def _sibling_groups(layers: list, prefixes: list, covered: list, referenced: dict) -> list:
+    """[(instances of one structure, entries, params)] for the uncovered instances, ``prefixes``
+    giving each layer's instance at one numbering level."""
     count: dict = {}
-    for layer in layers:
-        p = _sibling_prefix(layer["name"], level)
+    for p in prefixes:
         if p is not None:
             count[p] = count.get(p, 0) + 1
     by_structure: dict = {}
     i, n = 0, len(layers)
     while i < n:
-        p = None if covered[i] else _sibling_prefix(layers[i]["name"], level)
+        p = None if covered[i] else prefixes[i]
         if p is None:
             i += 1
             continue
         j = i
-        while j < n and not covered[j] and _sibling_prefix(layers[j]["name"], level) == p:
+        while j < n and not covered[j] and prefixes[j] == p:
             j += 1
         inst, i = layers[i:j], j
         if len(inst) < 2 or count[p] != len(inst):  # one layer, or the instance is not all here
@@ -488,19 +488,28 @@ def _sibling_blocks(layers: list, covered: list, referenced: dict, used_names: s
     from .. import layers as registry
 
     def saving(group) -> int:
-        uses, entries, _ = group
-        return sum(u.end - u.start - 1 for u in uses) - 2 - len(entries)  # a use line, a block's head
+        uses, entries, params = group  # each instance becomes a line; the block's head and "params:" come
+        return sum(u.end - u.start - 1 for u in uses) - (3 if params else 2) - len(entries)
+
+    prefixes = [[_sibling_prefix(layer["name"], level) for layer in layers] for level in range(MAX_LEVEL + 1)]
+    cache: dict = {}
+
+    def groups_at(level: int, cov: list) -> list:  # the plans share most of their steps
+        key = (level, bytes(cov))
+        if key not in cache:
+            cache[key] = [g for g in _sibling_groups(layers, prefixes[level], cov, referenced) if saving(g) > 0]
+        return cache[key]
 
     def plan(first_level: int) -> tuple:
         cov, chosen, total, level = list(covered), [], 0, first_level
         while level is not None:
-            groups = [g for g in _sibling_groups(layers, level, cov, referenced) if saving(g) > 0]
+            groups = groups_at(level, cov)
             for uses, _, _ in groups:
                 for u in uses:
                     cov[u.start:u.end] = [True] * (u.end - u.start)
             chosen += groups
             total += sum(saving(g) for g in groups)
-            best = max(((sum(saving(g) for g in _sibling_groups(layers, lv, cov, referenced) if saving(g) > 0), -lv)
+            best = max(((sum(saving(g) for g in groups_at(lv, cov)), -lv)
                         for lv in range(MAX_LEVEL + 1)), default=(0, 0))
             level = -best[1] if best[0] > 0 else None
         return total, chosen, cov
