@@ -502,6 +502,20 @@ class ReadLater(nn.Module):
     def forward(self, x):
         y = self.blocks[1](self.blocks[0](x))
         return self.blocks[3](self.blocks[2](y)) + y
+
+
+class UnderscoreNumbered(nn.Module):
+    """torchvision's ViT names its encoder layers encoder.layers.encoder_layer_0, _1, …"""
+
+    def __init__(self):
+        super().__init__()
+        from collections import OrderedDict
+
+        self.layers = nn.Sequential(OrderedDict((f"encoder_layer_{i}", cbr(3 if i == 0 else 8, 8, act=nn.ReLU))
+                                                for i in range(4)))
+
+    def forward(self, x):
+        return self.layers(x)
 '''
 
 
@@ -628,3 +642,12 @@ def test_a_later_layer_reads_a_folded_instance_by_its_name(siblings):
     assert "{name: blocks.0, filters: 8}" in folded and "{name: blocks.2, filters: 16}" in folded
     assert "{name: blocks.1}" in folded and "{name: blocks.3}" in folded
     assert "from: [blocks.3, blocks.1]" in folded or "from: [blocks.1, blocks.3]" in folded
+
+
+def test_underscore_numbered_siblings_fold(siblings):
+    torch, mod = siblings
+    plain, folded = fold_and_hold(torch, mod, "UnderscoreNumbered", "8x8x3")
+    for i in range(4):
+        assert f"name: layers.encoder_layer_{i}.0," in plain and f"{{name: layers.encoder_layer_{i}}}" in folded
+    # four instances of 3 layers, each one line; a block (name, "layers:", 3 layers) and "blocks:" added
+    assert plain.count("\n") - folded.count("\n") == 4 * 3 - 4 - (2 + 3) - 1

@@ -398,14 +398,15 @@ def _compact_yaml(net: Net, stages: bool) -> Optional[str]:
 # named as the instance (``- features_block: {name: features.5, filters: 192}``), with the values
 # that differ as block parameters.
 
-NUMBERED_PART = re.compile(r"^(?:0|[1-9][0-9]*|[A-Za-z_]\w*-(?:0|[1-9][0-9]*))$")  # 3, block2-0
+# 3; RegNet's block2-0; ViT's encoder_layer_11 (a part inside a name, never the last)
+NUMBERED_PART = re.compile(r"^(?:0|[1-9][0-9]*|[A-Za-z_]\w*[-_](?:0|[1-9][0-9]*))$")
 MAX_SIBLING_PARAMS = 8  # more values that differ: not one structure repeated, but several
 
 
 def _sibling_prefix(name: str, level: int) -> Optional[str]:
     """``features.3.conv.0.0`` → ``features.3`` (level 0), ``features.3.conv.0`` (level 1): the name
-    up to and including its (level+1)-th numbered part (RegNet's ``block1-0`` counts), never the
-    whole name."""
+    up to and including its (level+1)-th numbered part (RegNet's ``block1-0`` and ViT's
+    ``encoder_layer_0`` count), never the whole name."""
     parts = name.split(".")
     for k in range(1, len(parts) - 1):
         if NUMBERED_PART.match(parts[k]):
