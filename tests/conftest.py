@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,3 +61,18 @@ def has_torch() -> bool:
 
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))
+
+
+@contextmanager
+def importable(tmp_path_factory, name: str, source: str):
+    """A module of the tests' own models, written to a temporary folder on sys.path and imported
+    (so that ``torch:NAME:factory`` finds it): (the module, its folder); forgotten afterwards."""
+    folder = tmp_path_factory.mktemp(name)
+    (folder / f"{name}.py").write_text(source, encoding="utf-8")
+    sys.path.insert(0, str(folder))
+    sys.modules.pop(name, None)
+    try:
+        yield __import__(name), folder
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop(name, None)

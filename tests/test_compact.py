@@ -6,14 +6,13 @@ PyTorch, and to hand arithmetic for the prototxt written here."""
 
 from __future__ import annotations
 
-import sys
 
 import pytest
 
 from cnncalc import analyze
 from cnncalc.load import parse_spec
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, importable, run_cli
 from .test_import_torch import MODELS, NAME, torch_figures
 
 FIXTURES = ROOT / "tests" / "models"
@@ -34,15 +33,8 @@ def imported(*args):
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     torch = pytest.importorskip("torch")
-    d = tmp_path_factory.mktemp("compactmods")
-    (d / f"{NAME}.py").write_text(MODELS, encoding="utf-8")
-    sys.path.insert(0, str(d))
-    sys.modules.pop(NAME, None)
-    try:
-        yield torch, __import__(NAME), d
-    finally:
-        sys.path.remove(str(d))
-        sys.modules.pop(NAME, None)
+    with importable(tmp_path_factory, NAME, MODELS) as (module, folder):
+        yield torch, module, folder
 
 
 def test_torch_resnet50_like_folds_into_one_block(models):
@@ -522,15 +514,8 @@ class UnderscoreNumbered(nn.Module):
 @pytest.fixture(scope="module")
 def siblings(tmp_path_factory):
     torch = pytest.importorskip("torch")
-    d = tmp_path_factory.mktemp("compactsib")
-    (d / f"{SIBLINGS}.py").write_text(SIBLING_MODELS, encoding="utf-8")
-    sys.path.insert(0, str(d))
-    sys.modules.pop(SIBLINGS, None)
-    try:
-        yield torch, __import__(SIBLINGS)
-    finally:
-        sys.path.remove(str(d))
-        sys.modules.pop(SIBLINGS, None)
+    with importable(tmp_path_factory, SIBLINGS, SIBLING_MODELS) as (module, folder):
+        yield torch, module
 
 
 def spec_rows(text):

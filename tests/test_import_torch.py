@@ -12,7 +12,7 @@ import pytest
 from cnncalc import analyze
 from cnncalc.load import parse_spec
 
-from .conftest import run_cli
+from .conftest import importable, run_cli
 
 MODELS = '''
 import torch
@@ -343,15 +343,8 @@ NAME = "cnncalc_torch_models_tmp"
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     torch = pytest.importorskip("torch")
-    d = tmp_path_factory.mktemp("torchmods")
-    (d / f"{NAME}.py").write_text(MODELS, encoding="utf-8")
-    sys.path.insert(0, str(d))
-    sys.modules.pop(NAME, None)
-    try:
-        yield torch, __import__(NAME)
-    finally:
-        sys.path.remove(str(d))
-        sys.modules.pop(NAME, None)
+    with importable(tmp_path_factory, NAME, MODELS) as (module, folder):
+        yield torch, module
 
 
 def torch_figures(torch, model, hwc):

@@ -9,14 +9,13 @@ the output shape) or hand arithmetic written below."""
 
 from __future__ import annotations
 
-import sys
 
 import pytest
 
 from cnncalc import analyze
 from cnncalc.load import parse_spec
 
-from .conftest import run_cli
+from .conftest import importable, run_cli
 
 MODELS = '''
 import math
@@ -495,15 +494,8 @@ layers:
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     torch = pytest.importorskip("torch")
-    d = tmp_path_factory.mktemp("torchmaxvit")
-    (d / f"{NAME}.py").write_text(MODELS, encoding="utf-8")
-    sys.path.insert(0, str(d))
-    sys.modules.pop(NAME, None)
-    try:
-        yield torch, __import__(NAME), d
-    finally:
-        sys.path.remove(str(d))
-        sys.modules.pop(NAME, None)
+    with importable(tmp_path_factory, NAME, MODELS) as (module, folder):
+        yield torch, module, folder
 
 
 def torch_figures(torch, make, shape):

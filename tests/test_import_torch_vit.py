@@ -12,14 +12,13 @@ nn.MultiheadAttention(need_weights=False) runs, and counts only its projections)
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
 from cnncalc import analyze
 from cnncalc.load import parse_spec
 
-from .conftest import run_cli
+from .conftest import importable, run_cli
 
 MODELS = '''
 import math
@@ -498,15 +497,8 @@ NAME = "cnncalc_torch_vit_models_tmp"
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     torch = pytest.importorskip("torch")
-    d = tmp_path_factory.mktemp("torchvit")
-    (d / f"{NAME}.py").write_text(MODELS, encoding="utf-8")
-    sys.path.insert(0, str(d))
-    sys.modules.pop(NAME, None)
-    try:
-        yield torch, __import__(NAME)
-    finally:
-        sys.path.remove(str(d))
-        sys.modules.pop(NAME, None)
+    with importable(tmp_path_factory, NAME, MODELS) as (module, folder):
+        yield torch, module
 
 
 def torch_figures(torch, make, shape):
