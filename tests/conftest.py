@@ -63,6 +63,16 @@ def has_torch() -> bool:
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))
 
 
+def error_of(*args) -> str:
+    """The one error line a command must give (exit 2, no traceback, no internal error)."""
+    r = run_cli(*args)
+    assert r.code == 2, (r.code, r.out, r.err)
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cnncalc: error: "), r.err
+    assert "Traceback" not in r.err and "internal error" not in r.err
+    return lines[0]
+
+
 @contextmanager
 def importable(tmp_path_factory, name: str, source: str):
     """A module of the tests' own models, written to a temporary folder on sys.path and imported

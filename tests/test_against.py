@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, error_of, run_cli
 
 MODELS = ROOT / "tests" / "models"
 FIXTURES = json.loads((MODELS / "fixtures.json").read_text(encoding="utf-8"))
@@ -47,14 +47,6 @@ def spec(tmp_path, text, name="net.yaml"):
     p.write_text(textwrap.dedent(text), encoding="utf-8")
     return str(p)
 
-
-def one_line_error(*args) -> str:
-    r = run_cli(*args)
-    assert r.code == 2, (r.code, r.out, r.err)
-    lines = r.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cnncalc: error: "), r.err
-    assert "Traceback" not in r.err and "internal error" not in r.err
-    return lines[0]
 
 
 @pytest.fixture
@@ -218,12 +210,12 @@ def test_fast_path_and_typer_agree(tmp_path):
 
 def test_model_that_cannot_be_read_is_one_line(tmp_path, onnx_):
     mine = spec(tmp_path, "input: 10\nlayers:\n  - dense: {name: fc, units: 5}\n")
-    assert "nope.onnx: no such file" in one_line_error("check", mine, "--against", str(tmp_path / "nope.onnx"))
+    assert "nope.onnx: no such file" in error_of("check", mine, "--against", str(tmp_path / "nope.onnx"))
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x00garbage, not protobuf\xff" * 5)
-    assert "bad.onnx" in one_line_error("check", mine, "--against", str(bad))
-    assert str(tmp_path) in one_line_error("check", mine, "--against", str(tmp_path))
-    assert "no module named 'no_such_module_xyz'" in one_line_error("check", mine, "--against",
+    assert "bad.onnx" in error_of("check", mine, "--against", str(bad))
+    assert str(tmp_path) in error_of("check", mine, "--against", str(tmp_path))
+    assert "no module named 'no_such_module_xyz'" in error_of("check", mine, "--against",
                                                                     "torch:no_such_module_xyz:net")
 
 

@@ -12,7 +12,7 @@ import pytest
 from cnncalc import analyze
 from cnncalc.load import parse_spec
 
-from .conftest import importable, run_cli
+from .conftest import error_of, importable, run_cli
 
 MODELS = '''
 import torch
@@ -438,14 +438,6 @@ def test_show_a_torch_model(models):
     doc = json.loads(r.out)
     assert doc["totals"]["params"] == params and doc["totals"]["macs"] == macs
 
-
-def error_of(*args) -> str:
-    r = run_cli(*args)
-    assert r.code == 2, (r.code, r.out, r.err)
-    lines = r.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cnncalc: error: "), r.err
-    assert "Traceback" not in r.err and "internal error" not in r.err
-    return lines[0]
 
 
 @pytest.mark.parametrize("source, words", [

@@ -15,7 +15,7 @@ import pytest
 from cnncalc import analyze
 from cnncalc.load import parse_spec
 
-from .conftest import importable, run_cli
+from .conftest import error_of, importable, run_cli
 
 MODELS = '''
 import math
@@ -559,14 +559,6 @@ def test_check_against_the_spec(models, tmp_path):
     assert r.code == 0, r.out + r.err
     assert "all hold" in r.out
 
-
-def error_of(*args) -> str:
-    r = run_cli(*args)
-    assert r.code == 2, (r.code, r.out, r.err)
-    lines = r.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cnncalc: error: "), r.err
-    assert "Traceback" not in r.err and "internal error" not in r.err
-    return lines[0]
 
 
 @pytest.mark.parametrize("factory, size, words", [

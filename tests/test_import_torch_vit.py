@@ -18,7 +18,7 @@ import pytest
 from cnncalc import analyze
 from cnncalc.load import parse_spec
 
-from .conftest import importable, run_cli
+from .conftest import error_of, importable, run_cli
 
 MODELS = '''
 import math
@@ -583,14 +583,6 @@ def test_swin_layers(models):
     assert rows["features.2._patch_merging_pad"].type == "space_to_depth"
     assert rows["features.2._patch_merging_pad"].output_shape == (3, 3, 64)
 
-
-def error_of(*args) -> str:
-    r = run_cli(*args)
-    assert r.code == 2, (r.code, r.out, r.err)
-    lines = r.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cnncalc: error: "), r.err
-    assert "Traceback" not in r.err and "internal error" not in r.err
-    return lines[0]
 
 
 @pytest.mark.parametrize("factory, words", [

@@ -16,7 +16,7 @@ from cnncalc.core.errors import CnnCalcError
 from cnncalc.importers import SUFFIXES, load_model
 from cnncalc.load import MODEL_SUFFIXES, parse_spec
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, error_of, run_cli
 
 MODELS = ROOT / "tests" / "models"
 FIXTURES = json.loads((MODELS / "fixtures.json").read_text(encoding="utf-8"))
@@ -32,14 +32,6 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     p.write_text(text, encoding="utf-8")
     return p
 
-
-def error_of(*args) -> str:
-    r = run_cli(*args)
-    assert r.code == 2, (r.code, r.out, r.err)
-    lines = r.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cnncalc: error: "), r.err
-    assert "internal error" not in r.err and "Traceback" not in r.err
-    return lines[0]
 
 
 def test_suffix_tables_agree():

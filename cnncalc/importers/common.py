@@ -173,17 +173,19 @@ class Net:
             self.notes.append(note)
 
     # -- writing
+    def head(self, how: str = "") -> list:
+        """A written spec's first lines: where it came from (and ``how``), the notes, name and input."""
+        shape = self.input_shape
+        return ([f"# imported by cnncalc from {self.display} ({self.kind}){how}"] + [f"# {n}" for n in self.notes]
+                + [f"name: {yaml_scalar(self.name)}",
+                   f"input: {yaml_scalar(list(shape) if len(shape) == 3 else shape[0])}"])
+
     def to_yaml(self) -> str:
         if self.input_shape is None:
             raise InputError(f"{self.display}: the model has no input")
         if not self.layers:
             raise ModelError("the model has no layer cnncalc can show", loc=file_loc(self.display))
-        lines = [f"# imported by cnncalc from {self.display} ({self.kind})"]
-        lines += [f"# {n}" for n in self.notes]
-        lines.append(f"name: {yaml_scalar(self.name)}")
-        shape = self.input_shape
-        lines.append(f"input: {yaml_scalar(list(shape) if len(shape) == 3 else shape[0])}")
-        lines.append("layers:")
+        lines = self.head() + ["layers:"]
         prev = "input"
         for layer in self.layers:
             items = [("name", layer["name"])]

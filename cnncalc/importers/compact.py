@@ -533,12 +533,7 @@ def _sibling_blocks(layers: list, covered: list, referenced: dict, used_names: s
 def _write(net: Net, blocks: list) -> str:
     from .. import layers as registry
 
-    lines = [f"# imported by cnncalc from {net.display} ({net.kind}), repeated structures folded (--compact)"]
-    lines += [f"# {n}" for n in net.notes]
-    lines.append(f"name: {yaml_scalar(net.name)}")
-    shape = net.input_shape
-    lines.append(f"input: {yaml_scalar(list(shape) if len(shape) == 3 else shape[0])}")
-    lines.append("blocks:")
+    lines = net.head(", repeated structures folded (--compact)") + ["blocks:"]
     starts: dict = {}
     for bname, bparams, entries, uses in blocks:
         lines.append(f"  {bname}:")

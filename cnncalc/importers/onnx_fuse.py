@@ -838,10 +838,10 @@ def _table_like(values, side: int, heads: int) -> bool:
     """Whether a heads×n×n bias holds one value per head and relative offset (a table's)."""
     import numpy as np
 
+    from ..layers.attention import relative_index
+
     v = np.asarray(values, dtype=np.float64).reshape(heads, side * side, side * side)
-    yx = np.stack(np.meshgrid(np.arange(side), np.arange(side), indexing="ij")).reshape(2, -1)
-    rel = (yx[:, :, None] - yx[:, None, :] + side - 1)
-    index = rel[0] * (2 * side - 1) + rel[1]
+    index = np.array(relative_index(side))
     table = np.full((heads, (2 * side - 1) ** 2), np.nan)
     table[:, index.reshape(-1)] = v.reshape(heads, -1)
     return bool(np.array_equal(table[:, index.reshape(-1)], v.reshape(heads, -1)))

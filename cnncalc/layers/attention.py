@@ -59,6 +59,14 @@ def _version(v):
 VERSION = Kind("version", _version, {"enum": [1, 2]}, "1 or 2")
 
 
+def relative_index(win: int) -> list:
+    """The bias-table row of each pair (a, b) of the w² tokens of a window (row-major), as
+    torchvision's relative_position_index: (Δy + w − 1)·(2w − 1) + Δx + w − 1."""
+    n = win * win
+    return [[((a // win - b // win + win - 1) * (2 * win - 1) + (a % win - b % win + win - 1)) for b in range(n)]
+            for a in range(n)]
+
+
 def _heads_divide(layer, shape, heads):
     if shape[-1] % heads:
         raise ShapeError(f"heads={heads} does not divide the {shape[-1]} channels",
@@ -164,8 +172,7 @@ def _grouped_attention(layer, p, x, shape, win: int, scale, groups, table=None, 
     if cosine and b_in:  # Swin V2 zeroes the K third of the QKV bias in its forward
         b_in = b_in[:c] + [0] * c + b_in[2 * c:]
     n = win * win
-    rel = [[((a // win - b // win + win - 1) * (2 * win - 1) + (a % win - b % win + win - 1)) for b in range(n)]
-           for a in range(n)]
+    rel = relative_index(win)
     bias = [[[float(table[rel[a][b] * heads + hd]) for b in range(n)] for a in range(n)] for hd in range(heads)]
     zero = [0] * c
     out = [0.0] * (h * w * c)
